@@ -1,0 +1,263 @@
+"""Input validation and typing: user data in, a canonical frame out.
+
+Every pipeline autometa builds sees the same canonical ``pandas.DataFrame``:
+columns ``f0 .. f{m-1}`` in the user's order, numeric columns as ``float64``
+(missing = NaN) and categorical columns as ``category`` with the categories
+learned at fit time (a category unseen at fit time becomes missing).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d
+
+MIN_ROWS = 10
+MAX_DENSE_CELLS = 200_000_000
+
+NUMERIC, CATEGORICAL = "numeric", "categorical"
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """How one input column is typed: its kind and, if categorical, its categories."""
+
+    kind: str
+    categories: tuple[str, ...] = ()
+    source: str = "numeric"  # numeric, bool, datetime, timedelta, category, object
+
+
+@dataclass(frozen=True)
+class TabularSchema:
+    """The typing of a table learned at fit time, applied unchanged at predict time."""
+
+    columns: tuple[ColumnInfo, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """Canonical column names ``f0 .. f{m-1}``."""
+        return [f"f{i}" for i in range(len(self.columns))]
+
+    @property
+    def categorical_mask(self) -> np.ndarray:
+        return np.array([c.kind == CATEGORICAL for c in self.columns], dtype=bool)
+
+    @property
+    def cardinalities(self) -> list[int]:
+        return [len(c.categories) for c in self.columns if c.kind == CATEGORICAL]
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Type ``X`` (already checked to have the fit-time columns) as at fit time."""
+        if X.shape[1] != len(self.columns):
+            raise ValueError(
+                f"X has {X.shape[1]} columns but the model was fitted on {len(self.columns)}."
+            )
+        out = {}
+        for name, info, j in zip(self.names, self.columns, range(X.shape[1]), strict=True):
+            col = X.iloc[:, j]
+            if info.kind == NUMERIC:
+                out[name] = _to_float(col, info.source)
+            else:
+                out[name] = _to_category(col, info.categories)
+        return pd.DataFrame(out, index=pd.RangeIndex(len(X)))
+
+
+def as_frame(X, *, allow_sparse: bool = True) -> pd.DataFrame:
+    """Turn any 2-D table-like input into a DataFrame, with clear errors for the rest."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    if sp.issparse(X):
+        n, m = X.shape
+        if not allow_sparse or n * m > MAX_DENSE_CELLS:
+            raise TypeError(
+                f"X is a sparse matrix of shape {X.shape}, too large to densify; "
+                "autometa works on dense tables. Select fewer features or pass a DataFrame."
+            )
+        X = X.toarray()
+    if isinstance(X, pd.Series):
+        raise ValueError(
+            "Expected a 2-D table for X, got a pandas Series. "
+            "Use X.to_frame() for a single feature."
+        )
+    arr = np.asarray(X, dtype=object) if isinstance(X, list) else np.asarray(X)
+    if arr.dtype.kind == "c":
+        raise ValueError("Complex data not supported: X contains complex numbers.")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"Expected 2D array for X, got {arr.ndim}D array instead of shape (n_samples, "
+            "n_features). Reshape your data with array.reshape(-1, 1) for a single feature "
+            "or array.reshape(1, -1) for a single sample."
+        )
+    if arr.dtype.kind == "O":
+        arr = _unwrap_object_numbers(arr)
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+
+
+def _unwrap_object_numbers(arr: np.ndarray) -> np.ndarray:
+    try:
+        return arr.astype(np.float64)
+    except (TypeError, ValueError):
+        return arr
+
+
+def learn_schema(X: pd.DataFrame) -> TabularSchema:
+    """Infer each column's kind from its dtype and values."""
+    if X.columns.has_duplicates:
+        dup = sorted({str(c) for c in X.columns[X.columns.duplicated()]})
+        raise ValueError(f"X has duplicated column names {dup}; give every column its own name.")
+    return TabularSchema(tuple(_column_info(X.iloc[:, j]) for j in range(X.shape[1])))
+
+
+def _column_info(col: pd.Series) -> ColumnInfo:
+    dtype = col.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = tuple(str(c) for c in dtype.categories)
+        return ColumnInfo(CATEGORICAL, _unique_sorted(cats), "category")
+    if pd.api.types.is_bool_dtype(dtype):
+        return ColumnInfo(NUMERIC, source="bool")
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return ColumnInfo(NUMERIC, source="datetime")
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return ColumnInfo(NUMERIC, source="timedelta")
+    if pd.api.types.is_numeric_dtype(dtype) and dtype.kind != "c":
+        return ColumnInfo(NUMERIC)
+    if dtype.kind == "c":
+        raise ValueError("Complex data not supported: a column of X holds complex numbers.")
+    values = col.dropna()
+    if len(values) and _all_numbers(values):
+        return ColumnInfo(NUMERIC, source="object")
+    return ColumnInfo(CATEGORICAL, _unique_sorted(values.astype(str).unique()), "object")
+
+
+def _unique_sorted(values) -> tuple[str, ...]:
+    return tuple(sorted(set(values)))
+
+
+def _all_numbers(values: pd.Series) -> bool:
+    return all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+        for v in values
+    )
+
+
+def _to_float(col: pd.Series, source: str) -> np.ndarray:
+    if source == "datetime":
+        out = _datetime_seconds(col)
+    elif source == "timedelta":
+        out = pd.to_timedelta(col, errors="coerce").dt.total_seconds().to_numpy(dtype=float)
+    else:
+        out = pd.to_numeric(col.astype(object).where(col.notna(), np.nan), errors="coerce")
+        out = np.asarray(out, dtype=np.float64)
+    bad = np.isinf(out)
+    if bad.any():
+        warnings.warn(
+            "X contains infinite values; they are treated as missing.", UserWarning, stacklevel=4
+        )
+        out = np.where(bad, np.nan, out)
+    return out
+
+
+def _datetime_seconds(col: pd.Series) -> np.ndarray:
+    stamps = pd.to_datetime(col, errors="coerce", utc=True)
+    seconds = (stamps - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
+    return seconds.to_numpy(dtype=float)
+
+
+def _to_category(col: pd.Series, categories: tuple[str, ...]) -> pd.Categorical:
+    values = col.astype(object)
+    strings = values.where(values.isna(), values.astype(str))
+    return pd.Categorical(strings.where(strings.notna(), None), categories=list(categories))
+
+
+# -- targets ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A validated target: encoded values and, for classification, the original labels."""
+
+    y: np.ndarray
+    classes: np.ndarray | None = None
+
+
+def check_target(y, n_rows: int, task: str, estimator_name: str) -> Target:
+    """Validate ``y`` and encode it (labels -> 0..C-1 for classification)."""
+    if y is None:
+        raise ValueError(f"{estimator_name} requires y to be passed, but the target y is None.")
+    y = _as_1d(y)
+    if len(y) != n_rows:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: X has {n_rows} rows, y has {len(y)}."
+        )
+    if task == "classification":
+        return _encode_labels(y)
+    return Target(_regression_values(y))
+
+
+def _as_1d(y) -> np.ndarray:
+    if isinstance(y, (pd.Series, pd.DataFrame)):
+        y = y.to_numpy()
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        return column_or_1d(y, warn=True)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (one target column), got shape {y.shape}.")
+    return y
+
+
+def _encode_labels(y: np.ndarray) -> Target:
+    missing = pd.isna(y)
+    if missing.any():
+        raise ValueError(
+            f"y contains {int(missing.sum())} missing values (NaN/None); drop those rows first."
+        )
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError("y contains infinite values; drop or fix those rows first.")
+    if y.dtype.kind == "O":
+        y = _uniform_labels(y)
+    check_classification_targets(y)
+    classes, encoded = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(
+            f"y has only 1 class ({classes[0]!r}); a classifier needs at least 2 classes."
+        )
+    return Target(encoded.astype(np.int64), classes)
+
+
+def _uniform_labels(y: np.ndarray) -> np.ndarray:
+    kinds = {type(v) for v in y}
+    if len(kinds) > 1 and not all(issubclass(k, (int, np.integer)) for k in kinds):
+        return y.astype(str)
+    return y
+
+
+def _regression_values(y: np.ndarray) -> np.ndarray:
+    if type_of_target(y) == "binary" and y.dtype.kind in "OUSb":
+        raise ValueError("y holds labels, not numbers; use AutoMetaClassifier for this target.")
+    try:
+        values = np.asarray(pd.to_numeric(pd.Series(y), errors="raise"), dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"y must be numeric for regression ({exc}); use AutoMetaClassifier for labels."
+        ) from None
+    if np.isnan(values).any():
+        raise ValueError(
+            f"y contains {int(np.isnan(values).sum())} missing values (NaN); "
+            "drop those rows first."
+        )
+    if not np.isfinite(values).all():
+        raise ValueError("y contains infinite values; drop or fix those rows first.")
+    return values
+
+
+def check_min_rows(n_rows: int) -> None:
+    if n_rows < MIN_ROWS:
+        raise ValueError(
+            f"Found {n_rows} sample(s) (n_samples = {n_rows}) but autometa needs at least "
+            f"{MIN_ROWS} rows to validate models."
+        )

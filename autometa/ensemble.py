@@ -1,0 +1,87 @@
+"""Post-hoc ensemble selection (Caruana et al., 2004) and the weighted predictor.
+
+:func:`ensemble_selection` is arrays in, weights out: greedy forward selection
+with replacement, initialised with the best few models, on stored validation
+predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def ensemble_selection(
+    predictions: Sequence[np.ndarray],
+    loss: Callable[[np.ndarray], float],
+    size: int = 50,
+    n_init: int = 3,
+) -> np.ndarray:
+    """Weights for ``predictions`` chosen by greedy forward selection with replacement.
+
+    Parameters
+    ----------
+    predictions : sequence of arrays
+        Validation predictions of each candidate, all of one shape.
+    loss : callable
+        ``loss(prediction) -> float`` to minimise (lower is better).
+    size : int
+        Number of selection steps (the ensemble's total integer weight); 1 selects
+        the single best candidate.
+    n_init : int
+        The best ``n_init`` candidates (by their own loss) start the ensemble.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_candidates,)
+        Non-negative weights summing to 1.
+    """
+    n = len(predictions)
+    if n == 0:
+        raise ValueError("ensemble_selection needs at least one candidate.")
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}.")
+    stacked = np.stack([np.asarray(p, dtype=np.float64) for p in predictions])
+    own = np.array([loss(p) for p in stacked])
+    counts = np.zeros(n, dtype=np.int64)
+    for i in np.argsort(own, kind="stable")[: max(1, min(n_init, size))]:
+        counts[i] += 1
+    total = stacked[counts > 0].sum(axis=0) if counts.any() else np.zeros_like(stacked[0])
+    for _ in range(size - counts.sum()):
+        k = counts.sum() + 1
+        trial_losses = [loss((total + stacked[i]) / k) for i in range(n)]
+        best = int(np.argmin(trial_losses))
+        counts[best] += 1
+        total += stacked[best]
+    return counts / counts.sum()
+
+
+@dataclass(frozen=True)
+class Member:
+    """One fitted pipeline of the ensemble with its weight."""
+
+    trial: int
+    weight: float
+    pipeline: object
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """Weighted average of member predictions (probabilities or values)."""
+
+    members: tuple[Member, ...]
+    task: str
+    n_classes: int | None = None
+
+    def predict(self, X) -> np.ndarray:
+        """Probabilities over all classes (classification) or values (regression)."""
+        from autometa.evaluation import predict_pipeline
+
+        total = None
+        for m in self.members:
+            part = m.weight * predict_pipeline(m.pipeline, X, self.task, self.n_classes)
+            total = part if total is None else total + part
+        weight = sum(m.weight for m in self.members)
+        return total / weight

@@ -1,0 +1,153 @@
+"""Scoring one configuration: resampling splits, fitting, validation predictions.
+
+Pure functions of their arguments; they run inside a sandbox process.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from autometa.components import BuildContext, ModelSpec
+from autometa.metrics import Metric
+from autometa.space import build_pipeline
+
+HOLDOUT_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """Everything a trial needs besides its configuration."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    task: str
+    n_classes: int | None
+    splits: tuple[tuple[np.ndarray, np.ndarray], ...]
+    metric: Metric
+    specs: dict[str, ModelSpec]
+    categorical: tuple[str, ...] = ()
+    cardinalities: tuple[int, ...] = ()
+
+    @property
+    def val_index(self) -> np.ndarray:
+        """Rows that receive validation predictions, in prediction order."""
+        return np.concatenate([va for _, va in self.splits])
+
+    def context(self, n_rows: int, seed: int, n_threads: int) -> BuildContext:
+        numeric = tuple(c for c in self.X.columns if c not in set(self.categorical))
+        return BuildContext(
+            task=self.task,
+            n_rows=n_rows,
+            numeric=numeric,
+            categorical=self.categorical,
+            cardinalities=self.cardinalities,
+            seed=seed,
+            n_threads=n_threads,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A successful evaluation: its loss, validation predictions and timings."""
+
+    loss: float
+    predictions: np.ndarray
+    fit_time: float
+    predict_time: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def choose_resampling(strategy: str | int, n_rows: int) -> tuple[str, int]:
+    """``(kind, n_splits)`` for a user's ``resampling`` parameter."""
+    if strategy == "auto":
+        if n_rows <= 2_000:
+            return "cv", 5
+        return ("cv", 3) if n_rows <= 20_000 else ("holdout", 1)
+    if strategy == "holdout":
+        return "holdout", 1
+    if strategy == "cv":
+        return "cv", 5
+    if isinstance(strategy, (int, np.integer)) and not isinstance(strategy, bool) and strategy >= 2:
+        return "cv", int(strategy)
+    raise ValueError(
+        f"resampling must be 'auto', 'holdout', 'cv' or an int >= 2, got {strategy!r}."
+    )
+
+
+def make_splits(y: np.ndarray, task: str, kind: str, n_splits: int, seed: int):
+    """Train/validation index pairs, stratified for classification where possible."""
+    n = len(y)
+    stratify = task == "classification" and np.bincount(y).min() >= 2
+    if kind == "holdout":
+        train, val = train_test_split(
+            np.arange(n),
+            test_size=HOLDOUT_FRACTION,
+            random_state=seed,
+            stratify=y if stratify else None,
+        )
+        return ((np.sort(train), np.sort(val)),)
+    if stratify:
+        n_splits = max(2, min(n_splits, int(np.bincount(y).min())))
+        folds = StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n), y)
+    else:
+        folds = KFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n))
+    return tuple((tr, va) for tr, va in folds)
+
+
+def fit_pipeline(pipeline, X: pd.DataFrame, y: np.ndarray, task: str):
+    """Fit ``pipeline`` and return it; labels absent from ``y`` are handled by the caller."""
+    if task == "classification":
+        present = np.unique(y)
+        pipeline.fit(X, np.searchsorted(present, y))
+        pipeline.autometa_classes_ = present
+    else:
+        pipeline.fit(X, y)
+    return pipeline
+
+
+def predict_pipeline(pipeline, X: pd.DataFrame, task: str, n_classes: int | None) -> np.ndarray:
+    """Probabilities over all ``n_classes`` (classification) or values (regression)."""
+    if task != "classification":
+        return np.asarray(pipeline.predict(X), dtype=np.float64)
+    proba = np.asarray(pipeline.predict_proba(X), dtype=np.float64)
+    present = pipeline.autometa_classes_
+    if len(present) == n_classes:
+        return proba
+    full = np.zeros((len(X), n_classes))
+    full[:, present] = proba
+    return full
+
+
+def evaluate(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1) -> Outcome:
+    """Fit and validate ``config`` on every split; raises on failure."""
+    fit_time = predict_time = 0.0
+    parts = []
+    for train, val in data.splits:
+        ctx = data.context(len(train), seed, n_threads)
+        pipeline = build_pipeline(config, ctx, data.specs)
+        start = time.perf_counter()
+        fit_pipeline(pipeline, data.X.iloc[train], data.y[train], data.task)
+        fit_time += time.perf_counter() - start
+        start = time.perf_counter()
+        parts.append(predict_pipeline(pipeline, data.X.iloc[val], data.task, data.n_classes))
+        predict_time += time.perf_counter() - start
+    predictions = np.concatenate(parts)
+    if not np.isfinite(predictions).all():
+        raise FloatingPointError("the model predicted NaN or infinite values")
+    loss = data.metric.loss(data.y[data.val_index], predictions)
+    if not np.isfinite(loss):
+        raise FloatingPointError(f"the metric {data.metric.name} is not finite")
+    return Outcome(loss, predictions.astype(np.float32), fit_time, predict_time)
+
+
+def refit(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1):
+    """The pipeline of ``config`` fitted on all rows."""
+    ctx = data.context(len(data.y), seed, n_threads)
+    pipeline = build_pipeline(config, ctx, data.specs)
+    return fit_pipeline(pipeline, data.X, data.y, data.task)

@@ -1,0 +1,69 @@
+"""From trials to the final predictor: ensemble selection, then refitting the members."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from autometa.ensemble import Ensemble, Member, ensemble_selection
+from autometa.evaluation import TaskData
+from autometa.records import Trial
+from autometa.sandbox import Job
+from autometa.search import SearchState
+
+REFIT_SAFETY = 1.3
+
+
+def refit_seconds(trial: Trial, data: TaskData) -> float:
+    """Expected seconds to refit ``trial`` on all rows, from its measured fit time."""
+    n = len(data.y)
+    per_fold = [len(tr) for tr, _ in data.splits]
+    per_split = (trial.fit_time or 0.0) / len(per_fold)
+    return per_split * n / float(np.mean(per_fold))
+
+
+def refit_reserve(trials: list[Trial], data: TaskData, n_workers: int, top: int = 8) -> float:
+    """Seconds to keep free at the end of the search for refitting the best trials."""
+    ok = sorted((t for t in trials if t.ok), key=lambda t: t.loss)[:top]
+    if not ok:
+        return 1.0
+    serial = sum(refit_seconds(t, data) for t in ok)
+    longest = max(refit_seconds(t, data) for t in ok)
+    return 1.0 + REFIT_SAFETY * max(longest, serial / n_workers)
+
+
+def select_weights(state: SearchState, data: TaskData, size: int, nbest: int) -> dict[int, float]:
+    """Ensemble weight per trial id (only non-zero weights)."""
+    ok = sorted(state.successes, key=lambda t: t.loss)[:nbest]
+    if not ok:
+        raise RuntimeError("no trial succeeded")
+    y_val = data.y[data.val_index]
+    preds = [state.predictions[t.id] for t in ok]
+    weights = ensemble_selection(preds, lambda p: data.metric.loss(y_val, p), size=size)
+    return {t.id: float(w) for t, w in zip(ok, weights, strict=True) if w > 0}
+
+
+def refit_members(weights: dict[int, float], state: SearchState, data: TaskData, pool,
+                  seed: int, deadline: float, n_threads: int = 1) -> Ensemble:
+    """Refit the weighted trials on all rows before ``deadline``; drop those that miss it."""
+    trials = {t.id: t for t in state.trials}
+    queue = sorted(weights, key=lambda i: -weights[i])
+    fitted, errors = {}, {}
+    while queue or pool.idle() < pool.capacity:
+        while queue and pool.idle():
+            trial = trials[queue.pop(0)]
+            pool.submit(Job(trial.id, "refit", trial.config, seed, deadline, n_threads=n_threads))
+        for result in pool.wait(timeout=max(0.0, deadline - time.monotonic())):
+            if result.ok:
+                fitted[result.job.key] = result.value
+            else:
+                errors[result.job.key] = result.error
+        if time.monotonic() >= deadline:
+            pool.cancel()
+            queue.clear()
+    if not fitted:
+        detail = "; ".join(f"trial {k}: {v}" for k, v in errors.items()) or "out of time"
+        raise RuntimeError(f"Refitting the selected pipelines failed ({detail}).")
+    members = tuple(Member(i, weights[i], fitted[i]) for i in sorted(fitted))
+    return Ensemble(members, data.task, data.n_classes)

@@ -1,0 +1,36 @@
+"""The leaderboard: trials as a DataFrame, best first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from autometa.records import Trial
+
+COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "fit_time", "wall_time",
+           "ensemble_weight", "error", "config"]
+
+
+def leaderboard_frame(trials: Sequence[Trial], weights: dict[int, float]) -> pd.DataFrame:
+    """One row per trial; successful trials ranked by validation score, failures last."""
+    rows = [
+        {
+            "trial": t.id,
+            "family": t.family,
+            "origin": t.origin,
+            "status": t.status,
+            "score": np.nan if t.loss is None else -t.loss,
+            "fit_time": np.nan if t.fit_time is None else t.fit_time,
+            "wall_time": t.wall_time,
+            "ensemble_weight": weights.get(t.id, 0.0),
+            "error": t.error,
+            "config": t.config,
+        }
+        for t in trials
+    ]
+    frame = pd.DataFrame(rows, columns=COLUMNS[1:])
+    frame = frame.sort_values(["score", "trial"], ascending=[False, True], na_position="last")
+    frame.insert(0, "rank", np.arange(1, len(frame) + 1))
+    return frame.reset_index(drop=True)

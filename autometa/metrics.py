@@ -1,0 +1,148 @@
+"""The optimisation metric: a scikit-learn scorer applied to stored predictions.
+
+Trials keep their validation predictions (class probabilities or values), so the
+metric must score predictions, not estimators. :class:`Metric` wraps a scorer's
+score function, sign and response method for exactly that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.metrics import get_scorer, get_scorer_names
+
+DEFAULT_METRICS = {
+    "binary": "roc_auc",
+    "multiclass": "neg_log_loss",
+    "regression": "neg_root_mean_squared_error",
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A scorer turned into a function of predictions.
+
+    Attributes
+    ----------
+    name : str
+        Scorer name (or the score function's name for custom scorers).
+    score_func : callable
+        ``score_func(y_true, y_pred, **kwargs)``.
+    sign : int
+        +1 if greater is better, -1 otherwise.
+    response : str
+        ``"proba"`` (probabilities), ``"label"`` (class labels) or ``"value"`` (regression).
+    """
+
+    name: str
+    score_func: Any
+    sign: int
+    response: str
+    kwargs: dict = field(default_factory=dict)
+
+    def score(self, y_true: np.ndarray, pred: np.ndarray) -> float:
+        """Score predictions; greater is better (the scorer's convention)."""
+        y_pred = self._prepare(pred)
+        fast = _FAST.get(self.name) if not self.kwargs else None
+        if fast is not None and (self.name != "roc_auc" or y_pred.ndim == 1):
+            return float(fast(np.asarray(y_true), y_pred))
+        kwargs = dict(self.kwargs)
+        if self.response == "proba" and pred.ndim == 2 and pred.shape[1] > 2:
+            kwargs.setdefault("labels", np.arange(pred.shape[1]))
+        return self.sign * float(self.score_func(y_true, y_pred, **kwargs))
+
+    def loss(self, y_true: np.ndarray, pred: np.ndarray) -> float:
+        """The quantity minimised by the search: minus the score."""
+        value = -self.score(y_true, pred)
+        return value if np.isfinite(value) else np.inf
+
+    def _prepare(self, pred: np.ndarray) -> np.ndarray:
+        if self.response == "value" or pred.ndim == 1:
+            return pred
+        if self.response == "label":
+            return np.argmax(pred, axis=1)
+        if pred.shape[1] == 2:
+            return pred[:, 1]
+        return pred
+
+
+def _binary_auc(y: np.ndarray, score: np.ndarray) -> float:
+    if score.ndim != 1:
+        raise ValueError("fast AUC is for binary scores")
+    positive = y == 1
+    n_pos = int(positive.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return np.nan
+    ranks = rankdata(score)
+    return (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def _neg_log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    eps = np.finfo(np.float64).eps
+    if proba.ndim == 1:
+        p = np.where(y == 1, proba, 1.0 - proba)
+    else:
+        p = proba[np.arange(len(y)), y] / proba.sum(axis=1)
+    return -float(np.mean(-np.log(np.clip(p, eps, 1.0 - eps))))
+
+
+def _neg_rmse(y: np.ndarray, pred: np.ndarray) -> float:
+    return -float(np.sqrt(np.mean((y - pred) ** 2)))
+
+
+def _accuracy(y: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(y == labels))
+
+
+# Exact re-implementations of common scorers (ensemble selection calls them thousands
+# of times; scikit-learn's input validation would dominate). Values already carry the
+# scorer's sign.
+_FAST = {
+    "roc_auc": _binary_auc,
+    "neg_log_loss": _neg_log_loss,
+    "neg_root_mean_squared_error": _neg_rmse,
+    "accuracy": _accuracy,
+}
+
+
+def resolve_metric(metric, task: str, n_classes: int | None = None) -> Metric:
+    """Turn ``None``, a scorer name or a scorer object into a :class:`Metric`."""
+    if metric is None:
+        kind = "regression" if task == "regression" else (
+            "binary" if n_classes == 2 else "multiclass"
+        )
+        metric = DEFAULT_METRICS[kind]
+    if isinstance(metric, str):
+        if metric not in get_scorer_names():
+            raise ValueError(
+                f"Unknown metric {metric!r}. Use a scikit-learn scorer name "
+                "(see sklearn.metrics.get_scorer_names()) or a scorer from make_scorer."
+            )
+        name, scorer = metric, get_scorer(metric)
+    elif hasattr(scorer := metric, "_score_func"):
+        name = getattr(metric._score_func, "__name__", "custom")
+    else:
+        raise TypeError(
+            f"metric must be None, a scorer name or a make_scorer object, got {metric!r}."
+        )
+    return Metric(
+        name=name,
+        score_func=scorer._score_func,
+        sign=scorer._sign,
+        response=_response(scorer, task),
+        kwargs=dict(scorer._kwargs),
+    )
+
+
+def _response(scorer, task: str) -> str:
+    if task == "regression":
+        return "value"
+    methods = scorer._response_method
+    methods = (methods,) if isinstance(methods, str) else tuple(methods)
+    if "predict_proba" in methods or "decision_function" in methods:
+        return "proba"
+    return "label"

@@ -1,0 +1,48 @@
+"""Trial records: frozen values, one per evaluated configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One evaluated configuration.
+
+    Attributes
+    ----------
+    id : int
+        Order in which the trial finished (0-based).
+    family : str
+        Model family (the root ``model`` choice).
+    config : dict
+        The full configuration.
+    origin : str
+        ``"portfolio"`` (meta-learned warm start) or ``"smac"`` (proposed by the optimiser).
+    status : str
+        ``ok``, ``error``, ``timeout``, ``memout`` or ``crashed``.
+    loss : float or None
+        Minus the validation score (``None`` unless ``status == "ok"``).
+    fit_time, predict_time : float or None
+        Seconds spent in the pipeline's own ``fit`` and ``predict`` over all splits.
+    wall_time : float
+        Seconds from submission to result, as seen by the search.
+    error : str
+        Why the trial failed (empty when it succeeded).
+    """
+
+    id: int
+    family: str
+    config: dict[str, Any]
+    origin: str
+    status: str
+    loss: float | None
+    fit_time: float | None
+    predict_time: float | None
+    wall_time: float
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"

@@ -1,0 +1,187 @@
+"""Bayesian optimisation with SMAC3 over the CASH space (the only module importing SMAC).
+
+SMAC is used through ask/tell: trials run on an executor (sandbox processes), the
+next configuration is asked for while the current one runs, and every trial —
+successful or not — becomes a :class:`Trial` record.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from ConfigSpace import Configuration, ConfigurationSpace
+
+from autometa.records import Trial
+from autometa.sandbox import Job, JobResult
+from autometa.space import ROOT, to_dict
+
+PORTFOLIO_ORIGIN = "portfolio"
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How long and how a search runs.
+
+    ``deadline`` is a ``time.monotonic()`` instant; ``reserve`` is called with the
+    trials so far and returns the seconds to keep free before it (for refitting).
+    """
+
+    seed: int
+    deadline: float
+    trial_time_limit: float
+    memory_limit: int | None = None
+    max_evals: int | None = None
+    initial_configs: Sequence[Configuration] = ()
+    n_random_initial: int = 0
+    n_threads: int = 1
+    reserve: Callable[[list[Trial]], float] = field(default=lambda trials: 0.0)
+
+
+@dataclass
+class SearchState:
+    """Trials, their validation predictions, and SMAC's state (to continue later)."""
+
+    trials: list[Trial] = field(default_factory=list)
+    predictions: dict[int, np.ndarray] = field(default_factory=dict)
+    smac: object = None
+    untold: list = field(default_factory=list)
+
+    @property
+    def successes(self) -> list[Trial]:
+        return [t for t in self.trials if t.ok]
+
+
+def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path):
+    """SMAC's hyperparameter-optimisation facade for ask/tell use."""
+    from smac import HyperparameterOptimizationFacade as HPO
+    from smac import Scenario
+    from smac.model.random_forest import RandomForest
+
+    scenario = Scenario(
+        space,
+        deterministic=True,
+        n_trials=10**6,
+        seed=settings.seed,
+        output_directory=output,
+    )
+    for config in settings.initial_configs:
+        config.origin = PORTFOLIO_ORIGIN
+    initial = HPO.get_initial_design(
+        scenario,
+        n_configs=settings.n_random_initial,
+        additional_configs=list(settings.initial_configs),
+    )
+    # SMAC's default forest uses all cores and preallocates 2**20 leaves per tree,
+    # which costs about a second per retraining; this one costs milliseconds.
+    model = RandomForest(space, log_y=True, n_trees=10, ratio_features=1.0, min_samples_split=2,
+                         min_samples_leaf=1, max_leaf_nodes=None, n_jobs=1, seed=settings.seed)
+    return HPO(
+        scenario,
+        target_function=None,
+        model=model,
+        acquisition_maximizer=HPO.get_acquisition_maximizer(
+            scenario, challengers=2000, local_search_iterations=5
+        ),
+        initial_design=initial,
+        intensifier=HPO.get_intensifier(scenario, max_config_calls=1),
+        logging_level=logging.ERROR,
+        overwrite=True,
+    )
+
+
+def run_search(space, pool, settings: SearchSettings, state: SearchState | None = None,
+               on_trial: Callable[[Trial], None] | None = None) -> SearchState:
+    """Run trials until the deadline (minus the reserve) or ``max_evals``."""
+    state = state or SearchState()
+    output = Path(tempfile.mkdtemp(prefix="autometa-smac-"))
+    try:
+        if state.smac is None:
+            state.smac = make_smac(space, settings, output)
+        _loop(state, pool, settings, on_trial)
+    finally:
+        shutil.rmtree(output, ignore_errors=True)
+    return state
+
+
+def _loop(state: SearchState, pool, settings: SearchSettings, on_trial) -> None:
+    smac, running, asked = state.smac, {}, None
+    start_count = len(state.trials)
+    clock = time.monotonic
+
+    def end() -> float:
+        return settings.deadline - settings.reserve(state.trials)
+
+    def more() -> bool:
+        done = len(state.trials) - start_count + len(running)
+        return settings.max_evals is None or done < settings.max_evals
+
+    while True:
+        while pool.idle() and more() and clock() < end() - 0.2:
+            info = asked or _ask(smac)
+            asked = None
+            trial_id = len(state.trials) + len(running)
+            job = Job(trial_id, "evaluate", to_dict(info.config), settings.seed, end(),
+                      settings.trial_time_limit, settings.memory_limit, settings.n_threads)
+            running[trial_id] = (info, clock())
+            pool.submit(job)
+        if not running:
+            return
+        if asked is None and more():
+            asked = _ask(smac)
+        for result in pool.wait(timeout=max(0.0, end() - clock())):
+            _record(state, result, *running.pop(result.job.key))
+            if on_trial is not None:
+                on_trial(state.trials[-1])
+        if clock() >= end():
+            for job in pool.cancel():
+                info, started = running.pop(job.key)
+                result = JobResult(job, "timeout", error="stopped at the end of the time budget",
+                                   wall_time=clock() - started)
+                _record(state, result, info, started)
+            return
+
+
+def _ask(smac):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SMAC's local search warns on empty means
+        return smac.ask()
+
+
+def _record(state: SearchState, result: JobResult, info, started: float) -> None:
+    from smac.runhistory.dataclasses import TrialValue
+    from smac.runhistory.enumerations import StatusType
+
+    outcome = result.value if result.ok else None
+    config = result.job.config
+    trial = Trial(
+        id=len(state.trials),
+        family=str(config[ROOT]),
+        config=config,
+        origin=PORTFOLIO_ORIGIN if info.config.origin == PORTFOLIO_ORIGIN else "smac",
+        status=result.status,
+        loss=outcome.loss if outcome else None,
+        fit_time=outcome.fit_time if outcome else None,
+        predict_time=outcome.predict_time if outcome else None,
+        wall_time=result.wall_time,
+        error=result.error,
+    )
+    state.trials.append(trial)
+    if outcome is not None:
+        state.predictions[trial.id] = outcome.predictions
+    state.untold.append((info, trial))
+    worst = max((t.loss for t in state.successes), default=None)
+    if worst is None:
+        return  # failures wait for a first success to be priced
+    for pending, t in state.untold:
+        cost = t.loss if t.ok else worst
+        status = StatusType.SUCCESS if t.ok else StatusType.CRASHED
+        state.smac.tell(pending, TrialValue(cost=cost, time=t.wall_time, status=status), save=False)
+    state.untold.clear()

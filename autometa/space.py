@@ -1,0 +1,79 @@
+"""The conditional CASH search space, and configurations turned into pipelines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from ConfigSpace import Categorical, Configuration, ConfigurationSpace
+
+from autometa.components import BuildContext, ModelSpec
+
+ROOT = "model"
+SEP = ":"
+
+
+def select_families(
+    task: str,
+    specs: Mapping[str, ModelSpec],
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+) -> list[ModelSpec]:
+    """The families searched for ``task`` after ``include``/``exclude``."""
+    known = [s for s in specs.values() if task in s.tasks]
+    names = {s.name for s in known}
+    for label, given in (("include", include), ("exclude", exclude)):
+        unknown = sorted(set(given or ()) - names)
+        if unknown:
+            raise ValueError(
+                f"Unknown model families in {label}: {unknown}. Known for {task}: {sorted(names)}."
+            )
+    chosen = [
+        s for s in known
+        if (include is None or s.name in include) and s.name not in (exclude or ())
+    ]
+    if not chosen:
+        raise ValueError("include/exclude leave no model family to search.")
+    return chosen
+
+
+def build_space(task: str, families: Sequence[ModelSpec], seed: int | None = None):
+    """A root ``model`` choice with each family's subspace active only under its value."""
+    cs = ConfigurationSpace(seed=seed)
+    root = Categorical(ROOT, [f.name for f in families], default=families[0].name)
+    cs.add(root)
+    for family in families:
+        cs.add_configuration_space(
+            prefix=family.name,
+            configuration_space=family.space(task),
+            delimiter=SEP,
+            parent_hyperparameter={"parent": root, "value": family.name},
+        )
+    return cs
+
+
+def to_dict(config: Configuration | Mapping[str, Any]) -> dict[str, Any]:
+    """A configuration as a plain dict of Python values (JSON-ready)."""
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in dict(config).items()}
+
+
+def family_params(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Split a configuration into its family name and the family's unprefixed parameters."""
+    family = str(config[ROOT])
+    prefix = family + SEP
+    params = {k[len(prefix):]: v for k, v in to_dict(config).items() if k.startswith(prefix)}
+    return family, params
+
+
+def build_pipeline(config: Mapping[str, Any], ctx: BuildContext, specs: Mapping[str, ModelSpec]):
+    """The scikit-learn pipeline a configuration describes."""
+    family, params = family_params(config)
+    return specs[family].build(params, ctx)
+
+
+def configuration(cs: ConfigurationSpace, values: Mapping[str, Any]) -> Configuration:
+    """A validated Configuration of ``cs`` from plain values (raises if invalid)."""
+    config = Configuration(cs, values=dict(values))
+    cs.check_configuration(config)
+    return config

@@ -15,10 +15,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from autometa import data as tabular
 from autometa.components import registry
-from autometa.evaluation import TaskData, choose_resampling, make_splits
+from autometa.evaluation import TaskData, prepare_task
 from autometa.final import refit_members, refit_reserve, select_weights
 from autometa.leaderboard import leaderboard_frame
-from autometa.metrics import resolve_metric
 from autometa.pool import borrowed_pool
 from autometa.search import SearchSettings, run_search
 from autometa.space import build_space, select_families
@@ -124,14 +123,16 @@ class _AutoMetaBase(BaseEstimator):
         return self.schema_.transform(frame), target
 
     def _task_data(self, frame: pd.DataFrame, target, seed: int) -> TaskData:
-        n_classes = None if target.classes is None else len(target.classes)
-        metric = resolve_metric(self.metric, self._task, n_classes)
-        kind, n_splits = choose_resampling(self.resampling, len(frame))
-        splits = make_splits(target.y, self._task, kind, n_splits, seed)
-        categorical = tuple(np.array(self.schema_.names)[self.schema_.categorical_mask])
-        self.metric_, self.resampling_ = metric, (kind, len(splits))
-        return TaskData(frame, target.y, self._task, n_classes, splits, metric,
-                        registry(), categorical, tuple(self.schema_.cardinalities))
+        schema = self.schema_
+        data = prepare_task(
+            frame, target.y, self._task,
+            categorical=tuple(np.array(schema.names)[schema.categorical_mask]),
+            cardinalities=tuple(schema.cardinalities),
+            n_classes=None if target.classes is None else len(target.classes),
+            metric=self.metric, resampling=self.resampling, seed=seed, specs=registry(),
+        )
+        self.metric_ = data.metric
+        return data
 
     def _search(self, data: TaskData, pool, seed: int, n_workers: int, start: float):
         families = select_families(self._task, data.specs, self.include, self.exclude)

@@ -151,3 +151,23 @@ def refit(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1)
     ctx = data.context(len(data.y), seed, n_threads)
     pipeline = build_pipeline(config, ctx, data.specs)
     return fit_pipeline(pipeline, data.X, data.y, data.task)
+
+
+def prepare_task(frame: pd.DataFrame, y: np.ndarray, task: str, *, categorical: tuple[str, ...],
+                 cardinalities: tuple[int, ...], n_classes: int | None, metric, resampling,
+                 seed: int, specs: dict[str, ModelSpec]) -> TaskData:
+    """TaskData for a typed frame and an encoded target."""
+    from autometa.metrics import resolve_metric
+
+    kind, n_splits = choose_resampling(resampling, len(frame))
+    return TaskData(
+        X=frame,
+        y=y,
+        task=task,
+        n_classes=n_classes,
+        splits=make_splits(y, task, kind, n_splits, seed),
+        metric=resolve_metric(metric, task, n_classes),
+        specs=specs,
+        categorical=categorical,
+        cardinalities=cardinalities,
+    )

@@ -72,6 +72,12 @@ def build_pipeline(config: Mapping[str, Any], ctx: BuildContext, specs: Mapping[
     return specs[family].build(params, ctx)
 
 
+def family_default(spec: ModelSpec, task: str) -> dict[str, Any]:
+    """The default configuration of one family, as a plain dict of the joint space."""
+    defaults = to_dict(spec.space(task).get_default_configuration())
+    return {ROOT: spec.name, **{f"{spec.name}{SEP}{k}": v for k, v in defaults.items()}}
+
+
 def configuration(cs: ConfigurationSpace, values: Mapping[str, Any]) -> Configuration:
     """A validated Configuration of ``cs`` from plain values (raises if invalid)."""
     config = Configuration(cs, values=dict(values))

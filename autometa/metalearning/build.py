@@ -1,0 +1,202 @@
+"""Building the meta-dataset: search each corpus task, then a task x configuration matrix.
+
+Both phases append JSON lines to files in ``out`` as results come, so an interrupted
+build continues where it stopped when run again:
+
+* ``search.jsonl`` — every trial of a fixed SMAC budget per task (written per task,
+  followed by a ``done`` marker);
+* ``matrix.jsonl`` — the loss of each candidate configuration on each task.
+
+Candidates are each task's best configuration plus every family's default.
+All runs use one cheap fidelity (:class:`Fidelity`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from autometa import data as tabular
+from autometa.components import registry
+from autometa.evaluation import TaskData, prepare_task
+from autometa.metalearning.corpus import CorpusTask, subsample
+from autometa.pool import LocalPool
+from autometa.sandbox import Job
+from autometa.search import SearchSettings, run_search
+from autometa.space import build_space, configuration, family_default, select_families
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """How cheaply each task is evaluated while building the meta-dataset."""
+
+    max_rows: int = 1500
+    n_splits: int = 3
+    trial_time_limit: float = 30.0
+    search_trials: int = 24
+    n_random: int = 4
+    seed: int = 0
+
+
+def task_data(ct: CorpusTask, fidelity: Fidelity) -> TaskData:
+    """The task at the build fidelity: subsampled rows, k-fold CV, default metric."""
+    X, y = ct.load()
+    X, y = subsample(X, y, ct.task, fidelity.max_rows, fidelity.seed)
+    schema = tabular.learn_schema(X)
+    target = tabular.check_target(y.to_numpy(), len(X), ct.task, "corpus")
+    return prepare_task(
+        schema.transform(X), target.y, ct.task,
+        categorical=tuple(np.array(schema.names)[schema.categorical_mask]),
+        cardinalities=tuple(schema.cardinalities),
+        n_classes=None if target.classes is None else len(target.classes),
+        metric=None, resampling=fidelity.n_splits, seed=fidelity.seed, specs=registry(),
+    )
+
+
+def space_for(task: str):
+    return build_space(task, select_families(task, registry()), seed=0)
+
+
+def default_configs(task: str) -> list[dict]:
+    """Each family's default configuration."""
+    return [family_default(spec, task) for spec in select_families(task, registry())]
+
+
+def config_id(config: dict) -> str:
+    """A stable short id of a configuration."""
+    text = json.dumps(config, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    lines = []
+    for line in path.read_text().splitlines():
+        try:
+            lines.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut by an interruption
+    return lines
+
+
+def _append(path: Path, records: Iterable[dict]) -> None:
+    with path.open("a") as f:
+        for record in records:
+            f.write(json.dumps(record) + "\n")
+
+
+# -- phase 1: search ---------------------------------------------------------------------
+
+
+def search_task(ct: CorpusTask, pool: LocalPool, fidelity: Fidelity) -> list[dict]:
+    """A fixed-size SMAC search on one task, starting from the family defaults."""
+    data = task_data(ct, fidelity)
+    pool.set_data(data)
+    cs = space_for(ct.task)
+    settings = SearchSettings(
+        seed=fidelity.seed,
+        deadline=time.monotonic() + 3 * fidelity.search_trials * fidelity.trial_time_limit,
+        trial_time_limit=fidelity.trial_time_limit,
+        max_evals=fidelity.search_trials,
+        initial_configs=[configuration(cs, c) for c in default_configs(ct.task)],
+        n_random_initial=fidelity.n_random,
+    )
+    state = run_search(cs, pool, settings)
+    return [
+        {"task": ct.name, "trial": t.id, "config": t.config, "loss": t.loss,
+         "status": t.status, "error": t.error, "fit_time": t.fit_time, "wall_time": t.wall_time}
+        for t in state.trials
+    ]
+
+
+def run_search_phase(tasks: list[CorpusTask], pool: LocalPool, out: Path,
+                     fidelity: Fidelity, log=print) -> None:
+    path = out / "search.jsonl"
+    done = {r["task"] for r in read_jsonl(path) if r.get("done")}
+    for i, ct in enumerate(tasks):
+        if ct.name in done:
+            continue
+        start = time.monotonic()
+        records = search_task(ct, pool, fidelity)
+        _append(path, [*records, {"task": ct.name, "done": True}])
+        best = min((r["loss"] for r in records if r["loss"] is not None), default=None)
+        log(f"[search {i + 1}/{len(tasks)}] {ct.name}: best loss {best} "
+            f"({time.monotonic() - start:.0f} s)")
+
+
+# -- phase 2: matrix -----------------------------------------------------------------------
+
+
+def candidates(tasks: list[CorpusTask], out: Path) -> dict[str, dict[str, dict]]:
+    """Task type -> candidate id -> configuration (best per task + family defaults)."""
+    runs = read_jsonl(out / "search.jsonl")
+    kind = {t.name: t.task for t in tasks}
+    pool: dict[str, dict[str, dict]] = {"classification": {}, "regression": {}}
+    for task in pool:
+        for config in default_configs(task):
+            pool[task][config_id(config)] = config
+    best: dict[str, dict] = {}
+    for r in runs:
+        if r.get("loss") is not None and r["task"] in kind:
+            if r["task"] not in best or r["loss"] < best[r["task"]]["loss"]:
+                best[r["task"]] = r
+    for name, r in sorted(best.items()):
+        pool[kind[name]][config_id(r["config"])] = r["config"]
+    return pool
+
+
+def run_matrix_phase(tasks: list[CorpusTask], pool: LocalPool, out: Path,
+                     fidelity: Fidelity, log=print) -> None:
+    path = out / "matrix.jsonl"
+    cands = candidates(tasks, out)
+    (out / "candidates.json").write_text(json.dumps(cands, indent=1, sort_keys=True))
+    done = {(r["task"], r["candidate"]) for r in read_jsonl(path)}
+    for i, ct in enumerate(tasks):
+        todo = {k: c for k, c in cands[ct.task].items() if (ct.name, k) not in done}
+        if not todo:
+            continue
+        start = time.monotonic()
+        pool.set_data(task_data(ct, fidelity))
+        for result in _evaluate_all(pool, todo, fidelity):
+            outcome = result.value if result.ok else None
+            _append(path, [{
+                "task": ct.name, "candidate": result.job.key,
+                "loss": None if outcome is None else outcome.loss,
+                "status": result.status, "error": result.error, "wall_time": result.wall_time,
+            }])
+        log(f"[matrix {i + 1}/{len(tasks)}] {ct.name}: {len(todo)} candidates "
+            f"({time.monotonic() - start:.0f} s)")
+
+
+def _evaluate_all(pool: LocalPool, configs: dict[str, dict], fidelity: Fidelity):
+    queue = list(configs.items())
+    while queue or pool.idle() < pool.capacity:
+        while queue and pool.idle():
+            key, config = queue.pop(0)
+            pool.submit(Job(key, "evaluate", config, fidelity.seed, float("inf"),
+                            fidelity.trial_time_limit))
+        yield from pool.wait(timeout=1.0)
+
+
+def build_metadata(tasks: list[CorpusTask], out: Path, n_workers: int = 2,
+                   fidelity: Fidelity = Fidelity(), phases=("search", "matrix"),
+                   log=print) -> None:
+    """Run (or continue) the meta-dataset build; results land in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "fidelity.json").write_text(json.dumps(asdict(fidelity), indent=1))
+    pool = LocalPool(n_workers)
+    pool.start()
+    try:
+        if "search" in phases:
+            run_search_phase(tasks, pool, out, fidelity, log)
+        if "matrix" in phases:
+            run_matrix_phase(tasks, pool, out, fidelity, log)
+    finally:
+        pool.close()

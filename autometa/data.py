@@ -48,6 +48,12 @@ class TabularSchema:
         return np.array([c.kind == CATEGORICAL for c in self.columns], dtype=bool)
 
     @property
+    def categorical_names(self) -> tuple[str, ...]:
+        """Canonical names of the categorical columns."""
+        return tuple(n for n, c in zip(self.names, self.columns, strict=True)
+                     if c.kind == CATEGORICAL)
+
+    @property
     def cardinalities(self) -> list[int]:
         return [len(c.categories) for c in self.columns if c.kind == CATEGORICAL]
 
@@ -171,7 +177,8 @@ def _datetime_seconds(col: pd.Series) -> np.ndarray:
 def _to_category(col: pd.Series, categories: tuple[str, ...]) -> pd.Categorical:
     values = col.astype(object)
     strings = values.where(values.isna(), values.astype(str))
-    return pd.Categorical(strings.where(strings.notna(), None), categories=list(categories))
+    codes = pd.Index(categories).get_indexer(strings)  # -1: missing or unseen
+    return pd.Categorical.from_codes(codes, categories=list(categories))
 
 
 # -- targets ------------------------------------------------------------------------------
@@ -237,7 +244,7 @@ def _uniform_labels(y: np.ndarray) -> np.ndarray:
 
 
 def _regression_values(y: np.ndarray) -> np.ndarray:
-    if type_of_target(y) == "binary" and y.dtype.kind in "OUSb":
+    if y.dtype.kind in "OUSb" and type_of_target(y) == "binary":
         raise ValueError("y holds labels, not numbers; use AutoMetaClassifier for this target.")
     try:
         values = np.asarray(pd.to_numeric(pd.Series(y), errors="raise"), dtype=np.float64)

@@ -52,7 +52,7 @@ def ensemble_selection(
     for _ in range(size - counts.sum()):
         k = counts.sum() + 1
         trial_losses = [loss((total + stacked[i]) / k) for i in range(n)]
-        best = int(np.argmin(trial_losses))
+        best = min(range(n), key=lambda i: (trial_losses[i], own[i]))  # ties: better model
         counts[best] += 1
         total += stacked[best]
     return counts / counts.sum()

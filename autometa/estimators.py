@@ -19,6 +19,7 @@ from autometa.evaluation import TaskData, prepare_task
 from autometa.final import refit_members, refit_reserve, select_weights
 from autometa.leaderboard import leaderboard_frame
 from autometa.pool import borrowed_pool
+from autometa.progress import fit_progress
 from autometa.search import SearchSettings, run_search
 from autometa.space import build_space, select_families
 
@@ -44,6 +45,7 @@ class _AutoMetaBase(BaseEstimator):
         "memory_limit": [None, Interval(Real, 0, None, closed="neither")],
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "ensemble_nbest": [Interval(Integral, 1, None, closed="left")],
+        "extra_models": [None, list, tuple],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -61,6 +63,7 @@ class _AutoMetaBase(BaseEstimator):
         memory_limit: float | None = None,
         ensemble_size: int = 50,
         ensemble_nbest: int = 50,
+        extra_models=None,
         random_state=None,
         verbose: int = 0,
     ):
@@ -75,6 +78,7 @@ class _AutoMetaBase(BaseEstimator):
         self.memory_limit = memory_limit
         self.ensemble_size = ensemble_size
         self.ensemble_nbest = ensemble_nbest
+        self.extra_models = extra_models
         self.random_state = random_state
         self.verbose = verbose
 
@@ -100,7 +104,7 @@ class _AutoMetaBase(BaseEstimator):
         frame, target = self._check_training_data(X, y)
         seed = self._seed()
         n_workers = self._n_workers()
-        with borrowed_pool(n_workers) as pool:
+        with borrowed_pool(n_workers) as pool, fit_progress(self, start):
             pool.start()
             data = self._task_data(frame, target, seed)
             pool.set_data(data)
@@ -126,10 +130,11 @@ class _AutoMetaBase(BaseEstimator):
         schema = self.schema_
         data = prepare_task(
             frame, target.y, self._task,
-            categorical=tuple(np.array(schema.names)[schema.categorical_mask]),
+            categorical=schema.categorical_names,
             cardinalities=tuple(schema.cardinalities),
             n_classes=None if target.classes is None else len(target.classes),
-            metric=self.metric, resampling=self.resampling, seed=seed, specs=registry(),
+            metric=self.metric, resampling=self.resampling, seed=seed,
+            specs=registry(self.extra_models or ()),
         )
         self.metric_ = data.metric
         return data
@@ -144,7 +149,7 @@ class _AutoMetaBase(BaseEstimator):
             memory_limit=int(self.memory_limit * MB) if self.memory_limit else None,
             max_evals=self.max_evals,
             n_random_initial=min(10, self.max_evals or 10),
-            reserve=lambda trials: refit_reserve(trials, data, n_workers),
+            reserve=lambda trials: refit_reserve(trials, data, n_workers, self.time_budget),
         )
         state = run_search(space, pool, settings, on_trial=self._report_trial)
         if not state.successes:
@@ -160,9 +165,9 @@ class _AutoMetaBase(BaseEstimator):
                 f"per_trial_time_limit. Errors seen: {errors}")
 
     def _report_trial(self, trial) -> None:
-        if self.verbose:
-            score = "" if trial.loss is None else f" score={-trial.loss:.5g}"
-            print(f"[autometa] trial {trial.id} {trial.family} {trial.status}{score}", flush=True)
+        progress = getattr(self, "_progress", None)  # set by fit_progress when verbose
+        if progress is not None:
+            progress.update(trial)
 
     def _store_results(self, state, data: TaskData, weights: dict[int, float]) -> None:
         self.trials_ = state.trials
@@ -244,6 +249,9 @@ _PARAMS_DOC = """
         Steps of greedy ensemble selection; 1 keeps the single best pipeline.
     ensemble_nbest : int, default=50
         Number of best trials ensemble selection chooses from.
+    extra_models : list of ModelSpec or None
+        Additional model families to search besides the built-in ones
+        (see ``autometa.components.ModelSpec``).
     random_state : int, RandomState or None
         Seed; the same seed with ``max_evals`` gives the same result.
     verbose : int, default=0

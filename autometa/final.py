@@ -12,30 +12,31 @@ from autometa.records import Trial
 from autometa.sandbox import Job
 from autometa.search import SearchState
 
-REFIT_SAFETY = 1.3
+REFIT_SAFETY = 1.5
 
 
 def refit_seconds(trial: Trial, data: TaskData) -> float:
-    """Expected seconds to refit ``trial`` on all rows, from its measured fit time."""
+    """Expected seconds to refit ``trial`` on all rows, from its measured wall time."""
     n = len(data.y)
-    per_fold = [len(tr) for tr, _ in data.splits]
-    per_split = (trial.fit_time or 0.0) / len(per_fold)
-    return per_split * n / float(np.mean(per_fold))
+    train_sizes = [len(tr) for tr, _ in data.splits]
+    per_split = trial.wall_time / len(train_sizes)
+    return per_split * n / float(np.mean(train_sizes))
 
 
-def refit_reserve(trials: list[Trial], data: TaskData, n_workers: int, top: int = 8) -> float:
-    """Seconds to keep free at the end of the search for refitting the best trials."""
+def refit_reserve(trials: list[Trial], data: TaskData, n_workers: int, budget: float,
+                  top: int = 8) -> float:
+    """Seconds to keep free at the end of the search for selecting and refitting members."""
     ok = sorted((t for t in trials if t.ok), key=lambda t: t.loss)[:top]
-    if not ok:
-        return 1.0
-    serial = sum(refit_seconds(t, data) for t in ok)
-    longest = max(refit_seconds(t, data) for t in ok)
-    return 1.0 + REFIT_SAFETY * max(longest, serial / n_workers)
+    estimates = [refit_seconds(t, data) for t in ok] or [0.0]
+    needed = REFIT_SAFETY * max(max(estimates), sum(estimates) / n_workers)
+    return max(0.1 * budget, 1.0 + needed)
 
 
 def select_weights(state: SearchState, data: TaskData, size: int, nbest: int) -> dict[int, float]:
     """Ensemble weight per trial id (only non-zero weights)."""
-    ok = sorted(state.successes, key=lambda t: t.loss)[:nbest]
+    ranked = sorted(state.successes, key=lambda t: t.loss)
+    informative = [t for t in ranked if np.ptp(state.predictions[t.id], axis=0).max() > 0]
+    ok = (informative or ranked)[:nbest]  # constant predictors only blur a blend
     if not ok:
         raise RuntimeError("no trial succeeded")
     y_val = data.y[data.val_index]

@@ -80,6 +80,4 @@ def family_default(spec: ModelSpec, task: str) -> dict[str, Any]:
 
 def configuration(cs: ConfigurationSpace, values: Mapping[str, Any]) -> Configuration:
     """A validated Configuration of ``cs`` from plain values (raises if invalid)."""
-    config = Configuration(cs, values=dict(values))
-    cs.check_configuration(config)
-    return config
+    return Configuration(cs, values=dict(values))

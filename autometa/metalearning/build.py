@@ -52,7 +52,7 @@ def task_data(ct: CorpusTask, fidelity: Fidelity) -> TaskData:
     target = tabular.check_target(y.to_numpy(), len(X), ct.task, "corpus")
     return prepare_task(
         schema.transform(X), target.y, ct.task,
-        categorical=tuple(np.array(schema.names)[schema.categorical_mask]),
+        categorical=schema.categorical_names,
         cardinalities=tuple(schema.cardinalities),
         n_classes=None if target.classes is None else len(target.classes),
         metric=None, resampling=fidelity.n_splits, seed=fidelity.seed, specs=registry(),

@@ -1,0 +1,224 @@
+"""Progress of a fit on stderr: a live ``rich`` display, or one line per trial.
+
+:func:`fit_progress` wraps the search inside ``fit``. When the estimator's
+``verbose`` is at least 1 it stores a :class:`FitProgress` in the estimator's private
+``_progress`` attribute, which ``_report_trial`` feeds with every finished trial, and
+removes it again on the way out (so the fitted estimator stays picklable). On a
+terminal (or in a notebook) the display is a live bar of elapsed time against the
+budget with the trial counts, the best validation score so far and the last model
+family; otherwise (stderr redirected to a file or a pipe) it prints one plain line per
+trial. ``verbose >= 2`` also prints a line per trial above the live bar.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressBar,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+)
+from rich.table import Column
+from rich.text import Text
+
+from autometa.records import Trial
+
+PREFIX = "[autometa]"
+ERROR_WIDTH = 100  # characters of a failed trial's error shown in a line
+
+
+@contextmanager
+def fit_progress(estimator, start: float) -> Iterator[FitProgress | None]:
+    """Show the progress of ``estimator.fit`` while the block runs (if it is verbose).
+
+    Parameters
+    ----------
+    estimator : AutoMetaClassifier or AutoMetaRegressor
+        The estimator being fitted; its ``verbose`` and ``time_budget`` are used.
+    start : float
+        ``time.monotonic()`` when ``fit`` started.
+
+    Yields
+    ------
+    FitProgress or None
+        The display, also stored as ``estimator._progress`` while the block runs.
+    """
+    if not getattr(estimator, "verbose", 0):
+        yield None
+        return
+    progress = FitProgress(estimator, start)
+    estimator._progress = progress
+    finished = False
+    try:
+        progress.start()
+        yield progress
+        finished = True
+    finally:
+        progress.stop(finished)
+        estimator.__dict__.pop("_progress", None)
+
+
+class FitProgress:
+    """Counts trials and shows them, live on a terminal or line by line otherwise.
+
+    Parameters
+    ----------
+    estimator : AutoMetaClassifier or AutoMetaRegressor
+        The estimator being fitted (read for ``time_budget``, ``verbose``, ``metric_``).
+    start : float
+        ``time.monotonic()`` when ``fit`` started.
+    stream : file-like, optional
+        Where to write (default: ``sys.stderr``).
+    live : bool or None
+        Force the live display on or off; ``None`` decides from the stream.
+    """
+
+    def __init__(self, estimator, start: float, stream=None, live: bool | None = None):
+        self.estimator = estimator
+        self.start_time = start
+        self.budget = float(estimator.time_budget)
+        self.verbose = int(estimator.verbose)
+        self.console = Console(file=stream or sys.stderr, highlight=False)
+        self.live = (self.console.is_terminal or self.console.is_jupyter) if live is None \
+            else live
+        self.n_done = self.n_failed = 0
+        self.best: Trial | None = None
+        self.last: Trial | None = None
+        self._progress = None
+        self._task = None
+
+    # -- state ------------------------------------------------------------------------------
+
+    def elapsed(self) -> float:
+        """Seconds since ``fit`` started."""
+        return time.monotonic() - self.start_time
+
+    @property
+    def metric(self) -> str:
+        """Name of the metric being optimised (``score`` until it is known)."""
+        metric = getattr(self.estimator, "metric_", None)
+        return getattr(metric, "name", "score")
+
+    def update(self, trial: Trial) -> None:
+        """Record a finished trial and show it."""
+        self.n_done += 1
+        self.n_failed += not trial.ok
+        self.last = trial
+        if trial.ok and (self.best is None or trial.loss < self.best.loss):
+            self.best = trial
+        if self._progress is not None:
+            self._progress.update(self._task, status=self.status())
+            if self.verbose >= 2:
+                self._progress.console.print(self.trial_line(trial))
+        else:
+            self._print(self.trial_line(trial))
+
+    # -- text -------------------------------------------------------------------------------
+
+    def status(self) -> str:
+        """One line of counts, best score and last family (rich markup)."""
+        parts = [f"{self.n_done} trials"]
+        if self.n_failed:
+            parts.append(f"[red]{self.n_failed} failed[/]")
+        if self.best is not None:
+            parts.append(f"best {self.metric} [bold]{-self.best.loss:.5g}[/] "
+                         f"({self.best.family})")
+        if self.last is not None:
+            style = "green" if self.last.ok else "red"
+            parts.append(f"last {self.last.family} [{style}]{self.last.status}[/]")
+        return " · ".join(parts)
+
+    def trial_line(self, trial: Trial) -> str:
+        """A plain line describing ``trial`` and the search so far."""
+        if trial.ok:
+            outcome = f"ok, {self.metric} {-trial.loss:.5g}"
+        else:
+            error = " ".join(trial.error.split())
+            if len(error) > ERROR_WIDTH:
+                error = error[: ERROR_WIDTH - 3] + "..."
+            outcome = f"{trial.status}" + (f" ({error})" if error else "")
+        best = "-" if self.best is None else f"{-self.best.loss:.5g}"
+        return (f"{PREFIX} trial {trial.id} {trial.family} ({trial.origin}): {outcome} | "
+                f"best {best} | {self.n_done} done, {self.n_failed} failed | "
+                f"{self.elapsed():.1f}/{self.budget:g} s")
+
+    def summary(self) -> str:
+        """A closing line: trials, failures, best score and time."""
+        best = "no successful trial" if self.best is None else (
+            f"best {self.metric} {-self.best.loss:.5g} ({self.best.family})")
+        return (f"{PREFIX} done in {self.elapsed():.1f} s: {self.n_done} trials, "
+                f"{self.n_failed} failed, {best}")
+
+    # -- display ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the live display, or print a first plain line."""
+        if not self.live:
+            self._print(f"{PREFIX} searching for up to {self.budget:g} s")
+            return
+        self._progress = self._make_progress()
+        self._task = self._progress.add_task("autometa", total=self.budget,
+                                             status="starting workers")
+        self._progress.start()
+
+    def stop(self, finished: bool = True) -> None:
+        """Stop the display; after a completed fit, show the final state."""
+        if self._progress is not None:
+            self._progress.update(self._task, status=self.status() if finished
+                                  else self.status() + " · [yellow]stopped[/]")
+            self._progress.stop()
+            self._progress = None
+        elif finished:
+            self._print(self.summary())
+
+    def _make_progress(self) -> Progress:
+        return Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]autometa[/]"),
+            BudgetBar(self.elapsed, bar_width=24),
+            BudgetClock(self.elapsed),
+            TextColumn("{task.fields[status]}",
+                       table_column=Column(no_wrap=True, overflow="ellipsis")),
+            console=self.console,
+            refresh_per_second=4,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+
+    def _print(self, line: str) -> None:
+        self.console.print(line, markup=False, soft_wrap=True)
+
+
+class BudgetBar(BarColumn):
+    """A rich bar filled by the elapsed share of the time budget (the task's total)."""
+
+    def __init__(self, elapsed: Callable[[], float], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.elapsed = elapsed
+
+    def render(self, task: Task) -> ProgressBar:
+        return ProgressBar(total=task.total, completed=min(self.elapsed(), task.total),
+                           width=self.bar_width, animation_time=task.get_time(),
+                           style=self.style, complete_style=self.complete_style,
+                           finished_style=self.finished_style)
+
+
+class BudgetClock(ProgressColumn):
+    """Elapsed seconds against the time budget, e.g. ``12/60 s``."""
+
+    def __init__(self, elapsed: Callable[[], float]) -> None:
+        super().__init__()
+        self.elapsed = elapsed
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{self.elapsed():3.0f}/{task.total:g} s", style="progress.elapsed")

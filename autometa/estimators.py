@@ -110,7 +110,7 @@ class _AutoMetaBase(BaseEstimator):
             pool.set_data(data)
             state = self._search(data, pool, seed, n_workers, start)
             weights = select_weights(state, data, self.ensemble_size, self.ensemble_nbest)
-            hard_end = start + 1.04 * self.time_budget - END_MARGIN
+            hard_end = start + 1.03 * self.time_budget - END_MARGIN
             self.ensemble_ = refit_members(weights, state, data, pool, seed, hard_end)
         self._store_results(state, data, weights)
         self.fit_time_ = time.monotonic() - start
@@ -119,6 +119,9 @@ class _AutoMetaBase(BaseEstimator):
     def _check_training_data(self, X, y):
         frame = tabular.as_frame(X)
         validate_data(self, X, reset=True, skip_check_array=True)
+        if frame.shape[1] == 0:
+            raise ValueError(f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is "
+                             "required.")
         tabular.check_min_rows(len(frame))
         target = tabular.check_target(y, len(frame), self._task, type(self).__name__)
         self.schema_ = tabular.learn_schema(frame)
@@ -199,7 +202,8 @@ class _AutoMetaBase(BaseEstimator):
         return self.schema_.transform(frame)
 
     def _raw_predict(self, X) -> np.ndarray:
-        return self.ensemble_.predict(self._transform(X))
+        frame = self._transform(X)
+        return self.ensemble_.predict(frame)
 
     def leaderboard(self) -> pd.DataFrame:
         """Every trial, best first: rank, family, origin, score, times, status, weight, config.
@@ -217,6 +221,7 @@ class _AutoMetaBase(BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.input_tags.categorical = True
         tags.input_tags.string = True
+        tags.input_tags.sparse = True
         tags.non_deterministic = False
         return tags
 
@@ -290,15 +295,8 @@ class AutoMetaClassifier(ClassifierMixin, _AutoMetaBase):
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def score(self, X, y, sample_weight=None) -> float:
-        """Score on ``(X, y)`` with the metric optimised during ``fit``."""
-        y = tabular._as_1d(y)
-        unknown = set(np.unique(y)) - set(self.classes_)
-        if unknown:
-            raise ValueError(f"y has labels not seen during fit: {sorted(unknown)[:5]}")
-        return self.metric_.score(np.searchsorted(self.classes_, y), self.predict_proba(X))
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class AutoMetaRegressor(RegressorMixin, _AutoMetaBase):
@@ -309,8 +307,3 @@ class AutoMetaRegressor(RegressorMixin, _AutoMetaBase):
     def predict(self, X) -> np.ndarray:
         """Predicted values."""
         return self._raw_predict(X)
-
-    def score(self, X, y, sample_weight=None) -> float:
-        """Score on ``(X, y)`` with the metric optimised during ``fit``."""
-        values = tabular.check_target(y, len(tabular.as_frame(X)), self._task, "score").y
-        return self.metric_.score(values, self.predict(X))

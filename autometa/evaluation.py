@@ -6,7 +6,7 @@ Pure functions of their arguments; they run inside a sandbox process.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,7 @@ class Outcome:
     predictions: np.ndarray
     fit_time: float
     predict_time: float
-    info: dict[str, Any] = field(default_factory=dict)
+    models: FoldAverage | None = None  # sent only when the trial is its worker's best so far
 
 
 def choose_resampling(strategy: str | int, n_rows: int) -> tuple[str, int]:
@@ -124,15 +124,40 @@ def predict_pipeline(pipeline, X: pd.DataFrame, task: str, n_classes: int | None
     return full
 
 
+class FoldAverage:
+    """The fold models of a cross-validated trial, predicting as their average."""
+
+    def __init__(self, pipelines: list, task: str, n_classes: int | None):
+        self.pipelines = pipelines
+        self.task = task
+        self.autometa_classes_ = np.arange(n_classes or 0)
+
+    def _mean(self, X) -> np.ndarray:
+        n = len(self.autometa_classes_) or None
+        return np.mean([predict_pipeline(p, X, self.task, n) for p in self.pipelines], axis=0)
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self._mean(X)
+
+    def predict(self, X) -> np.ndarray:
+        return self._mean(X)
+
+
 def evaluate(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1) -> Outcome:
     """Fit and validate ``config`` on every split; raises on failure."""
+    return evaluate_with_models(config, data, seed, n_threads)[0]
+
+
+def evaluate_with_models(config: dict[str, Any], data: TaskData, seed: int,
+                         n_threads: int = 1) -> tuple[Outcome, FoldAverage]:
+    """:func:`evaluate`, also returning the fitted fold models."""
     fit_time = predict_time = 0.0
-    parts = []
+    parts, models = [], []
     for train, val in data.splits:
         ctx = data.context(len(train), seed, n_threads)
         pipeline = build_pipeline(config, ctx, data.specs)
         start = time.perf_counter()
-        fit_pipeline(pipeline, data.X.iloc[train], data.y[train], data.task)
+        models.append(fit_pipeline(pipeline, data.X.iloc[train], data.y[train], data.task))
         fit_time += time.perf_counter() - start
         start = time.perf_counter()
         parts.append(predict_pipeline(pipeline, data.X.iloc[val], data.task, data.n_classes))
@@ -143,7 +168,8 @@ def evaluate(config: dict[str, Any], data: TaskData, seed: int, n_threads: int =
     loss = data.metric.loss(data.y[data.val_index], predictions)
     if not np.isfinite(loss):
         raise FloatingPointError(f"the metric {data.metric.name} is not finite")
-    return Outcome(loss, predictions.astype(np.float32), fit_time, predict_time)
+    outcome = Outcome(loss, predictions.astype(np.float32), fit_time, predict_time)
+    return outcome, FoldAverage(models, data.task, data.n_classes)
 
 
 def refit(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1):

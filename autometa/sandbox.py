@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -186,6 +186,7 @@ def serve(fd: int) -> None:
             return
         if message[0] == "data":
             data = None
+            _best_loss.clear()
             data = cloudpickle.loads(message[2])
         elif message[0] == "run":
             conn.send(("started", None, ""))
@@ -196,15 +197,23 @@ def serve(fd: int) -> None:
                 conn.send(("error", None, f"result could not be sent back: {exc!r}"))
 
 
+_best_loss: list[float] = []  # this worker's best loss so far on the current data
+
+
 def _run(job: Job, data) -> tuple[str, Any, str]:
     from threadpoolctl import threadpool_limits
 
-    from autometa.evaluation import evaluate, refit
+    from autometa.evaluation import evaluate_with_models, refit
 
-    task = evaluate if job.kind == "evaluate" else refit
     try:
         with _address_space_limit(job.memory_limit), threadpool_limits(job.n_threads):
-            return "ok", task(job.config, data, job.seed, job.n_threads), ""
+            if job.kind == "refit":
+                return "ok", refit(job.config, data, job.seed, job.n_threads), ""
+            outcome, models = evaluate_with_models(job.config, data, job.seed, job.n_threads)
+            if not _best_loss or outcome.loss < _best_loss[0]:  # send the fold models along
+                _best_loss[:] = [outcome.loss]
+                outcome = replace(outcome, models=models)
+            return "ok", outcome, ""
     except MemoryError:
         return "memout", None, "ran out of memory (MemoryError)"
     except Exception as exc:

@@ -53,6 +53,7 @@ class SearchState:
     predictions: dict[int, np.ndarray] = field(default_factory=dict)
     smac: object = None
     untold: list = field(default_factory=list)
+    best_models: tuple[int, object] | None = None  # fold models of the best trial so far
 
     @property
     def successes(self) -> list[Trial]:
@@ -176,6 +177,8 @@ def _record(state: SearchState, result: JobResult, info, started: float) -> None
     state.trials.append(trial)
     if outcome is not None:
         state.predictions[trial.id] = outcome.predictions
+        if outcome.models is not None and trial.loss <= min(t.loss for t in state.successes):
+            state.best_models = (trial.id, outcome.models)
     state.untold.append((info, trial))
     worst = max((t.loss for t in state.successes), default=None)
     if worst is None:

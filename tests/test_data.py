@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from autometa import data as tabular
-from autometa.data import NUMERIC, CATEGORICAL, check_target, learn_schema
+from autometa.data import CATEGORICAL, NUMERIC, check_target, learn_schema
 
 
 def test_schema_types_each_kind_of_column(mixed):

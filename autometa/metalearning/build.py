@@ -134,21 +134,35 @@ def run_search_phase(tasks: list[CorpusTask], pool: LocalPool, out: Path,
 # -- phase 2: matrix -----------------------------------------------------------------------
 
 
-def candidates(tasks: list[CorpusTask], out: Path) -> dict[str, dict[str, dict]]:
-    """Task type -> candidate id -> configuration (best per task + family defaults)."""
-    runs = read_jsonl(out / "search.jsonl")
+def candidates(tasks: list[CorpusTask], out: Path, limit: int = 64,
+               seed: int = 0) -> dict[str, dict[str, dict]]:
+    """Task type -> candidate id -> configuration.
+
+    Every family's default, then the best configuration found on each task, taken
+    round-robin over model families in a seeded random task order until ``limit``
+    candidates per task type (a full task x task matrix would cost hours more).
+    """
     kind = {t.name: t.task for t in tasks}
-    pool: dict[str, dict[str, dict]] = {"classification": {}, "regression": {}}
-    for task in pool:
-        for config in default_configs(task):
-            pool[task][config_id(config)] = config
     best: dict[str, dict] = {}
-    for r in runs:
+    for r in read_jsonl(out / "search.jsonl"):
         if r.get("loss") is not None and r["task"] in kind:
             if r["task"] not in best or r["loss"] < best[r["task"]]["loss"]:
                 best[r["task"]] = r
-    for name, r in sorted(best.items()):
-        pool[kind[name]][config_id(r["config"])] = r["config"]
+    rng = np.random.default_rng(seed)
+    pool: dict[str, dict[str, dict]] = {}
+    for task in ("classification", "regression"):
+        chosen = {config_id(c): c for c in default_configs(task)}
+        names = [n for n in sorted(best) if kind[n] == task]
+        by_family: dict[str, list[dict]] = {}
+        for n in rng.permutation(names):
+            config = best[n]["config"]
+            by_family.setdefault(config["model"], []).append(config)
+        while len(chosen) < limit and any(by_family.values()):
+            for family in sorted(by_family):
+                if by_family[family] and len(chosen) < limit:
+                    config = by_family[family].pop(0)
+                    chosen[config_id(config)] = config
+        pool[task] = chosen
     return pool
 
 

@@ -1,0 +1,39 @@
+"""scikit-learn conformance: the official estimator checks, composition and cloning."""
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from autometa import AutoMetaClassifier, AutoMetaRegressor
+
+
+def tiny(cls, **kwargs):
+    """An estimator shrunk for speed: two fast families, three trials."""
+    params = dict(time_budget=20, max_evals=3, include=["linear", "knn"], ensemble_size=5)
+    return cls(**{**params, **kwargs})
+
+
+@parametrize_with_checks(
+    [tiny(AutoMetaClassifier), tiny(AutoMetaRegressor)],
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_clone_keeps_parameters():
+    est = AutoMetaClassifier(time_budget=7, include=["knn"], random_state=3)
+    assert clone(est).get_params() == est.get_params()
+
+
+def test_inside_pipeline_cross_val_score_and_grid_search(mixed):
+    X, y = mixed
+    pipe = make_pipeline(FunctionTransformer(), tiny(AutoMetaClassifier, random_state=0))
+    scores = cross_val_score(pipe, X, y, cv=2, scoring="accuracy")
+    assert scores.shape == (2,) and np.all(scores > 0.6)
+    grid = GridSearchCV(tiny(AutoMetaClassifier, random_state=0),
+                        {"time_budget": [10, 20]}, cv=2)
+    grid.fit(X, y)
+    assert grid.best_params_["time_budget"] in (10, 20)

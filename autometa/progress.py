@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -127,15 +128,15 @@ class FitProgress:
 
     def status(self) -> str:
         """One line of counts, best score and last family (rich markup)."""
-        parts = [f"{self.n_done} trials"]
+        parts = [f"{self.n_done} trial{'s' if self.n_done != 1 else ''}"]
         if self.n_failed:
             parts.append(f"[red]{self.n_failed} failed[/]")
         if self.best is not None:
-            parts.append(f"best {self.metric} [bold]{-self.best.loss:.5g}[/] "
-                         f"({self.best.family})")
+            parts.append(f"best {escape(self.metric)} [bold]{-self.best.loss:.5g}[/] "
+                         f"({escape(self.best.family)})")
         if self.last is not None:
             style = "green" if self.last.ok else "red"
-            parts.append(f"last {self.last.family} [{style}]{self.last.status}[/]")
+            parts.append(f"last {escape(self.last.family)} [{style}]{self.last.status}[/]")
         return " · ".join(parts)
 
     def trial_line(self, trial: Trial) -> str:
@@ -168,14 +169,14 @@ class FitProgress:
             return
         self._progress = self._make_progress()
         self._task = self._progress.add_task("autometa", total=self.budget,
-                                             status="starting workers")
+                                             status="waiting for the first trial")
         self._progress.start()
 
     def stop(self, finished: bool = True) -> None:
         """Stop the display; after a completed fit, show the final state."""
         if self._progress is not None:
-            self._progress.update(self._task, status=self.status() if finished
-                                  else self.status() + " · [yellow]stopped[/]")
+            end = "[green]done[/]" if finished else "[yellow]stopped[/]"
+            self._progress.update(self._task, status=f"{self.status()} · {end}")
             self._progress.stop()
             self._progress = None
         elif finished:

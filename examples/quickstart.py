@@ -15,7 +15,7 @@ budget = float(sys.argv[1]) if len(sys.argv) > 1 else 30
 X, y = load_breast_cancer(return_X_y=True, as_frame=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
 
-clf = AutoMetaClassifier(time_budget=budget, random_state=0)
+clf = AutoMetaClassifier(time_budget=budget, random_state=0, verbose=1)  # progress on stderr
 clf.fit(X_train, y_train)
 
 print(clf.leaderboard().head(10).drop(columns=["config", "error"]).to_string(index=False))

@@ -1,0 +1,386 @@
+"""Files for the command line: data tables in, model files in and out.
+
+Everything here raises :class:`DataFileError` (a ``ValueError``) with a message a
+person can act on; the command line prints it as one line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MODEL_FORMAT = "autometa-model"
+MODEL_FORMAT_VERSION = 1
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".zip")
+MAX_INTEGER_CLASSES = 10  # an integer target with at most this many values is a class label
+LIBRARIES = ("scikit-learn", "xgboost", "lightgbm", "smac", "ConfigSpace", "numpy", "pandas")
+
+
+class DataFileError(ValueError):
+    """A data or model file that cannot be used, with the reason and what to do."""
+
+
+# -- data tables -----------------------------------------------------------------------------
+
+
+def file_format(path: str | Path) -> str:
+    """The table format of ``path`` from its extension: ``csv``, ``tsv`` or ``parquet``.
+
+    Parameters
+    ----------
+    path : str or Path
+        File name; ``.csv``/``.tsv`` may carry a compression suffix such as ``.gz``.
+
+    Returns
+    -------
+    str
+        The format name.
+    """
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        suffixes = suffixes[:-1]
+    kind = FORMATS.get(suffixes[-1] if suffixes else "")
+    if kind is None or (kind == "parquet" and len(suffixes) < len(Path(path).suffixes)):
+        found = "".join(Path(path).suffixes) or "no extension"
+        raise DataFileError(
+            f"{path}: unsupported file type ({found}); use a .csv, .tsv or .parquet file."
+        )
+    return kind
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV, TSV or Parquet file (chosen by extension) into a DataFrame.
+
+    Parameters
+    ----------
+    path : str or Path
+        The data file.
+
+    Returns
+    -------
+    DataFrame
+        The table, with at least one row and one column.
+
+    Raises
+    ------
+    DataFileError
+        If the file is missing, unreadable, of an unsupported type or empty.
+    """
+    path = Path(path)
+    kind = file_format(path)
+    if not path.exists():
+        raise DataFileError(f"{path}: no such file.")
+    if path.is_dir():
+        raise DataFileError(f"{path}: is a directory, not a data file.")
+    try:
+        frame = _read(path, kind)
+    except pd.errors.EmptyDataError:
+        raise DataFileError(f"{path}: the file is empty.") from None
+    except PermissionError:
+        raise DataFileError(f"{path}: permission denied.") from None
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataFileError(f"{path}: could not be read as {kind.upper()} ({reason}).") from None
+    if frame.shape[1] == 0:
+        raise DataFileError(f"{path}: the file has no columns.")
+    if len(frame) == 0:
+        raise DataFileError(f"{path}: the file has a header but no data rows.")
+    return frame
+
+
+def _read(path: Path, kind: str) -> pd.DataFrame:
+    if kind == "parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, sep="," if kind == "csv" else "\t", low_memory=False)
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as CSV, TSV or Parquet according to the extension of ``path``."""
+    kind = file_format(path)
+    if kind == "parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, sep="," if kind == "csv" else "\t", index=False)
+
+
+def split_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Separate the target column from the features.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table read from the data file.
+    target : str
+        Name of the target column.
+
+    Returns
+    -------
+    X : DataFrame
+        All other columns.
+    y : Series
+        The target column.
+    """
+    if target not in frame.columns:
+        raise DataFileError(_unknown_column(frame, target))
+    if frame.shape[1] < 2:
+        raise DataFileError(f"the data has only the target column {target!r}; no features.")
+    return frame.drop(columns=[target]), frame[target]
+
+
+def _unknown_column(frame: pd.DataFrame, target: str) -> str:
+    names = [str(c) for c in frame.columns]
+    message = f"unknown target column {target!r}"
+    close = difflib.get_close_matches(target, names, n=1)
+    if close:
+        message += f" (did you mean {close[0]!r}?)"
+    shown = ", ".join(repr(n) for n in names[:12]) + (" ..." if len(names) > 12 else "")
+    message += f". Columns are: {shown}."
+    if len(names) == 1 and any(sep in names[0] for sep in "\t;|,"):
+        message += " (Only one column was found: is the separator right for the extension?)"
+    return message
+
+
+
+def prediction_features(frame: pd.DataFrame, estimator, target: str | None,
+                        path: str | Path) -> tuple[pd.DataFrame, list[str]]:
+    """The columns of ``frame`` the model was fitted on, in fit order.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows to predict, possibly still with the target and other extra columns.
+    estimator : AutoMetaClassifier or AutoMetaRegressor
+        The fitted model (its ``feature_names_in_`` are used when it has them).
+    target : str or None
+        Name of the target column, dropped if present.
+    path : str or Path
+        The data file's name, for messages.
+
+    Returns
+    -------
+    X : DataFrame
+        The features, in the order seen at fit time.
+    extra : list of str
+        Columns that were left out because the model does not know them.
+    """
+    if target is not None and target in frame.columns:
+        frame = frame.drop(columns=[target])
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        return frame, []
+    missing = [str(n) for n in names if n not in frame.columns]
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:10]) + (" ..." if len(missing) > 10 else "")
+        raise DataFileError(f"{path}: lacks {len(missing)} column(s) the model was fitted on: "
+                            f"{shown}.")
+    known = set(names)
+    return frame[list(names)], [str(c) for c in frame.columns if c not in known]
+
+# -- the task --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskGuess:
+    """The task inferred from a target column and the rule that decided it."""
+
+    task: str
+    reason: str
+
+
+def infer_task(y: pd.Series) -> TaskGuess:
+    """Classification or regression, from the values of the target column.
+
+    Non-numeric targets (strings, categories, booleans) are labels; a numeric target
+    whose values are all integers with at most ``MAX_INTEGER_CLASSES`` distinct values
+    is a class label; anything else numeric is a regression target.
+
+    Parameters
+    ----------
+    y : Series
+        The target column.
+
+    Returns
+    -------
+    TaskGuess
+        The task and a sentence saying which rule fired.
+    """
+    values = y.dropna()
+    n_unique = values.nunique()
+    if pd.api.types.is_bool_dtype(y.dtype) or not pd.api.types.is_numeric_dtype(y.dtype):
+        return TaskGuess("classification",
+                         f"the target is non-numeric ({y.dtype}) with {n_unique} distinct values")
+    numbers = values.to_numpy(dtype=float)
+    if np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)):
+        if n_unique <= MAX_INTEGER_CLASSES:
+            return TaskGuess("classification", f"the target holds {n_unique} distinct integer "
+                             f"values (at most {MAX_INTEGER_CLASSES} means class labels)")
+        return TaskGuess("regression", f"the target holds {n_unique} distinct integer values "
+                         f"(more than {MAX_INTEGER_CLASSES} means a quantity)")
+    return TaskGuess("regression", "the target is numeric with non-integer values")
+
+
+def check_learnable(y: pd.Series, name: str) -> None:
+    """Refuse a target with fewer than two distinct values (nothing to learn)."""
+    values = y.dropna()
+    if values.nunique() < 2:
+        shown = "only missing values" if values.empty else f"one value ({values.iloc[0]!r})"
+        raise DataFileError(
+            f"the target column {name!r} has {shown}; a model needs at least two classes "
+            "or values to learn from."
+        )
+
+
+# -- model files -----------------------------------------------------------------------------
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of autometa and the libraries its models depend on."""
+    from autometa import __version__
+
+    versions = {"autometa": __version__}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def save_model(path: str | Path, estimator, **metadata: Any) -> None:
+    """Save a fitted estimator with ``joblib`` together with metadata (target, task, ...).
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination file (conventionally ``*.joblib``).
+    estimator : AutoMetaClassifier or AutoMetaRegressor
+        The fitted estimator.
+    **metadata
+        Stored alongside, e.g. ``target="label"``.
+    """
+    import joblib
+
+    bundle = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,
+              "estimator": estimator, "versions": library_versions(), **metadata}
+    joblib.dump(bundle, path)
+
+
+def load_model(path: str | Path) -> dict[str, Any]:
+    """Load a model file written by :func:`save_model` (or a bare dumped estimator).
+
+    Only load files you trust: like any pickle, a joblib file can run code when loaded.
+
+    Returns
+    -------
+    dict
+        ``estimator`` plus the stored metadata (``target``, ``task``, ``versions``, ...).
+    """
+    import joblib
+
+    from autometa.estimators import _AutoMetaBase
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"{path}: no such model file." if not path.exists()
+                            else f"{path}: is not a file.")
+    try:
+        loaded = joblib.load(path)
+    except Exception as exc:  # unpickling raises almost anything on a foreign file
+        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}".rstrip(": ")
+        raise DataFileError(f"{path}: not an autometa model file (joblib could not load it: "
+                            f"{reason}).") from None
+    if isinstance(loaded, _AutoMetaBase):
+        loaded = {"format": MODEL_FORMAT, "estimator": loaded}
+    if not isinstance(loaded, dict) or loaded.get("format") != MODEL_FORMAT:
+        raise DataFileError(f"{path}: not an autometa model file (it holds a "
+                            f"{type(loaded).__name__}); create one with `autometa fit -o`.")
+    if not hasattr(loaded["estimator"], "ensemble_"):
+        raise DataFileError(f"{path}: the model in this file is not fitted.")
+    return loaded
+
+
+# -- describing a model ---------------------------------------------------------------------
+
+
+def info_dict(bundle: dict[str, Any], path: str | Path = "") -> dict[str, Any]:
+    """What ``autometa info`` shows about a loaded model file, as JSON-ready values.
+
+    Parameters
+    ----------
+    bundle : dict
+        A model file's content as returned by :func:`load_model`.
+    path : str or Path
+        The model file's name.
+
+    Returns
+    -------
+    dict
+        Task, target, metric, budget, fit time, trial counts, ensemble, meta-features
+        and library versions (installed, and those the model was fitted with).
+    """
+    from autometa.report import jsonable, summarize
+
+    estimator = bundle["estimator"]
+    summary = summarize(estimator)
+    names = getattr(estimator, "feature_names_in_", None)
+    keys = ("estimator", "task", "classes", "metric", "time_budget", "fit_time", "n_trials",
+            "n_failed", "status_counts", "best", "ensemble", "metafeatures")
+    info = {"model_file": str(path), "target": bundle.get("target"),
+            **{k: summary[k] for k in keys},
+            "features": None if names is None else [str(n) for n in names],
+            "interrupted": bool(bundle.get("interrupted", False)),
+            "task_reason": bundle.get("task_reason"),
+            "versions": library_versions(), "fitted_with": bundle.get("versions")}
+    return jsonable(info)
+
+
+def info_text(info: dict[str, Any]) -> str:
+    """:func:`info_dict` as readable text lines."""
+    failures = ", ".join(f"{n} {s}" for s, n in sorted(info["status_counts"].items())
+                         if s != "ok")
+    lines = [f"model:     {info['estimator']} ({info['model_file']})",
+             f"task:      {info['task']}" + _classes_text(info["classes"]),
+             f"target:    {info['target'] or 'unknown'}",
+             f"features:  {_features_text(info['features'])}",
+             f"metric:    {info['metric']}",
+             f"budget:    {info['time_budget']:g} s; fit took {info['fit_time']:.1f} s"
+             + (" (interrupted)" if info["interrupted"] else ""),
+             f"trials:    {info['n_trials']} ({info['n_failed']} failed"
+             + (f": {failures})" if failures else ")")]
+    if info["best"]:
+        best = info["best"]
+        lines.append(f"best:      {best['score']:.5g} ({best['family']}, trial {best['trial']})")
+    lines.append(f"ensemble:  {len(info['ensemble'])} members")
+    lines += [f"  {m['weight']:6.1%}  trial {m['trial']:<4} {m['family']}"
+              for m in info["ensemble"]]
+    if info["metafeatures"]:
+        lines.append("metafeatures:")
+        lines += [f"  {k}: {v}" for k, v in sorted(info["metafeatures"].items())]
+    lines.append("versions:  " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
+    fitted = info["fitted_with"] or {}
+    changed = {k: v for k, v in fitted.items() if info["versions"].get(k) != v}
+    if changed:
+        lines.append("fitted with different versions: "
+                     + ", ".join(f"{k} {v}" for k, v in changed.items()))
+    return "\n".join(lines)
+
+
+def _classes_text(classes: list | None) -> str:
+    if not classes:
+        return ""
+    shown = ", ".join(str(c) for c in classes[:10]) + (", ..." if len(classes) > 10 else "")
+    return f" ({len(classes)} classes: {shown})"
+
+
+def _features_text(names: list[str] | None) -> str:
+    if names is None:
+        return "unnamed columns"
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    return f"{len(names)} ({shown})"

@@ -1,0 +1,169 @@
+"""The fit report (report.json and plots) and the progress display, on stand-in estimators."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from autometa.ensemble import Ensemble, Member
+from autometa.progress import FitProgress, fit_progress
+from autometa.records import Trial
+from autometa.report import plot_report, summarize, write_report
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def trial(i: int, family: str, score: float | None, origin: str = "smac",
+          status: str = "ok", error: str = "") -> Trial:
+    return Trial(id=i, family=family, config={"model": family, f"{family}:x": i},
+                 origin=origin, status=status,
+                 loss=None if score is None else -score,
+                 fit_time=None if score is None else 0.1 * (i + 1),
+                 predict_time=None if score is None else 0.01, wall_time=0.5 + 0.1 * i,
+                 error=error)
+
+
+class FittedStandIn:
+    """What write_report reads from a fitted AutoMetaClassifier, without fitting one."""
+
+    _task = "classification"
+
+    def __init__(self) -> None:
+        self.trials_ = [
+            trial(0, "lightgbm", 0.91, origin="portfolio"),
+            trial(1, "linear", 0.95, origin="portfolio"),
+            trial(2, "knn", None, status="error", error="ValueError: boom"),
+            trial(3, "xgboost", 0.5),  # a constant predictor: far below the others
+            trial(4, "linear", 0.96),
+            trial(5, "mlp", None, status="timeout", error="exceeded its time limit"),
+            trial(6, "lightgbm", 0.93),
+            trial(7, "linear", 0.955),
+        ]
+        self.metric_ = SimpleNamespace(name="roc_auc")
+        self.ensemble_ = Ensemble((Member(4, 3.0, None), Member(1, 1.0, None)), "classification",
+                                  2)
+        self.time_budget = 10
+        self.fit_time_ = 9.5
+        self.classes_ = np.array(["no", "yes"], dtype=object)
+        self.metafeatures_ = {"simple.n_rows": np.float64(200), "stat.skew_mean": np.nan}
+        self.verbose = 1
+
+
+def test_report_json_holds_the_search(tmp_path):
+    report = write_report(FittedStandIn(), tmp_path / "out")
+    data = json.loads(report.json_path.read_text())
+    assert report.json_path == tmp_path / "out" / "report.json"
+    assert data["task"] == "classification" and data["metric"] == "roc_auc"
+    assert data["time_budget"] == 10 and data["fit_time"] == 9.5
+    assert data["n_trials"] == 8 and data["n_failed"] == 2
+    assert data["status_counts"] == {"ok": 6, "error": 1, "timeout": 1}
+    assert data["best"] == {"trial": 4, "family": "linear", "origin": "smac", "score": 0.96}
+    assert data["classes"] == ["no", "yes"]
+    first, failed = data["trials"][0], data["trials"][2]
+    assert first["origin"] == "portfolio" and first["score"] == 0.91
+    assert failed["status"] == "error" and failed["score"] is None and failed["error"]
+    times = [t["search_time"] for t in data["trials"]]
+    assert times == sorted(times) and times[0] == pytest.approx(0.5)
+    assert data["ensemble"] == [{"trial": 4, "family": "linear", "weight": 0.75},
+                                {"trial": 1, "family": "linear", "weight": 0.25}]
+    assert data["metafeatures"] == {"simple.n_rows": 200.0, "stat.skew_mean": None}
+
+
+def test_report_plots_are_pngs(tmp_path):
+    import matplotlib
+
+    backend = matplotlib.get_backend()
+    report = write_report(FittedStandIn(), tmp_path)
+    names = sorted(p.name for p in report.plots)
+    assert names == ["ensemble_weights.png", "score_over_time.png", "scores_by_family.png"]
+    assert report.plots_skipped == ""
+    for path in report.plots:
+        content = path.read_bytes()
+        assert content.startswith(PNG_MAGIC) and len(content) > 10_000
+    assert matplotlib.get_backend() == backend  # pyplot's global backend is left alone
+
+
+def test_plots_can_be_redrawn_from_report_json(tmp_path):
+    report = write_report(FittedStandIn(), tmp_path / "first")
+    summary = json.loads(report.json_path.read_text())
+    summary["ensemble"] = []
+    paths = plot_report(summary, tmp_path / "again")
+    assert sorted(p.name for p in paths) == ["score_over_time.png", "scores_by_family.png"]
+
+
+def test_report_without_matplotlib_still_writes_json(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    report = write_report(FittedStandIn(), tmp_path)
+    assert report.plots == ()
+    assert "matplotlib is not installed" in report.plots_skipped
+    assert "autometa[plots]" in report.plots_skipped
+    assert json.loads(report.json_path.read_text())["n_trials"] == 8
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_report_of_an_unfitted_estimator_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="not fitted"):
+        summarize(SimpleNamespace())
+
+
+# -- progress display (fed by the estimator's _report_trial during fit) ---------------------
+
+
+def test_plain_progress_prints_one_line_per_trial():
+    stream = io.StringIO()
+    progress = FitProgress(FittedStandIn(), start=0.0, stream=stream)
+    assert not progress.live  # a StringIO is not a terminal
+    progress.start()
+    for t in FittedStandIn().trials_[:3]:
+        progress.update(t)
+    progress.stop()
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "[autometa] searching for up to 10 s"
+    assert lines[1].startswith("[autometa] trial 0 lightgbm (portfolio): ok, roc_auc 0.91 | "
+                               "best 0.91 | 1 done, 0 failed |")
+    assert "trial 2 knn (smac): error (ValueError: boom) | best 0.95 | 3 done, 1 failed" \
+        in lines[3]
+    assert lines[4].startswith("[autometa] done in") and "best roc_auc 0.95 (linear)" in lines[4]
+
+
+def test_live_progress_shows_counts_and_best():
+    stream = io.StringIO()
+    progress = FitProgress(FittedStandIn(), start=0.0, stream=stream, live=True)
+    progress.console.width = 160
+    progress.start()
+    for t in FittedStandIn().trials_:
+        progress.update(t)
+    assert progress.n_done == 8 and progress.n_failed == 2
+    assert progress.best.id == 4
+    progress.stop()
+    text = stream.getvalue()
+    assert "8 trials" in text and "2 failed" in text and "best roc_auc 0.96" in text
+    assert "━" in text and "/10 s" in text and text.rstrip().endswith("done")
+
+
+def test_fit_progress_is_attached_only_while_fitting():
+    estimator = FittedStandIn()
+    estimator.time_budget = 5
+    with pytest.raises(KeyboardInterrupt), fit_progress(estimator, 0.0) as progress:
+        assert estimator._progress is progress
+        raise KeyboardInterrupt
+    assert not hasattr(estimator, "_progress")  # removed, so the estimator stays picklable
+    estimator.verbose = 0
+    with fit_progress(estimator, 0.0) as progress:
+        assert progress is None and not hasattr(estimator, "_progress")
+
+
+def test_info_text_lists_metafeatures_and_version_changes():
+    from autometa.io import info_dict, info_text
+
+    bundle = {"estimator": FittedStandIn(), "target": "y", "versions": {"autometa": "0.0.1"}}
+    text = info_text(info_dict(bundle, "m.joblib"))
+    assert "trials:    8 (2 failed: 1 error, 1 timeout)" in text
+    assert "   75.0%  trial 4    linear" in text
+    assert "metafeatures:\n  simple.n_rows: 200.0\n  stat.skew_mean: None" in text
+    assert "fitted with different versions: autometa 0.0.1" in text

@@ -128,8 +128,9 @@ def _predict(args: argparse.Namespace) -> int:
         files.file_format(args.output)  # refuse an unsupported extension before predicting
     bundle = files.load_model(args.model)
     estimator, target = bundle["estimator"], bundle.get("target")
-    X, extra = files.prediction_features(files.read_table(args.data), estimator, target,
-                                         args.data)
+    frame = files.read_table(args.data)
+    X = files.prediction_features(frame, estimator, target, args.data)
+    extra = [str(c) for c in frame.columns if c not in set(X.columns) and c != target]
     if extra:
         _say(f"note: ignoring {len(extra)} column(s) not seen at fit time: {', '.join(extra)}.")
     if args.proba:
@@ -163,8 +164,10 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    info = files.info_dict(files.load_model(args.model), args.model)
-    print(json.dumps(info, indent=2) if args.json else files.info_text(info))
+    from autometa.report import info_dict, info_text
+
+    info = info_dict(files.load_model(args.model), args.model)
+    print(json.dumps(info, indent=2) if args.json else info_text(info))
     return 0
 
 
@@ -176,7 +179,6 @@ def _report(args: argparse.Namespace) -> int:
 def _metafeatures(args: argparse.Namespace) -> int:
     from autometa import data as tabular
     from autometa import metafeatures
-    from autometa.report import jsonable
 
     X, y = _training_data(args.data, args.target)
     task = _task(y, args.task).task
@@ -184,7 +186,7 @@ def _metafeatures(args: argparse.Namespace) -> int:
     target = tabular.check_target(y, len(X), task, "autometa metafeatures")
     values = metafeatures.compute(schema.transform(X), target.y, task,
                                   categorical=schema.categorical_names, seed=args.seed)
-    print(json.dumps(jsonable(values), indent=2, sort_keys=True))
+    print(json.dumps(files.jsonable(values), indent=2, sort_keys=True))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Files for the command line: data tables in, model files in and out.
+"""Files for the command line: data tables in, model files in and out, JSON values.
 
 Everything here raises :class:`DataFileError` (a ``ValueError``) with a message a
 person can act on; the command line prints it as one line.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.metadata
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,32 @@ LIBRARIES = ("scikit-learn", "xgboost", "lightgbm", "smac", "ConfigSpace", "nump
 
 class DataFileError(ValueError):
     """A data or model file that cannot be used, with the reason and what to do."""
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON: numpy values unwrapped, NaN and infinities as ``None``.
+
+    Parameters
+    ----------
+    value : any
+        Nested dicts, lists, tuples, arrays and scalars.
+
+    Returns
+    -------
+    any
+        The same structure made of dicts, lists, str, int, float, bool and None.
+    """
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 # -- data tables -----------------------------------------------------------------------------
@@ -102,7 +129,15 @@ def _read(path: Path, kind: str) -> pd.DataFrame:
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write ``frame`` as CSV, TSV or Parquet according to the extension of ``path``."""
+    """Write ``frame`` as CSV, TSV or Parquet according to the extension of ``path``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table (its index is not written).
+    path : str or Path
+        Destination; ``.csv``, ``.tsv`` or ``.parquet``.
+    """
     kind = file_format(path)
     if kind == "parquet":
         frame.to_parquet(path, index=False)
@@ -140,17 +175,15 @@ def _unknown_column(frame: pd.DataFrame, target: str) -> str:
     close = difflib.get_close_matches(target, names, n=1)
     if close:
         message += f" (did you mean {close[0]!r}?)"
-    shown = ", ".join(repr(n) for n in names[:12]) + (" ..." if len(names) > 12 else "")
-    message += f". Columns are: {shown}."
+    message += f". Columns are: {_shown([repr(n) for n in names])}."
     if len(names) == 1 and any(sep in names[0] for sep in "\t;|,"):
         message += " (Only one column was found: is the separator right for the extension?)"
     return message
 
 
-
 def prediction_features(frame: pd.DataFrame, estimator, target: str | None,
-                        path: str | Path) -> tuple[pd.DataFrame, list[str]]:
-    """The columns of ``frame`` the model was fitted on, in fit order.
+                        path: str | Path) -> pd.DataFrame:
+    """The columns of ``frame`` the model was fitted on, in fit order (others are left out).
 
     Parameters
     ----------
@@ -165,23 +198,20 @@ def prediction_features(frame: pd.DataFrame, estimator, target: str | None,
 
     Returns
     -------
-    X : DataFrame
+    DataFrame
         The features, in the order seen at fit time.
-    extra : list of str
-        Columns that were left out because the model does not know them.
     """
     if target is not None and target in frame.columns:
         frame = frame.drop(columns=[target])
     names = getattr(estimator, "feature_names_in_", None)
     if names is None:
-        return frame, []
+        return frame
     missing = [str(n) for n in names if n not in frame.columns]
     if missing:
-        shown = ", ".join(repr(m) for m in missing[:10]) + (" ..." if len(missing) > 10 else "")
         raise DataFileError(f"{path}: lacks {len(missing)} column(s) the model was fitted on: "
-                            f"{shown}.")
-    known = set(names)
-    return frame[list(names)], [str(c) for c in frame.columns if c not in known]
+                            f"{_shown([repr(m) for m in missing])}.")
+    return frame[list(names)]
+
 
 # -- the task --------------------------------------------------------------------------------
 
@@ -227,7 +257,15 @@ def infer_task(y: pd.Series) -> TaskGuess:
 
 
 def check_learnable(y: pd.Series, name: str) -> None:
-    """Refuse a target with fewer than two distinct values (nothing to learn)."""
+    """Refuse a target with fewer than two distinct values (nothing to learn).
+
+    Parameters
+    ----------
+    y : Series
+        The target column, without missing values.
+    name : str
+        Its name, for the message.
+    """
     values = y.dropna()
     if values.nunique() < 2:
         shown = "only missing values" if values.empty else f"one value ({values.iloc[0]!r})"
@@ -241,7 +279,13 @@ def check_learnable(y: pd.Series, name: str) -> None:
 
 
 def library_versions() -> dict[str, str]:
-    """Installed versions of autometa and the libraries its models depend on."""
+    """Installed versions of autometa and the libraries its models depend on.
+
+    Returns
+    -------
+    dict
+        Distribution name to version (``"not installed"`` when missing).
+    """
     from autometa import __version__
 
     versions = {"autometa": __version__}
@@ -277,6 +321,11 @@ def load_model(path: str | Path) -> dict[str, Any]:
 
     Only load files you trust: like any pickle, a joblib file can run code when loaded.
 
+    Parameters
+    ----------
+    path : str or Path
+        The model file.
+
     Returns
     -------
     dict
@@ -306,81 +355,5 @@ def load_model(path: str | Path) -> dict[str, Any]:
     return loaded
 
 
-# -- describing a model ---------------------------------------------------------------------
-
-
-def info_dict(bundle: dict[str, Any], path: str | Path = "") -> dict[str, Any]:
-    """What ``autometa info`` shows about a loaded model file, as JSON-ready values.
-
-    Parameters
-    ----------
-    bundle : dict
-        A model file's content as returned by :func:`load_model`.
-    path : str or Path
-        The model file's name.
-
-    Returns
-    -------
-    dict
-        Task, target, metric, budget, fit time, trial counts, ensemble, meta-features
-        and library versions (installed, and those the model was fitted with).
-    """
-    from autometa.report import jsonable, summarize
-
-    estimator = bundle["estimator"]
-    summary = summarize(estimator)
-    names = getattr(estimator, "feature_names_in_", None)
-    keys = ("estimator", "task", "classes", "metric", "time_budget", "fit_time", "n_trials",
-            "n_failed", "status_counts", "best", "ensemble", "metafeatures")
-    info = {"model_file": str(path), "target": bundle.get("target"),
-            **{k: summary[k] for k in keys},
-            "features": None if names is None else [str(n) for n in names],
-            "interrupted": bool(bundle.get("interrupted", False)),
-            "task_reason": bundle.get("task_reason"),
-            "versions": library_versions(), "fitted_with": bundle.get("versions")}
-    return jsonable(info)
-
-
-def info_text(info: dict[str, Any]) -> str:
-    """:func:`info_dict` as readable text lines."""
-    failures = ", ".join(f"{n} {s}" for s, n in sorted(info["status_counts"].items())
-                         if s != "ok")
-    lines = [f"model:     {info['estimator']} ({info['model_file']})",
-             f"task:      {info['task']}" + _classes_text(info["classes"]),
-             f"target:    {info['target'] or 'unknown'}",
-             f"features:  {_features_text(info['features'])}",
-             f"metric:    {info['metric']}",
-             f"budget:    {info['time_budget']:g} s; fit took {info['fit_time']:.1f} s"
-             + (" (interrupted)" if info["interrupted"] else ""),
-             f"trials:    {info['n_trials']} ({info['n_failed']} failed"
-             + (f": {failures})" if failures else ")")]
-    if info["best"]:
-        best = info["best"]
-        lines.append(f"best:      {best['score']:.5g} ({best['family']}, trial {best['trial']})")
-    lines.append(f"ensemble:  {len(info['ensemble'])} members")
-    lines += [f"  {m['weight']:6.1%}  trial {m['trial']:<4} {m['family']}"
-              for m in info["ensemble"]]
-    if info["metafeatures"]:
-        lines.append("metafeatures:")
-        lines += [f"  {k}: {v}" for k, v in sorted(info["metafeatures"].items())]
-    lines.append("versions:  " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
-    fitted = info["fitted_with"] or {}
-    changed = {k: v for k, v in fitted.items() if info["versions"].get(k) != v}
-    if changed:
-        lines.append("fitted with different versions: "
-                     + ", ".join(f"{k} {v}" for k, v in changed.items()))
-    return "\n".join(lines)
-
-
-def _classes_text(classes: list | None) -> str:
-    if not classes:
-        return ""
-    shown = ", ".join(str(c) for c in classes[:10]) + (", ..." if len(classes) > 10 else "")
-    return f" ({len(classes)} classes: {shown})"
-
-
-def _features_text(names: list[str] | None) -> str:
-    if names is None:
-        return "unnamed columns"
-    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-    return f"{len(names)} ({shown})"
+def _shown(items: list, limit: int = 12) -> str:
+    return ", ".join(str(i) for i in items[:limit]) + (", ..." if len(items) > limit else "")

@@ -1,25 +1,23 @@
-"""A fit report: ``report.json`` and, when matplotlib is installed, PNG plots.
+"""What a fitted estimator knows about its search: ``report.json``, plots, ``info`` text.
 
-:func:`write_report` writes what a fitted estimator knows about its search — task,
-metric, budget, every trial, the ensemble weights and meta-features if present —
-and draws three plots from that same JSON data: the best validation score over the
-search, the scores of each model family and the ensemble weights. matplotlib is an
-optional extra (``pip install "autometa[plots]"``); it is imported only here, and
-used through its object-oriented API with the Agg canvas (pyplot's global state
-and the user's backend are left alone).
+The plots (best score over the search, scores by family, ensemble weights) are drawn
+from the JSON data with matplotlib, an optional extra (``pip install "autometa[plots]"``)
+imported lazily and used through its object API on the Agg canvas, so pyplot's global
+state and the user's backend are left alone.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from autometa.io import jsonable
 from autometa.records import Trial
 
 PLOTS_EXTRA = 'pip install "autometa[plots]"'
@@ -106,7 +104,7 @@ def summarize(estimator) -> dict[str, Any]:
         "fit_time": getattr(estimator, "fit_time_", None),
         "n_trials": len(trials),
         "n_failed": sum(not t.ok for t in trials),
-        "status_counts": _counts(t.status for t in trials),
+        "status_counts": dict(Counter(t.status for t in trials)),
         "best": _best(trials),
         "trials": trial_rows(trials),
         "ensemble": ensemble_rows(estimator),
@@ -149,13 +147,6 @@ def _classes(estimator) -> list | None:
     return None if classes is None else [c.item() if hasattr(c, "item") else c for c in classes]
 
 
-def _counts(values) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    return counts
-
-
 def _best(trials: list[Trial]) -> dict[str, Any] | None:
     ok = [t for t in trials if t.ok]
     if not ok:
@@ -164,30 +155,88 @@ def _best(trials: list[Trial]) -> dict[str, Any] | None:
     return {"trial": best.id, "family": best.family, "origin": best.origin, "score": -best.loss}
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON: numpy values unwrapped, NaN and infinities as ``None``.
+# -- describing a model ---------------------------------------------------------------------
+
+
+def info_dict(bundle: dict[str, Any], path: str | Path = "") -> dict[str, Any]:
+    """What ``autometa info`` shows about a loaded model file, as JSON-ready values.
 
     Parameters
     ----------
-    value : any
-        Nested dicts, lists, tuples, arrays and scalars.
+    bundle : dict
+        A model file's content as returned by :func:`autometa.io.load_model`.
+    path : str or Path
+        The model file's name.
 
     Returns
     -------
-    any
-        The same structure made of dicts, lists, str, int, float, bool and None.
+    dict
+        Task, target, metric, budget, fit time, trial counts, ensemble, meta-features
+        and library versions (installed, and those the model was fitted with).
     """
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
+    from autometa.io import library_versions
+
+    estimator = bundle["estimator"]
+    summary = summarize(estimator)
+    names = getattr(estimator, "feature_names_in_", None)
+    keys = ("estimator", "task", "classes", "metric", "time_budget", "fit_time", "n_trials",
+            "n_failed", "status_counts", "best", "ensemble", "metafeatures")
+    info = {"model_file": str(path), "target": bundle.get("target"),
+            **{k: summary[k] for k in keys},
+            "features": None if names is None else [str(n) for n in names],
+            "interrupted": bool(bundle.get("interrupted", False)),
+            "task_reason": bundle.get("task_reason"),
+            "versions": library_versions(), "fitted_with": bundle.get("versions")}
+    return jsonable(info)
+
+
+def info_text(info: dict[str, Any]) -> str:
+    """:func:`info_dict` as readable text.
+
+    Parameters
+    ----------
+    info : dict
+        As returned by :func:`info_dict`.
+
+    Returns
+    -------
+    str
+        One ``key: value`` line per item, ensemble members and meta-features indented.
+    """
+    failures = ", ".join(f"{n} {s}" for s, n in sorted(info["status_counts"].items())
+                         if s != "ok")
+    lines = [f"model:     {info['estimator']} ({info['model_file']})",
+             f"task:      {info['task']}"
+             + (f" ({len(info['classes'])} classes: {_shown(info['classes'])})"
+                if info["classes"] else ""),
+             f"target:    {info['target'] or 'unknown'}",
+             "features:  " + (f"{len(info['features'])} ({_shown(info['features'])})"
+                              if info["features"] is not None else "unnamed columns"),
+             f"metric:    {info['metric']}",
+             f"budget:    {info['time_budget']:g} s; fit took {info['fit_time']:.1f} s"
+             + (" (interrupted)" if info["interrupted"] else ""),
+             f"trials:    {info['n_trials']} ({info['n_failed']} failed"
+             + (f": {failures})" if failures else ")")]
+    if info["best"]:
+        best = info["best"]
+        lines.append(f"best:      {best['score']:.5g} ({best['family']}, trial {best['trial']})")
+    lines.append(f"ensemble:  {len(info['ensemble'])} members")
+    lines += [f"  {m['weight']:6.1%}  trial {m['trial']:<4} {m['family']}"
+              for m in info["ensemble"]]
+    if info["metafeatures"]:
+        lines.append("metafeatures:")
+        lines += [f"  {k}: {v}" for k, v in sorted(info["metafeatures"].items())]
+    lines.append("versions:  " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
+    fitted = info["fitted_with"] or {}
+    changed = {k: v for k, v in fitted.items() if info["versions"].get(k) != v}
+    if changed:
+        lines.append("fitted with different versions: "
+                     + ", ".join(f"{k} {v}" for k, v in changed.items()))
+    return "\n".join(lines)
+
+
+def _shown(items: list, limit: int = 12) -> str:
+    return ", ".join(str(i) for i in items[:limit]) + (", ..." if len(items) > limit else "")
 
 
 # -- plots -----------------------------------------------------------------------------------
@@ -217,10 +266,10 @@ def plot_report(summary: dict[str, Any], directory: str | Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     drawings = []
     if any(t["score"] is not None for t in summary["trials"]):
-        drawings += [("score_over_time.png", plot_score_over_time),
-                     ("scores_by_family.png", plot_scores_by_family)]
+        drawings += [("score_over_time.png", _plot_score_over_time),
+                     ("scores_by_family.png", _plot_scores_by_family)]
     if summary["ensemble"]:
-        drawings.append(("ensemble_weights.png", plot_ensemble_weights))
+        drawings.append(("ensemble_weights.png", _plot_ensemble_weights))
     paths = []
     for name, draw in drawings:
         figure = draw(summary)
@@ -238,19 +287,16 @@ def _figure(height: float = FIGSIZE[1]):
     return figure, figure.add_subplot()
 
 
-def _score_range(scores: list[float]) -> tuple[float, float]:
-    """Axis limits that show the good scores, leaving far-off outliers at the edge."""
+def _score_range(scores: list[float]) -> tuple[float, float, float]:
+    """Axis limits showing the good scores, and the floor where far-off outliers are drawn
+    (just above the row of failed trials)."""
     values = np.asarray(scores, dtype=float)
     best, typical = values.max(), np.median(values)
     spread = max(best - typical, 1e-3 * abs(best), 1e-9)
     low = max(values.min(), best - 6 * spread)
     margin = 0.06 * max(best - low, spread)
-    return low - margin, best + margin
-
-
-def _floor(low: float, high: float) -> float:
-    """Where scores below the axis range are drawn (above the row of failed trials)."""
-    return low + 0.05 * (high - low)
+    low, high = low - margin, best + margin
+    return low, high, low + 0.05 * (high - low)
 
 
 def _clipped(ax, x, y, floor: float, **style) -> None:
@@ -271,17 +317,17 @@ def _note_clipped(ax, scores: list[float], floor: float) -> None:
                    label=f"below the axis ({len(below)}, lowest {min(below):.4g})")
 
 
-def plot_score_over_time(summary: dict[str, Any]):
+def _plot_score_over_time(summary: dict[str, Any]):
     """Trial scores and the best score so far against search time; portfolio trials marked."""
     figure, ax = _figure()
     trials = summary["trials"]
     ok = [t for t in trials if t["score"] is not None]
-    low, high = _score_range([t["score"] for t in ok])
+    low, high, floor = _score_range([t["score"] for t in ok])
     for origin, marker in (("smac", "o"), ("portfolio", "D")):
         group = [t for t in ok if t["origin"] == origin]
         if group:
             _clipped(ax, [t["search_time"] for t in group], [t["score"] for t in group],
-                     _floor(low, high), marker=marker, s=36, alpha=0.85,
+                     floor, marker=marker, s=36, alpha=0.85,
                      color=COLORS[origin], edgecolor="white", linewidth=0.6, zorder=3,
                      label=f"{origin} trial ({len(group)})")
     times = [t["search_time"] for t in ok]
@@ -290,8 +336,11 @@ def plot_score_over_time(summary: dict[str, Any]):
     top = summary["best"]
     ax.step([*times, end], [*best, best[-1]], where="post", color=COLORS["best"], linewidth=2,
             label=f"best so far ({top['score']:.4g}, {top['family']})", zorder=2)
-    _mark_failures(ax, [t["search_time"] for t in trials if t["score"] is None])
-    _note_clipped(ax, [t["score"] for t in ok], _floor(low, high))
+    failed = [t["search_time"] for t in trials if t["score"] is None]
+    if failed:  # a row of crosses along the bottom
+        ax.scatter(failed, [0.015] * len(failed), transform=ax.get_xaxis_transform(), marker="x",
+                   color=COLORS["failed"], s=30, zorder=3, label=f"failed trial ({len(failed)})")
+    _note_clipped(ax, [t["score"] for t in ok], floor)
     ax.set_ylim(low, high)
     ax.set_xlim(0, end * 1.02)
     ax.set_xlabel("search time (s): running sum of trial wall times")
@@ -303,21 +352,14 @@ def plot_score_over_time(summary: dict[str, Any]):
     return figure
 
 
-def _mark_failures(ax, times: list[float]) -> None:
-    if times:
-        ax.scatter(times, [0.015] * len(times), transform=ax.get_xaxis_transform(),
-                   marker="x", color=COLORS["failed"], s=30, zorder=3,
-                   label=f"failed trial ({len(times)})")
-
-
-def plot_scores_by_family(summary: dict[str, Any]):
+def _plot_scores_by_family(summary: dict[str, Any]):
     """Box plot of validation scores per model family, each trial drawn as a point."""
     figure, ax = _figure()
     families = sorted({t["family"] for t in summary["trials"]})
     scores = {f: [t for t in summary["trials"] if t["family"] == f] for f in families}
     ok = {f: [t["score"] for t in ts if t["score"] is not None] for f, ts in scores.items()}
     order = sorted(families, key=lambda f: -max(ok[f], default=-np.inf))
-    low, high = _score_range([s for f in order for s in ok[f]])
+    low, high, floor = _score_range([s for f in order for s in ok[f]])
     boxed = [i for i, f in enumerate(order) if len(ok[f]) >= 3]  # a box needs a few points
     if boxed:
         ax.boxplot([ok[order[i]] for i in boxed], positions=boxed, widths=0.55,
@@ -328,10 +370,10 @@ def plot_scores_by_family(summary: dict[str, Any]):
                   if t["score"] is not None and t["origin"] == origin]
         if points:
             xs, ys = zip(*points, strict=True)
-            _clipped(ax, np.add(xs, rng.uniform(-0.15, 0.15, len(xs))), ys, _floor(low, high),
+            _clipped(ax, np.add(xs, rng.uniform(-0.15, 0.15, len(xs))), ys, floor,
                      s=24, alpha=0.85, color=COLORS[origin], edgecolor="white", linewidth=0.5,
                      zorder=3, label=f"{origin} trial")
-    _note_clipped(ax, [v for f in order for v in ok[f]], _floor(low, high))
+    _note_clipped(ax, [v for f in order for v in ok[f]], floor)
     labels = [f"{f}\n{len(ok[f])} ok / {len(scores[f])}" for f in order]
     ax.set_xticks(range(len(order)), labels, rotation=30, ha="right", fontsize=8)
     ax.set_ylim(low, high)
@@ -342,7 +384,7 @@ def plot_scores_by_family(summary: dict[str, Any]):
     return figure
 
 
-def plot_ensemble_weights(summary: dict[str, Any]):
+def _plot_ensemble_weights(summary: dict[str, Any]):
     """Horizontal bars of the ensemble members' weights, heaviest on top."""
     members = summary["ensemble"][::-1]
     figure, ax = _figure(min(FIGSIZE[1], 1.3 + 0.4 * len(members)))

@@ -13,7 +13,7 @@ import pytest
 from autometa.ensemble import Ensemble, Member
 from autometa.progress import FitProgress, fit_progress
 from autometa.records import Trial
-from autometa.report import plot_report, summarize, write_report
+from autometa.report import info_dict, info_text, plot_report, summarize, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -159,8 +159,6 @@ def test_fit_progress_is_attached_only_while_fitting():
 
 
 def test_info_text_lists_metafeatures_and_version_changes():
-    from autometa.io import info_dict, info_text
-
     bundle = {"estimator": FittedStandIn(), "target": "y", "versions": {"autometa": "0.0.1"}}
     text = info_text(info_dict(bundle, "m.joblib"))
     assert "trials:    8 (2 failed: 1 error, 1 timeout)" in text

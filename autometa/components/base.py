@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, Integer
@@ -51,7 +51,6 @@ class ModelSpec:
     tasks: tuple[str, ...]
     space: Callable[[str], ConfigurationSpace]
     build: Callable[[dict[str, Any], BuildContext], Any]
-    tags: dict[str, Any] = field(default_factory=dict)
 
 
 def subspace(

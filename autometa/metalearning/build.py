@@ -39,7 +39,7 @@ class Fidelity:
     max_rows: int = 1500
     n_splits: int = 3
     trial_time_limit: float = 30.0
-    search_trials: int = 24
+    search_trials: int = 32
     n_random: int = 4
     seed: int = 0
 
@@ -86,7 +86,8 @@ def read_jsonl(path: Path) -> list[dict]:
     return lines
 
 
-def _append(path: Path, records: Iterable[dict]) -> None:
+def append_jsonl(path: Path, records: Iterable[dict]) -> None:
+    """Append records to a JSON-lines file (one line each)."""
     with path.open("a") as f:
         for record in records:
             f.write(json.dumps(record) + "\n")
@@ -125,7 +126,7 @@ def run_search_phase(tasks: list[CorpusTask], pool: LocalPool, out: Path,
             continue
         start = time.monotonic()
         records = search_task(ct, pool, fidelity)
-        _append(path, [*records, {"task": ct.name, "done": True}])
+        append_jsonl(path, [*records, {"task": ct.name, "done": True}])
         best = min((r["loss"] for r in records if r["loss"] is not None), default=None)
         log(f"[search {i + 1}/{len(tasks)}] {ct.name}: best loss {best} "
             f"({time.monotonic() - start:.0f} s)")
@@ -134,53 +135,68 @@ def run_search_phase(tasks: list[CorpusTask], pool: LocalPool, out: Path,
 # -- phase 2: matrix -----------------------------------------------------------------------
 
 
-def candidates(tasks: list[CorpusTask], out: Path, limit: int = 64,
-               seed: int = 0) -> dict[str, dict[str, dict]]:
-    """Task type -> candidate id -> configuration.
-
-    Every family's default, then the best configuration found on each task, taken
-    round-robin over model families in a seeded random task order until ``limit``
-    candidates per task type (a full task x task matrix would cost hours more).
-    """
-    kind = {t.name: t.task for t in tasks}
+def best_per_task(out: Path) -> dict[str, dict]:
+    """Task name -> its best search record (lowest loss)."""
     best: dict[str, dict] = {}
     for r in read_jsonl(out / "search.jsonl"):
-        if r.get("loss") is not None and r["task"] in kind:
-            if r["task"] not in best or r["loss"] < best[r["task"]]["loss"]:
-                best[r["task"]] = r
+        if r.get("loss") is not None and (r["task"] not in best
+                                          or r["loss"] < best[r["task"]]["loss"]):
+            best[r["task"]] = r
+    return best
+
+
+def candidates(tasks: list[CorpusTask], out: Path, limit: int = 64,
+               seed: int = 0) -> dict[str, dict[str, dict]]:
+    """Task type -> candidate id -> ``{"config": ..., "source": ...}``.
+
+    Every family's default (source ``"default"``), then the best configuration found
+    on each task (source: that task's name), taken round-robin over model families in a
+    seeded random task order until ``limit`` candidates per task type (a full task x task
+    matrix would cost hours more).
+    """
+    kind = {t.name: t.task for t in tasks}
+    best = {name: r for name, r in best_per_task(out).items() if name in kind}
     rng = np.random.default_rng(seed)
     pool: dict[str, dict[str, dict]] = {}
     for task in ("classification", "regression"):
-        chosen = {config_id(c): c for c in default_configs(task)}
+        chosen = {config_id(c): {"config": c, "source": "default"}
+                  for c in default_configs(task)}
         names = [n for n in sorted(best) if kind[n] == task]
-        by_family: dict[str, list[dict]] = {}
+        by_family: dict[str, list[tuple[str, dict]]] = {}
         for n in rng.permutation(names):
             config = best[n]["config"]
-            by_family.setdefault(config["model"], []).append(config)
+            by_family.setdefault(config["model"], []).append((str(n), config))
         while len(chosen) < limit and any(by_family.values()):
             for family in sorted(by_family):
                 if by_family[family] and len(chosen) < limit:
-                    config = by_family[family].pop(0)
-                    chosen[config_id(config)] = config
+                    source, config = by_family[family].pop(0)
+                    chosen.setdefault(config_id(config), {"config": config, "source": source})
         pool[task] = chosen
     return pool
 
 
 def run_matrix_phase(tasks: list[CorpusTask], pool: LocalPool, out: Path,
                      fidelity: Fidelity, log=print) -> None:
+    """Evaluate every candidate on every task (tasks in a seeded random order, so that a
+    partial matrix is a fair sample of the corpus)."""
     path = out / "matrix.jsonl"
-    cands = candidates(tasks, out)
-    (out / "candidates.json").write_text(json.dumps(cands, indent=1, sort_keys=True))
+    cands_file = out / "candidates.json"
+    if cands_file.is_file():  # fixed once chosen: a resumed build must not change them
+        cands = json.loads(cands_file.read_text())
+    else:
+        cands = candidates(tasks, out)
+        cands_file.write_text(json.dumps(cands, indent=1, sort_keys=True))
     done = {(r["task"], r["candidate"]) for r in read_jsonl(path)}
-    for i, ct in enumerate(tasks):
-        todo = {k: c for k, c in cands[ct.task].items() if (ct.name, k) not in done}
+    order = np.random.default_rng(fidelity.seed).permutation(len(tasks))
+    for i, ct in enumerate(tasks[j] for j in order):
+        todo = {k: c["config"] for k, c in cands[ct.task].items() if (ct.name, k) not in done}
         if not todo:
             continue
         start = time.monotonic()
         pool.set_data(task_data(ct, fidelity))
-        for result in _evaluate_all(pool, todo, fidelity):
+        for result in evaluate_all(pool, todo, fidelity):
             outcome = result.value if result.ok else None
-            _append(path, [{
+            append_jsonl(path, [{
                 "task": ct.name, "candidate": result.job.key,
                 "loss": None if outcome is None else outcome.loss,
                 "status": result.status, "error": result.error, "wall_time": result.wall_time,
@@ -189,7 +205,8 @@ def run_matrix_phase(tasks: list[CorpusTask], pool: LocalPool, out: Path,
             f"({time.monotonic() - start:.0f} s)")
 
 
-def _evaluate_all(pool: LocalPool, configs: dict[str, dict], fidelity: Fidelity):
+def evaluate_all(pool: LocalPool, configs: dict, fidelity: Fidelity):
+    """Evaluate ``configs`` (key -> configuration) on the pool's data; yield results."""
     queue = list(configs.items())
     while queue or pool.idle() < pool.capacity:
         while queue and pool.idle():

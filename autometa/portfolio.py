@@ -1,0 +1,364 @@
+"""The shipped meta-learned portfolio: loading it, and choosing a task's first configurations.
+
+A portfolio (one versioned JSON file per task type in ``autometa/portfolios``) holds the
+source tasks of the corpus with their meta-feature vectors, a pool of candidate
+configurations, the task x candidate loss matrix measured on them, and a greedy order
+of the candidates. :meth:`Portfolio.select` turns a new task's meta-features into the
+configurations SMAC evaluates first: the best candidates of the nearest source tasks,
+filled from the greedy order, which it leans on more the farther the nearest tasks are.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+CLIP = 4.0  # scaled meta-features are clipped to [-CLIP, CLIP]
+
+
+class PortfolioError(ValueError):
+    """A portfolio file that is missing, unreadable or of another schema version."""
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One configuration chosen from the portfolio and why."""
+
+    config: dict[str, Any]
+    reason: str  # "knn:<source task>" or "greedy"
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Source tasks, candidate configurations and their measured losses for one task type.
+
+    Attributes
+    ----------
+    task : str
+        ``"classification"`` or ``"regression"``.
+    metafeature_names : tuple of str
+        Order of the columns of ``metafeatures``.
+    tasks, groups : tuple of str
+        Source task names and their groups (related tasks share a group).
+    metafeatures : ndarray of shape (n_tasks, n_metafeatures)
+        Raw meta-feature values of the source tasks (NaN where not computable).
+    configs : tuple of dict
+        Candidate configurations.
+    sources : tuple of str
+        For each candidate, the source task whose search found it (or ``"default"``).
+    losses : ndarray of shape (n_tasks, n_candidates)
+        Validation loss of each candidate on each task; NaN where it failed.
+    provenance : dict
+        How and when the portfolio was built.
+    """
+
+    task: str
+    metafeature_names: tuple[str, ...]
+    tasks: tuple[str, ...]
+    groups: tuple[str, ...]
+    metafeatures: np.ndarray
+    configs: tuple[dict, ...]
+    sources: tuple[str, ...]
+    losses: np.ndarray
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def center(self) -> np.ndarray:
+        """Per meta-feature median over the source tasks (NaN-safe, 0 when all NaN)."""
+        return np.nan_to_num(_nan_stat(np.nanmedian, self.metafeatures))
+
+    @property
+    def scale(self) -> np.ndarray:
+        """Per meta-feature inter-quartile range over the source tasks (1 when degenerate)."""
+        q75 = _nan_stat(lambda a, axis: np.nanpercentile(a, 75, axis=axis), self.metafeatures)
+        q25 = _nan_stat(lambda a, axis: np.nanpercentile(a, 25, axis=axis), self.metafeatures)
+        iqr = np.nan_to_num(q75 - q25)
+        return np.where(iqr > 1e-12, iqr, 1.0)
+
+    def scaled(self, values: np.ndarray) -> np.ndarray:
+        """Meta-feature rows in the portfolio's scaling: robust z-scores, NaN -> 0, clipped."""
+        z = (np.asarray(values, dtype=float) - self.center) / self.scale
+        return np.clip(np.nan_to_num(z, nan=0.0, posinf=CLIP, neginf=-CLIP), -CLIP, CLIP)
+
+    @property
+    def regret(self) -> np.ndarray:
+        """Normalised regret of each candidate on each task (see :func:`normalised_regret`)."""
+        return normalised_regret(self.losses)
+
+    @property
+    def order(self) -> list[int]:
+        """All candidates in greedy portfolio order (see :func:`greedy_order`)."""
+        return greedy_order(self.regret)
+
+    def vector(self, metafeatures: Mapping[str, float]) -> np.ndarray:
+        """A new task's meta-features as a row in this portfolio's column order."""
+        return np.array([metafeatures.get(n, np.nan) for n in self.metafeature_names],
+                        dtype=float)
+
+    def without(self, groups: Collection[str]) -> Portfolio:
+        """This portfolio as if the tasks of ``groups`` had never been seen.
+
+        Their rows go, and so do the candidates their searches found (leave-one-group-out).
+        """
+        drop = set(groups)
+        keep_rows = np.array([g not in drop for g in self.groups], dtype=bool)
+        dropped_tasks = {t for t, k in zip(self.tasks, keep_rows, strict=True) if not k}
+        keep_cols = np.array([s not in dropped_tasks for s in self.sources], dtype=bool)
+        return Portfolio(
+            task=self.task,
+            metafeature_names=self.metafeature_names,
+            tasks=tuple(np.array(self.tasks, dtype=object)[keep_rows]),
+            groups=tuple(np.array(self.groups, dtype=object)[keep_rows]),
+            metafeatures=self.metafeatures[keep_rows],
+            configs=tuple(c for c, k in zip(self.configs, keep_cols, strict=True) if k),
+            sources=tuple(s for s, k in zip(self.sources, keep_cols, strict=True) if k),
+            losses=self.losses[np.ix_(keep_rows, keep_cols)],
+            provenance=self.provenance,
+        )
+
+    def only_families(self, families: Collection[str]) -> Portfolio:
+        """The candidates of the given model families only."""
+        keep = [i for i, c in enumerate(self.configs) if c.get("model") in set(families)]
+        return Portfolio(
+            task=self.task, metafeature_names=self.metafeature_names, tasks=self.tasks,
+            groups=self.groups, metafeatures=self.metafeatures,
+            configs=tuple(self.configs[i] for i in keep),
+            sources=tuple(self.sources[i] for i in keep),
+            losses=self.losses[:, keep], provenance=self.provenance,
+        )
+
+    def select(self, metafeatures: Mapping[str, float] | None, n: int, strategy: str = "auto",
+               k: int = 10) -> list[Pick]:
+        """The first ``n`` configurations to evaluate on a new task.
+
+        Parameters
+        ----------
+        metafeatures : mapping of str to float or None
+            The new task's meta-features (``None`` forces the greedy portfolio).
+        n : int
+            Number of configurations.
+        strategy : {"auto", "greedy"}
+            ``"auto"``: the best candidates of the ``k`` nearest source tasks, as many as
+            their closeness warrants (at most half of ``n``), then the greedy order.
+            ``"greedy"``: the greedy order only.
+        k : int
+            Number of nearest source tasks considered.
+
+        Returns
+        -------
+        list of Pick
+            Distinct configurations, most promising first.
+        """
+        if not self.configs or n <= 0:
+            return []
+        picks: list[int] = []
+        reasons: dict[int, str] = {}
+        if strategy == "auto" and metafeatures is not None and len(self.tasks) > 1:
+            for task, best in self._neighbour_bests(self.vector(metafeatures), n, k):
+                if best not in reasons:
+                    picks.append(best)
+                    reasons[best] = f"knn:{task}"
+        for i in self.order:
+            if len(picks) >= n:
+                break
+            if i not in reasons:
+                picks.append(i)
+                reasons[i] = "greedy"
+        return [Pick(dict(self.configs[i]), reasons[i]) for i in picks[:n]]
+
+    def _neighbour_bests(self, query: np.ndarray, n: int, k: int) -> list[tuple[str, int]]:
+        """(task, its best candidate) for the nearest tasks: distinct candidates, as many as
+        closeness allows."""
+        from sklearn.neighbors import NearestNeighbors
+
+        points = self.scaled(self.metafeatures)
+        k = min(k, len(points) - 1)
+        nn = NearestNeighbors(n_neighbors=k + 1).fit(points)
+        typical = float(np.median(nn.kneighbors(points)[0][:, 1]))  # source tasks' 1-NN distance
+        dist, idx = nn.kneighbors(self.scaled(query[None, :]), n_neighbors=k)
+        closeness = float(np.clip(typical / max(dist[0, 0], 1e-12), 0.0, 1.0))
+        n_knn = max(1, round(closeness * n / 2))
+        regret = self.regret
+        bests: dict[int, str] = {}  # distinct best candidates, nearest task first
+        for t in idx[0]:
+            bests.setdefault(int(np.argmin(regret[t])), self.tasks[t])
+        return [(task, best) for best, task in bests.items()][:n_knn]
+
+
+def _nan_stat(fn, values: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        return fn(values, axis=0)
+
+
+def normalised_regret(losses: np.ndarray) -> np.ndarray:
+    """Per task, ``(loss - best) / (worst - best)`` over the candidates; failures count 1.
+
+    Parameters
+    ----------
+    losses : ndarray of shape (n_tasks, n_candidates)
+        Losses, NaN where a candidate failed.
+
+    Returns
+    -------
+    ndarray of the same shape, values in [0, 1]
+    """
+    losses = np.asarray(losses, dtype=float)
+    finite = np.isfinite(losses)
+    low = np.where(finite, losses, np.inf).min(axis=1, keepdims=True)
+    high = np.where(finite, losses, -np.inf).max(axis=1, keepdims=True)
+    span = np.where(high - low > 0, high - low, 1.0)
+    with np.errstate(invalid="ignore"):
+        regret = (losses - low) / span
+    return np.where(finite, np.clip(regret, 0.0, 1.0), 1.0)
+
+
+def greedy_order(regret: np.ndarray, weights: np.ndarray | None = None) -> list[int]:
+    """Candidates ordered greedily: each next one minimises the mean (over tasks) of the
+    lowest regret reached by the candidates chosen so far.
+
+    Parameters
+    ----------
+    regret : ndarray of shape (n_tasks, n_candidates)
+    weights : ndarray of shape (n_tasks,), optional
+        Task weights of the mean (uniform by default).
+
+    Returns
+    -------
+    list of int
+        Every candidate index, in greedy order (ties go to the lower index).
+    """
+    n_tasks, n_cands = regret.shape
+    weights = np.full(n_tasks, 1.0 / max(n_tasks, 1)) if weights is None else weights
+    current = np.ones(n_tasks)
+    left = list(range(n_cands))
+    order: list[int] = []
+    while left:
+        scores = [float(weights @ np.minimum(current, regret[:, c])) for c in left]
+        best = left.pop(int(np.argmin(scores)))
+        order.append(best)
+        current = np.minimum(current, regret[:, best])
+    return order
+
+
+# -- files --------------------------------------------------------------------------------------
+
+
+def from_json(doc: Mapping[str, Any], where: str = "portfolio") -> Portfolio:
+    """A :class:`Portfolio` from its JSON document; raises :class:`PortfolioError`."""
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise PortfolioError(
+            f"{where} has schema version {version!r}; this autometa reads version "
+            f"{SCHEMA_VERSION}. Rebuild it with `autometa portfolio build` or reinstall autometa."
+        )
+    try:
+        tasks = doc["tasks"]
+        cands = doc["candidates"]
+        return Portfolio(
+            task=doc["task"],
+            metafeature_names=tuple(doc["metafeature_names"]),
+            tasks=tuple(t["name"] for t in tasks),
+            groups=tuple(t["group"] for t in tasks),
+            metafeatures=_matrix([t["metafeatures"] for t in tasks], len(doc["metafeature_names"])),
+            configs=tuple(c["config"] for c in cands),
+            sources=tuple(c["source"] for c in cands),
+            losses=_matrix([t["losses"] for t in tasks], len(cands)),
+            provenance=dict(doc.get("provenance", {})),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PortfolioError(f"{where} is not a valid portfolio ({exc!r}).") from exc
+
+
+def _matrix(rows: Sequence[Sequence], width: int) -> np.ndarray:
+    values = np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
+    return values.reshape(len(rows), width)
+
+
+def to_json(portfolio: Portfolio) -> dict[str, Any]:
+    """The JSON document of a portfolio (NaN written as null), greedy order included."""
+
+    def clean(values) -> list:
+        return [None if not np.isfinite(v) else float(v) for v in values]
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "task": portfolio.task,
+        "metafeature_names": list(portfolio.metafeature_names),
+        "metafeature_scaling": {"center": clean(portfolio.center),
+                                "scale": clean(portfolio.scale)},
+        "tasks": [
+            {"name": t, "group": g, "metafeatures": clean(m), "losses": clean(r)}
+            for t, g, m, r in zip(portfolio.tasks, portfolio.groups, portfolio.metafeatures,
+                                  portfolio.losses, strict=True)
+        ],
+        "candidates": [{"config": c, "source": s}
+                       for c, s in zip(portfolio.configs, portfolio.sources, strict=True)],
+        "greedy_order": portfolio.order,
+        "provenance": portfolio.provenance,
+    }
+
+
+def portfolio_path(task: str) -> Path:
+    """Where the shipped portfolio of a task type lives inside the installed package."""
+    return Path(str(resources.files("autometa.portfolios").joinpath(f"{task}.json")))
+
+
+def load(task: str, path: str | Path | None = None) -> Portfolio:
+    """The shipped portfolio of ``task`` (or the file at ``path``).
+
+    Raises
+    ------
+    PortfolioError
+        When the file is missing, unreadable or of another schema version.
+    """
+    path = Path(path) if path is not None else portfolio_path(task)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise PortfolioError(f"Cannot read the portfolio {path}: {exc}") from exc
+    portfolio = from_json(doc, where=str(path))
+    if portfolio.task != task:
+        raise PortfolioError(f"{path} is a {portfolio.task} portfolio, not {task}.")
+    return portfolio
+
+
+def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
+                  families: Collection[str], path: str | Path | None = None) -> list[Pick]:
+    """The configurations a fit evaluates first, from the shipped portfolio.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+    strategy : {"auto", "greedy", "off"}
+        See :meth:`Portfolio.select`; ``"off"`` returns no configuration.
+    metafeatures : mapping or None
+        The task's meta-features (needed by ``"auto"``).
+    n : int
+        Number of configurations.
+    families : collection of str
+        Model families in the search space; candidates of others are skipped.
+    path : str or Path, optional
+        A portfolio file to use instead of the shipped one.
+
+    Returns
+    -------
+    list of Pick
+        Empty, with a warning, when the portfolio cannot be read.
+    """
+    if strategy == "off" or n <= 0:
+        return []
+    try:
+        portfolio = load(task, path)
+    except PortfolioError as exc:
+        warnings.warn(f"{exc} Starting the search without meta-learning.", stacklevel=3)
+        return []
+    return portfolio.only_families(families).select(metafeatures, n, strategy)

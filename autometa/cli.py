@@ -18,106 +18,15 @@ import pandas as pd
 
 from autometa import __version__
 from autometa import io as files
+from autometa.cli_fit import EXIT_INTERRUPTED, CommandError, FitFailed, run_fit
+from autometa.cli_fit import say as _say
+from autometa.cli_fit import task as _task
+from autometa.cli_fit import training_data as _training_data
+from autometa.cli_fit import write_report_files as _write_report
 
-EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_FAILURE, EXIT_USAGE = 1, 2
 LEADERBOARD_COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "fit_time",
                        "wall_time", "ensemble_weight", "error"]
-
-
-class CommandError(ValueError):
-    """A problem with what the user asked for; printed as one line, exit code 2."""
-
-
-def _say(message: str) -> None:
-    print(f"autometa: {message}", file=sys.stderr, flush=True)
-
-
-# -- fit ---------------------------------------------------------------------------------------
-
-
-def _fit(args: argparse.Namespace) -> int:
-    _check_output_dir(args.output)
-    X, y = _training_data(args.data, args.target)
-    guess = _task(y, args.task)
-    print(f"task: {guess.task} ({guess.reason})", flush=True)
-    estimator = _estimator(guess.task, args)
-    meta = {"target": args.target, "task": guess.task, "task_reason": guess.reason,
-            "data_file": str(args.data), "columns": [str(c) for c in X.columns]}
-    try:
-        estimator.fit(X, y)
-    except KeyboardInterrupt:
-        return _interrupted(estimator, args.output, meta)
-    _print_fit_summary(estimator)
-    if args.output:
-        files.save_model(args.output, estimator, **meta)
-        print(f"saved the model to {args.output}")
-    if args.report:
-        _write_report(estimator, args.report)
-    return 0
-
-
-def _check_output_dir(output: str | None) -> None:
-    if output and not Path(output).resolve().parent.is_dir():
-        raise CommandError(f"cannot save to {output}: folder {Path(output).parent} does not exist.")
-
-
-def _training_data(path: str, target: str) -> tuple[pd.DataFrame, pd.Series]:
-    X, y = files.split_target(files.read_table(path), target)
-    missing = y.isna().to_numpy()
-    if missing.any():
-        _say(f"note: dropping {int(missing.sum())} rows whose target {target!r} is missing.")
-        X, y = X[~missing].reset_index(drop=True), y[~missing].reset_index(drop=True)
-    files.check_learnable(y, target)
-    return X, y
-
-
-def _task(y: pd.Series, requested: str) -> files.TaskGuess:
-    if requested != "auto":
-        return files.TaskGuess(requested, "given with --task")
-    return files.infer_task(y)
-
-
-def _estimator(task: str, args: argparse.Namespace):
-    from autometa import AutoMetaClassifier, AutoMetaRegressor
-
-    cls = AutoMetaClassifier if task == "classification" else AutoMetaRegressor
-    return cls(time_budget=args.time_budget, metric=args.metric, max_evals=args.max_evals,
-               n_jobs=args.n_jobs, include=args.include, exclude=args.exclude,
-               random_state=args.seed, verbose=0 if args.quiet else 1)
-
-
-def _print_fit_summary(estimator) -> None:
-    trials = estimator.trials_
-    failed = sum(not t.ok for t in trials)
-    best = min((t for t in trials if t.ok), key=lambda t: t.loss)
-    members = len(estimator.ensemble_.members)
-    print(f"best validation {estimator.metric_.name}: {-best.loss:.5g} "
-          f"({best.family}, trial {best.id})")
-    print(f"{len(trials)} trials ({failed} failed) in {estimator.fit_time_:.1f} s of a "
-          f"{estimator.time_budget:g} s budget; ensemble of {members} "
-          f"pipeline{'s' if members != 1 else ''}")
-
-
-def _interrupted(estimator, output: str | None, meta: dict) -> int:
-    if output is None:
-        _say("interrupted; nothing was saved (no -o/--output given).")
-    elif hasattr(estimator, "ensemble_"):
-        files.save_model(output, estimator, **meta, interrupted=True)
-        _say(f"interrupted; saved the best model found so far to {output}.")
-    else:
-        _say("interrupted before a usable model was ready; nothing was saved.")
-    return EXIT_INTERRUPTED
-
-
-def _write_report(estimator, directory: str) -> None:
-    from autometa.report import write_report
-
-    report = write_report(estimator, directory)
-    print(f"wrote {report.json_path}")
-    for plot in report.plots:
-        print(f"wrote {plot}")
-    if report.plots_skipped:
-        _say(f"no plots: {report.plots_skipped}")
 
 
 # -- predict, leaderboard, info, report ---------------------------------------------------------
@@ -177,15 +86,10 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _metafeatures(args: argparse.Namespace) -> int:
-    from autometa import data as tabular
     from autometa import metafeatures
 
     X, y = _training_data(args.data, args.target)
-    task = _task(y, args.task).task
-    schema = tabular.learn_schema(X)
-    target = tabular.check_target(y, len(X), task, "autometa metafeatures")
-    values = metafeatures.compute(schema.transform(X), target.y, task,
-                                  categorical=schema.categorical_names, seed=args.seed)
+    values = metafeatures.of_table(X, y, _task(y, args.task).task, seed=args.seed)
     print(json.dumps(files.jsonable(values), indent=2, sort_keys=True))
     return 0
 
@@ -198,23 +102,45 @@ def _portfolio_build(args: argparse.Namespace) -> int:
     if args.only:
         tasks = [t for t in tasks if t.name in set(args.only)]
     fidelity = Fidelity(max_rows=args.max_rows, search_trials=args.search_trials)
-    build_metadata(tasks, Path(args.out) / "metadata", n_workers=args.n_jobs,
-                   fidelity=fidelity, phases=tuple(args.phases))
+    metadata = Path(args.out) / "metadata"
+    running = [p for p in args.phases if p != "assemble"]
+    if running:
+        build_metadata(tasks, metadata, n_workers=args.n_jobs, fidelity=fidelity,
+                       phases=tuple(running))
+    if "assemble" in args.phases:
+        from autometa.metalearning.assemble import write_portfolios
+
+        write_portfolios(tasks, metadata, Path(args.out), corpus=Path(args.corpus).name)
     return 0
 
 
 # -- parser ------------------------------------------------------------------------------------
 
 
+def _number(text: str, kind: type) -> float | int:
+    try:
+        return kind(text)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+
+
 def _positive_float(text: str) -> float:
-    if not float(text) > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return float(text)
+    value = _number(text, float)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:
-    if int(text) < 1:
+    if _number(text, int) < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return int(text)
+
+
+def _n_jobs(text: str) -> int:
+    if _number(text, int) == 0:
+        raise argparse.ArgumentTypeError("must be at least 1, or negative (-1: one per CPU)")
     return int(text)
 
 
@@ -229,8 +155,9 @@ def _add_fit(commands, common: argparse.ArgumentParser) -> None:
         "file. The task is inferred from the target column unless --task is given: a "
         "non-numeric target, or one of at most 10 distinct integer values, means "
         "classification; other numbers mean regression. Rows with a missing target are "
-        "dropped. Progress is shown on stderr. Ctrl-C stops the search; with -o the best "
-        "model found so far is saved if one is ready.")
+        "dropped. Progress is shown on stderr. Ctrl-C ends the search early: the model is "
+        "built from the trials so far, saved with -o and reported with --report, and the "
+        "exit code is 130; a second Ctrl-C quits at once without saving.")
     fit.add_argument("data", metavar="DATA", help="training data (.csv, .tsv or .parquet)")
     fit.add_argument("--target", required=True, metavar="COL", help="name of the target column")
     fit.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
@@ -246,7 +173,7 @@ def _add_fit(commands, common: argparse.ArgumentParser) -> None:
                      "families, e.g. lightgbm,linear")
     fit.add_argument("--exclude", type=_families, metavar="F1,F2",
                      help="leave these model families out")
-    fit.add_argument("--n-jobs", type=int, default=1, metavar="N",
+    fit.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
                      help="trials run in parallel; -1 means one per CPU (default: 1)")
     fit.add_argument("--seed", type=int, metavar="N", help="random seed (default: random)")
     fit.add_argument("-o", "--output", metavar="MODEL",
@@ -255,7 +182,7 @@ def _add_fit(commands, common: argparse.ArgumentParser) -> None:
                      help="write report.json and PNG plots (needs matplotlib) into DIR")
     fit.add_argument("--quiet", action="store_true",
                      help="no progress display (the final summary is still printed)")
-    fit.set_defaults(handler=_fit)
+    fit.set_defaults(handler=run_fit)
 
 
 def _add_model_commands(commands, common: argparse.ArgumentParser) -> None:
@@ -319,9 +246,11 @@ def _add_portfolio(commands, common: argparse.ArgumentParser) -> None:
     build.add_argument("--only", nargs="*", help="restrict to these task names")
     build.add_argument("--n-jobs", type=int, default=2)
     build.add_argument("--max-rows", type=int, default=1500)
-    build.add_argument("--search-trials", type=int, default=24)
-    build.add_argument("--phases", nargs="+", default=["search", "matrix"],
-                       choices=["search", "matrix"])
+    build.add_argument("--search-trials", type=int, default=32)
+    build.add_argument("--phases", nargs="+", default=["search", "matrix", "assemble"],
+                       choices=["search", "matrix", "assemble"],
+                       help="search: SMAC on each task; matrix: every candidate on every "
+                       "task; assemble: write <task type>.json portfolios from the results")
     build.set_defaults(handler=_portfolio_build)
 
 
@@ -329,7 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``autometa`` command, with all its subcommands."""
     parser = argparse.ArgumentParser(
         prog="autometa", description="Meta-learned AutoML for tabular data. Run "
-        "`autometa COMMAND --help` for the options of a command.")
+        "`autometa COMMAND --help` for the options of a command.",
+        epilog="Exit codes: 0 done; 2 a problem you can fix (file, column, option, data), "
+        "printed as one line (--debug shows the traceback); 1 another failure; 130 "
+        "interrupted.")
     parser.add_argument("--version", action="version", version=f"autometa {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true",
@@ -391,6 +323,9 @@ def _report_error(exc: Exception) -> int:
     if isinstance(exc, ValueError):
         _say(f"error: {message}")
         return EXIT_USAGE
+    if isinstance(exc, FitFailed):
+        _say(f"error: {message}")
+        return EXIT_FAILURE
     _say(f"error: {type(exc).__name__}: {message} (run with --debug for the traceback)")
     return EXIT_FAILURE
 

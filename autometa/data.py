@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 MIN_ROWS = 10
 MAX_DENSE_CELLS = 200_000_000
@@ -71,6 +72,42 @@ class TabularSchema:
             else:
                 out[name] = _to_category(col, info.categories)
         return pd.DataFrame(out, index=pd.RangeIndex(len(X)))
+
+
+class SchemaTransformer(TransformerMixin, BaseEstimator):
+    """Check a table's columns and type it as at fit time (user data in, canonical frame out).
+
+    The first step of every pipeline :meth:`to_sklearn` exports.
+
+    Parameters
+    ----------
+    schema : TabularSchema or None, default=None
+        The typing to apply; ``None`` learns it from the data passed to ``fit``.
+    """
+
+    def __init__(self, schema: TabularSchema | None = None):
+        self.schema = schema
+
+    def fit(self, X, y=None) -> SchemaTransformer:
+        """Record the columns of ``X`` and its schema (unless one was given)."""
+        frame = as_frame(X)
+        validate_data(self, X, reset=True, skip_check_array=True)
+        self.schema_ = learn_schema(frame) if self.schema is None else self.schema
+        return self
+
+    def transform(self, X) -> pd.DataFrame:
+        """The canonical frame of ``X``: columns ``f0 .. f{m-1}`` typed as at fit time."""
+        check_is_fitted(self, "schema_")
+        frame = as_frame(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        return self.schema_.transform(frame)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
 
 
 def as_frame(X, *, allow_sparse: bool = True) -> pd.DataFrame:
@@ -152,7 +189,11 @@ def _all_numbers(values: pd.Series) -> bool:
 
 
 def _to_float(col: pd.Series, source: str) -> np.ndarray:
-    if source == "datetime":
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf" and source in (
+        "numeric", "bool", "object"
+    ):
+        out = col.to_numpy(dtype=np.float64)  # numpy numbers and bools: nothing to parse
+    elif source == "datetime":
         out = _datetime_seconds(col)
     elif source == "timedelta":
         out = pd.to_timedelta(col, errors="coerce").dt.total_seconds().to_numpy(dtype=float)
@@ -175,10 +216,16 @@ def _datetime_seconds(col: pd.Series) -> np.ndarray:
 
 
 def _to_category(col: pd.Series, categories: tuple[str, ...]) -> pd.Categorical:
-    values = col.astype(object)
-    strings = values.where(values.isna(), values.astype(str))
-    codes = pd.Index(categories).get_indexer(strings)  # -1: missing or unseen
-    return pd.Categorical.from_codes(codes, categories=list(categories))
+    dtype = pd.CategoricalDtype(list(categories))
+    known = dtype.categories
+    if isinstance(col.dtype, pd.CategoricalDtype):  # map the few categories, not every row
+        lookup = np.append(known.get_indexer([str(c) for c in col.cat.categories]), -1)
+        codes = lookup[col.cat.codes.to_numpy()]  # code -1 (missing) picks the appended -1
+    else:
+        values = col.astype(object)
+        strings = values.where(values.isna(), values.astype(str))
+        codes = known.get_indexer(strings)  # -1: missing or unseen
+    return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
 # -- targets ------------------------------------------------------------------------------

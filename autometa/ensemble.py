@@ -8,7 +8,9 @@ predictions.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -75,13 +77,33 @@ class Ensemble:
     task: str
     n_classes: int | None = None
 
-    def predict(self, X) -> np.ndarray:
-        """Probabilities over all classes (classification) or values (regression)."""
+    @property
+    def weights(self) -> dict[int, float]:
+        """Weight of each member's trial, normalised to sum to 1."""
+        total = sum(m.weight for m in self.members)
+        return {m.trial: m.weight / total for m in self.members}
+
+    def predict(self, X, n_threads: int | None = None) -> np.ndarray:
+        """Probabilities over all classes (classification) or values (regression).
+
+        ``n_threads`` caps the OpenMP/BLAS threads of the members (``None``: their
+        libraries' defaults); more threads than free cores slow prediction down severely.
+        """
         from autometa.evaluation import predict_pipeline
 
+        limit = nullcontext() if n_threads is None else _threadpools().limit(limits=n_threads)
         total = None
-        for m in self.members:
-            part = m.weight * predict_pipeline(m.pipeline, X, self.task, self.n_classes)
-            total = part if total is None else total + part
+        with limit:
+            for m in self.members:
+                part = m.weight * predict_pipeline(m.pipeline, X, self.task, self.n_classes)
+                total = part if total is None else total + part
         weight = sum(m.weight for m in self.members)
         return total / weight
+
+
+@cache
+def _threadpools():
+    """The thread pools of the loaded native libraries (found once: it takes milliseconds)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()

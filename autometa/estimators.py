@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 
+import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -14,17 +17,38 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from autometa import data as tabular
+from autometa import metafeatures
 from autometa.components import registry
 from autometa.evaluation import TaskData, prepare_task
-from autometa.final import refit_members, refit_reserve, select_weights
+from autometa.export import fitted_types, to_voting
+from autometa.final import best_trial_ensemble, refit_members, refit_reserve, select_weights
 from autometa.leaderboard import leaderboard_frame
 from autometa.pool import borrowed_pool
+from autometa.portfolio import initial_picks
 from autometa.progress import fit_progress
-from autometa.search import SearchSettings, run_search
-from autometa.space import build_space, select_families
+from autometa.search import SearchSettings, SearchState, run_search
+from autometa.space import build_space, configuration, select_families
+from autometa.versions import library_versions, warn_if_changed
 
 MB = 2**20
 END_MARGIN = 0.4  # seconds kept for bookkeeping after the last refit
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """A finished search that ``warm_start`` may continue, and the data it ran on."""
+
+    state: SearchState
+    seed: int
+    fingerprint: str
+
+
+def fingerprint(frame: pd.DataFrame, y: np.ndarray) -> str:
+    """A cheap identity of a training set: shape, columns, types, target and sampled rows."""
+    step = max(1, len(frame) // 1000)
+    sample = frame.iloc[::step]
+    return joblib.hash((frame.shape, list(map(str, frame.columns)), list(map(str, frame.dtypes)),
+                        y, sample.to_numpy(dtype=object)))
 
 
 class _AutoMetaBase(BaseEstimator):
@@ -37,6 +61,7 @@ class _AutoMetaBase(BaseEstimator):
         "metric": [None, str, callable],
         "max_evals": [None, Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral],
+        "dask_client": "no_validation",
         "include": [None, list, tuple],
         "exclude": [None, list, tuple],
         "resampling": [StrOptions({"auto", "holdout", "cv"}), Interval(Integral, 2, None,
@@ -46,6 +71,9 @@ class _AutoMetaBase(BaseEstimator):
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "ensemble_nbest": [Interval(Integral, 1, None, closed="left")],
         "extra_models": [None, list, tuple],
+        "warm_start": ["boolean"],
+        "meta_learning": [StrOptions({"auto", "greedy", "off"})],
+        "n_initial_configs": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -56,6 +84,7 @@ class _AutoMetaBase(BaseEstimator):
         metric=None,
         max_evals: int | None = None,
         n_jobs: int = 1,
+        dask_client=None,
         include: list[str] | None = None,
         exclude: list[str] | None = None,
         resampling: str | int = "auto",
@@ -64,6 +93,9 @@ class _AutoMetaBase(BaseEstimator):
         ensemble_size: int = 50,
         ensemble_nbest: int = 50,
         extra_models=None,
+        warm_start: bool = False,
+        meta_learning: str = "auto",
+        n_initial_configs: int = 16,
         random_state=None,
         verbose: int = 0,
     ):
@@ -71,6 +103,7 @@ class _AutoMetaBase(BaseEstimator):
         self.metric = metric
         self.max_evals = max_evals
         self.n_jobs = n_jobs
+        self.dask_client = dask_client
         self.include = include
         self.exclude = exclude
         self.resampling = resampling
@@ -79,6 +112,9 @@ class _AutoMetaBase(BaseEstimator):
         self.ensemble_size = ensemble_size
         self.ensemble_nbest = ensemble_nbest
         self.extra_models = extra_models
+        self.warm_start = warm_start
+        self.meta_learning = meta_learning
+        self.n_initial_configs = n_initial_configs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -102,19 +138,41 @@ class _AutoMetaBase(BaseEstimator):
         start = time.monotonic()
         self._validate_params()
         frame, target = self._check_training_data(X, y)
-        seed = self._seed()
-        n_workers = self._n_workers()
-        with borrowed_pool(n_workers) as pool, fit_progress(self, start):
+        previous = self._previous_search(frame, target.y)
+        seed = previous.seed if previous else self._seed()
+        with borrowed_pool(self._n_workers(), self.dask_client) as pool, \
+                fit_progress(self, start):
             pool.start()
             data = self._task_data(frame, target, seed)
             pool.set_data(data)
-            state = self._search(data, pool, seed, n_workers, start)
-            weights = select_weights(state, data, self.ensemble_size, self.ensemble_nbest)
-            hard_end = start + 1.03 * self.time_budget - END_MARGIN
-            self.ensemble_ = refit_members(weights, state, data, pool, seed, hard_end)
-        self._store_results(state, data, weights)
+            state = self._search(data, pool, seed, start, previous)
+            self.ensemble_ = self._final_ensemble(state, data, pool, seed, start)
+        self._store_results(state, frame, target.y, seed)
         self.fit_time_ = time.monotonic() - start
         return self
+
+    def _previous_search(self, frame: pd.DataFrame, y: np.ndarray) -> _Previous | None:
+        """The search to continue when ``warm_start`` and this data was fitted before."""
+        previous = getattr(self, "_previous", None)
+        if not self.warm_start or previous is None:
+            return None
+        if previous.fingerprint != fingerprint(frame, y):
+            raise ValueError(
+                "warm_start=True continues the previous search, which was run on other data; "
+                "fit the same X and y again, or set warm_start=False to start anew."
+            )
+        return previous
+
+    def _final_ensemble(self, state, data: TaskData, pool, seed: int, start: float):
+        """Ensemble selection and refit; after Ctrl-C, the best trial's models at once."""
+        if state.interrupted:
+            warnings.warn(f"fit interrupted after {len(state.trials)} trials; the model is "
+                          "the best pipeline found so far (not refitted, no ensemble).",
+                          UserWarning, stacklevel=3)
+            return best_trial_ensemble(state, data)
+        weights = select_weights(state, data, self.ensemble_size, self.ensemble_nbest)
+        hard_end = start + 1.03 * self.time_budget - END_MARGIN
+        return refit_members(weights, state, data, pool, seed, hard_end)
 
     def _check_training_data(self, X, y):
         frame = tabular.as_frame(X)
@@ -142,22 +200,38 @@ class _AutoMetaBase(BaseEstimator):
         self.metric_ = data.metric
         return data
 
-    def _search(self, data: TaskData, pool, seed: int, n_workers: int, start: float):
+    def _search(self, data: TaskData, pool, seed: int, start: float,
+                previous: _Previous | None):
         families = select_families(self._task, data.specs, self.include, self.exclude)
         space = build_space(self._task, families, seed=seed)
+        initial = [] if previous else self._warm_start_configs(space, data, families, seed)
+        n_workers = pool.capacity
         settings = SearchSettings(
             seed=seed,
             deadline=start + self.time_budget,
             trial_time_limit=self._trial_time_limit(),
             memory_limit=int(self.memory_limit * MB) if self.memory_limit else None,
             max_evals=self.max_evals,
-            n_random_initial=min(10, self.max_evals or 10),
+            initial_configs=initial,
+            n_random_initial=0 if initial else min(10, self.max_evals or 10),
             reserve=lambda trials: refit_reserve(trials, data, n_workers, self.time_budget),
         )
-        state = run_search(space, pool, settings, on_trial=self._report_trial)
+        state = run_search(space, pool, settings, state=previous and previous.state,
+                           on_trial=self._report_trial)
         if not state.successes:
             raise RuntimeError(self._no_success_message(state))
         return state
+
+    def _warm_start_configs(self, space, data: TaskData, families, seed: int) -> list:
+        """Meta-features of the task and the portfolio's first configurations for it."""
+        self.metafeatures_ = None
+        if self.meta_learning == "auto":
+            self.metafeatures_ = metafeatures.compute(data.X, data.y, self._task,
+                                                      categorical=data.categorical, seed=seed)
+        picks = initial_picks(self._task, self.meta_learning, self.metafeatures_,
+                              self.n_initial_configs, [f.name for f in families])
+        self.initial_configs_ = [{"config": p.config, "reason": p.reason} for p in picks]
+        return [configuration(space, p.config) for p in picks]
 
     def _no_success_message(self, state) -> str:
         if not state.trials:
@@ -172,17 +246,21 @@ class _AutoMetaBase(BaseEstimator):
         if progress is not None:
             progress.update(trial)
 
-    def _store_results(self, state, data: TaskData, weights: dict[int, float]) -> None:
-        self.trials_ = state.trials
-        self.leaderboard_ = leaderboard_frame(state.trials, weights)
+    def _store_results(self, state, frame: pd.DataFrame, y: np.ndarray, seed: int) -> None:
+        self.trials_ = list(state.trials)
+        self.interrupted_ = state.interrupted
+        self._previous = _Previous(state, seed, fingerprint(frame, y))
+        # the refitted members' weights: a member whose refit missed the deadline is out
+        self.leaderboard_ = leaderboard_frame(state.trials, self.ensemble_.weights)
         best = min(state.successes, key=lambda t: t.loss)
         self.best_config_ = dict(best.config)
         self.best_score_ = -best.loss
+        self.versions_ = library_versions()
 
     def _trial_time_limit(self) -> float:
         if self.per_trial_time_limit is not None:
             return float(self.per_trial_time_limit)
-        return max(2.0, self.time_budget / 8)
+        return max(4.0, self.time_budget / 5)
 
     def _seed(self) -> int:
         if isinstance(self.random_state, Integral):
@@ -203,7 +281,7 @@ class _AutoMetaBase(BaseEstimator):
 
     def _raw_predict(self, X) -> np.ndarray:
         frame = self._transform(X)
-        return self.ensemble_.predict(frame)
+        return self.ensemble_.predict(frame, n_threads=self._n_workers())
 
     def leaderboard(self) -> pd.DataFrame:
         """Every trial, best first: rank, family, origin, score, times, status, weight, config.
@@ -215,6 +293,34 @@ class _AutoMetaBase(BaseEstimator):
         """
         check_is_fitted(self, "leaderboard_")
         return self.leaderboard_.copy()
+
+    def to_sklearn(self):
+        """The fitted ensemble as a plain scikit-learn estimator with the same predictions.
+
+        Each member is exported as ``Pipeline([("types", SchemaTransformer), ("model",
+        member)])``, so the result takes the same raw input (DataFrame or array) as this
+        estimator and unpickles where scikit-learn, XGBoost, LightGBM and autometa's
+        typing/encoding transformers are importable.
+
+        Returns
+        -------
+        VotingClassifier or VotingRegressor
+            Fitted; soft voting with the ensemble weights (``VotingClassifier``) for a
+            classifier, weighted averaging (``VotingRegressor``) for a regressor.
+        """
+        check_is_fitted(self, "ensemble_")
+        types = fitted_types(self.schema_, self.n_features_in_,
+                             getattr(self, "feature_names_in_", None))
+        return to_voting(self.ensemble_, types, getattr(self, "classes_", None))
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_previous", None)  # the live search (SMAC, fold models) stays in memory
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        warn_if_changed(state.get("versions_"), type(self).__name__)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -239,14 +345,18 @@ _PARAMS_DOC = """
     max_evals : int or None, default=None
         Upper bound on the number of trials.
     n_jobs : int, default=1
-        Trials run in parallel (``-1``: one per CPU).
+        Trials run in parallel (``-1``: one per CPU), on a local Dask cluster when > 1;
+        also the number of threads the ensemble's members may use at predict time.
+    dask_client : distributed.Client or None, default=None
+        Run the trials on this Dask cluster (e.g. many machines) instead; it is used as
+        given and left running.
     include, exclude : list of str or None
         Model families to search (or to leave out), e.g. ``["lightgbm", "linear"]``.
     resampling : {"auto", "holdout", "cv"} or int, default="auto"
         Validation scheme: ``"auto"`` uses 5-fold CV up to 2,000 rows, 3-fold up to
         20,000 and a 20 % holdout beyond; an int means k-fold CV.
     per_trial_time_limit : float or None
-        Seconds per trial (default: an eighth of ``time_budget``, at least 2 s).
+        Seconds per trial (default: a fifth of ``time_budget``, at least 4 s).
     memory_limit : float or None
         Megabytes of resident memory for a trial's worker process; a trial exceeding it
         is stopped and recorded as ``memout``.
@@ -257,6 +367,17 @@ _PARAMS_DOC = """
     extra_models : list of ModelSpec or None
         Additional model families to search besides the built-in ones
         (see ``autometa.components.ModelSpec``).
+    warm_start : bool, default=False
+        When True, ``fit`` on the data of the previous ``fit`` continues its search (its
+        trials are kept and SMAC goes on from its run history) for another
+        ``time_budget``, then rebuilds the ensemble.
+    meta_learning : {"auto", "greedy", "off"}, default="auto"
+        How the search starts. ``"auto"``: the best configurations of the source tasks
+        nearest to this one in meta-feature space, filled from the greedy portfolio (more
+        so the farther the nearest tasks are); ``"greedy"``: the greedy portfolio only;
+        ``"off"``: SMAC's own random initial design.
+    n_initial_configs : int, default=16
+        Number of portfolio configurations evaluated first.
     random_state : int, RandomState or None
         Seed; the same seed with ``max_evals`` gives the same result.
     verbose : int, default=0
@@ -280,6 +401,14 @@ _ATTRS_DOC = """
         The fitted members and their weights.
     metric_ : Metric
         The metric optimised.
+    versions_ : dict
+        Versions of autometa, scikit-learn, XGBoost and LightGBM the model was fitted
+        with; loading it (unpickling) under other versions warns.
+    metafeatures_ : dict or None
+        The task's meta-features (computed when ``meta_learning="auto"``).
+    initial_configs_ : list of dict
+        The portfolio configurations evaluated first, each with the reason it was chosen
+        (``"knn:<source task>"`` or ``"greedy"``).
 """
 
 

@@ -64,15 +64,16 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
             pool.cancel()
             queue.clear()
     if not fitted:
-        return _fold_models_fallback(state, data, errors)
+        return best_trial_ensemble(state, data, errors)
     members = tuple(Member(i, weights[i], fitted[i]) for i in sorted(fitted))
     return Ensemble(members, data.task, data.n_classes)
 
 
-def _fold_models_fallback(state: SearchState, data: TaskData, errors: dict) -> Ensemble:
-    """No refit finished in time: predict with the best trial's fold models."""
+def best_trial_ensemble(state: SearchState, data: TaskData, errors: dict | None = None
+                        ) -> Ensemble:
+    """The best trial's fold models alone (no refit finished in time, or none was run)."""
     if state.best_models is None:
-        detail = "; ".join(f"trial {k}: {v}" for k, v in errors.items()) or "out of time"
+        detail = "; ".join(f"trial {k}: {v}" for k, v in (errors or {}).items()) or "out of time"
         raise RuntimeError(f"Refitting the selected pipelines failed ({detail}).")
     trial, models = state.best_models
     return Ensemble((Member(trial, 1.0, models),), data.task, data.n_classes)

@@ -112,9 +112,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataFileError(f"{path}: the file is empty.") from None
     except PermissionError:
         raise DataFileError(f"{path}: permission denied.") from None
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataFileError(f"{path}: could not be read as {kind.upper()} ({reason}).") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataFileError(_unreadable(path, kind, exc)) from None
     if frame.shape[1] == 0:
         raise DataFileError(f"{path}: the file has no columns.")
     if len(frame) == 0:
@@ -126,6 +125,23 @@ def _read(path: Path, kind: str) -> pd.DataFrame:
     if kind == "parquet":
         return pd.read_parquet(path)
     return pd.read_csv(path, sep="," if kind == "csv" else "\t", low_memory=False)
+
+
+def _unreadable(path: Path, kind: str, exc: Exception) -> str:
+    """Why a file could not be read: binary content, an encoding other than UTF-8, or
+    the reader's own message."""
+    try:  # an uncompressed file with NUL bytes near its start is not text
+        with open(path, "rb") as handle:
+            binary = path.suffix.lower() not in COMPRESSIONS and b"\x00" in handle.read(4096)
+    except OSError:
+        binary = False
+    if kind != "parquet" and binary:
+        return f"{path}: not a {kind.upper()} file (it holds binary data, not text)."
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"{path}: not UTF-8 text (it has the byte {exc.object[exc.start]:#04x}); save "
+                "it as UTF-8, e.g. export it as \"CSV UTF-8\".")
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{path}: could not be read as {kind.upper()} ({reason})."
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
@@ -339,12 +355,14 @@ def load_model(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise DataFileError(f"{path}: no such model file." if not path.exists()
                             else f"{path}: is not a file.")
+    if not _looks_like_joblib(path):
+        raise DataFileError(_not_a_model(path))
     try:
         loaded = joblib.load(path)
     except Exception as exc:  # unpickling raises almost anything on a foreign file
         reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}".rstrip(": ")
-        raise DataFileError(f"{path}: not an autometa model file (joblib could not load it: "
-                            f"{reason}).") from None
+        raise DataFileError(f"{path}: not an autometa model file, or one written with other "
+                            f"library versions (joblib could not load it: {reason}).") from None
     if isinstance(loaded, _AutoMetaBase):
         loaded = {"format": MODEL_FORMAT, "estimator": loaded}
     if not isinstance(loaded, dict) or loaded.get("format") != MODEL_FORMAT:
@@ -353,6 +371,24 @@ def load_model(path: str | Path) -> dict[str, Any]:
     if not hasattr(loaded["estimator"], "ensemble_"):
         raise DataFileError(f"{path}: the model in this file is not fitted.")
     return loaded
+
+
+# First bytes of a pickle (protocol 2 or later) and of joblib's compressed files.
+JOBLIB_MAGIC = (b"\x80", b"x", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"]\x00\x00", b"\x04\"M\x18")
+
+
+def _looks_like_joblib(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return any(handle.read(8).startswith(magic) for magic in JOBLIB_MAGIC)
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+
+
+def _not_a_model(path: Path) -> str:
+    hint = ("it looks like a data file (for `autometa predict`, MODEL comes before DATA)"
+            if path.suffix.lower() in FORMATS else "create one with `autometa fit -o model.joblib`")
+    return f"{path}: not an autometa model file (not a joblib file at all); {hint}."
 
 
 def _shown(items: list, limit: int = 12) -> str:

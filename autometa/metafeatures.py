@@ -394,3 +394,14 @@ def _landmark_score(key: str, model, Z: np.ndarray, t: np.ndarray, folds: np.nda
     if sst <= 0:
         return {}
     return {key: np.clip(1.0 - np.sum((t - pred) ** 2) / sst, -1.0, 1.0)}
+
+
+def of_table(X, y, task: str, seed: int = 0) -> dict[str, float]:
+    """:func:`compute` on a raw table: X as given to ``fit``, y of labels or numbers."""
+    from autometa import data as tabular
+
+    frame = tabular.as_frame(X)
+    schema = tabular.learn_schema(frame)
+    target = tabular.check_target(y, len(frame), task, "metafeatures")
+    return compute(schema.transform(frame), target.y, task,
+                   categorical=schema.categorical_names, seed=seed)

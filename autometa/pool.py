@@ -1,7 +1,8 @@
-"""Running jobs on sandboxes: the local executor used by the search.
+"""Running jobs on sandboxes: the executors used by the search.
 
-An executor offers ``start``, ``capacity``, ``idle``, ``submit``, ``wait``,
-``cancel`` and ``close``; :class:`LocalPool` runs sandboxes on this machine.
+An executor offers ``start``, ``capacity``, ``idle``, ``set_data``, ``submit``, ``wait``,
+``cancel``, ``release`` and ``close``; :class:`LocalPool` runs sandboxes on this machine,
+:class:`autometa.dask_pool.DaskPool` on a Dask cluster.
 Worker processes are reused across fits in one interpreter (like joblib's reusable
 executor), since starting one costs seconds of imports.
 """
@@ -78,15 +79,32 @@ class LocalPool:
             sandbox.kill()
 
 
-_idle: dict[int, LocalPool] = {}
+_idle: dict[int, object] = {}
 _lock = threading.Lock()
 
 
+def make_pool(n_workers: int, client=None):
+    """The executor for a fit: a sandbox for one worker, Dask for more, or the user's client."""
+    if client is not None or n_workers > 1:
+        from autometa.dask_pool import DaskPool
+
+        return DaskPool(n_workers, client=client)
+    return LocalPool(n_workers)
+
+
 @contextmanager
-def borrowed_pool(n_workers: int) -> Iterator[LocalPool]:
-    """A pool of ``n_workers`` sandboxes, reused between fits (one idle pool per size)."""
+def borrowed_pool(n_workers: int, client=None) -> Iterator:
+    """An executor of ``n_workers`` (or on ``client``), reused between fits in this process
+    (one idle executor per size; a user's client is used as given and not kept)."""
+    if client is not None:
+        pool = make_pool(n_workers, client)
+        try:
+            yield pool
+        finally:
+            pool.close()
+        return
     with _lock:
-        pool = _idle.pop(n_workers, None) or LocalPool(n_workers)
+        pool = _idle.pop(n_workers, None) or make_pool(n_workers)
     try:
         yield pool
     finally:

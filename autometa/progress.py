@@ -182,14 +182,25 @@ class FitProgress:
         elif finished:
             self._print(self.summary())
 
+    def note(self, message: str) -> None:
+        """Print a line of plain text (above the live display when there is one)."""
+        if self._progress is not None:
+            self._progress.console.print(message, markup=False, soft_wrap=True)
+        else:
+            self._print(message)
+
     def _make_progress(self) -> Progress:
+        # Fixed widths, so that on a narrow terminal the status text is cut short
+        # (with an ellipsis) rather than the bar and the clock squeezed out.
+        width = self.console.width
+        bar = min(24, max(6, width - 70))
         return Progress(
             SpinnerColumn(),
             TextColumn("[bold]autometa[/]"),
-            BudgetBar(self.elapsed, bar_width=24),
+            BudgetBar(self.elapsed, bar_width=bar),
             BudgetClock(self.elapsed),
-            TextColumn("{task.fields[status]}",
-                       table_column=Column(no_wrap=True, overflow="ellipsis")),
+            TextColumn("{task.fields[status]}", table_column=Column(
+                no_wrap=True, overflow="ellipsis", max_width=max(12, width - bar - 24))),
             console=self.console,
             refresh_per_second=4,
             redirect_stdout=False,

@@ -3,10 +3,15 @@
 SMAC is used through ask/tell: trials run on an executor (sandbox processes), the
 next configuration is asked for while the current one runs, and every trial —
 successful or not — becomes a :class:`Trial` record.
+
+Ctrl-C (``KeyboardInterrupt``) ends a search that has a successful trial early: the
+running trials are dropped and the state says ``interrupted``, so the caller can go on
+with the trials so far. Before any success, the interrupt propagates.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -54,6 +59,8 @@ class SearchState:
     smac: object = None
     untold: list = field(default_factory=list)
     best_models: tuple[int, object] | None = None  # fold models of the best trial so far
+    interrupted: bool = False  # the last run was ended early by Ctrl-C
+    portfolio: set[str] = field(default_factory=set)  # keys of the warm-start configurations
 
     @property
     def successes(self) -> list[Trial]:
@@ -73,8 +80,6 @@ def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path)
         seed=settings.seed,
         output_directory=output,
     )
-    for config in settings.initial_configs:
-        config.origin = PORTFOLIO_ORIGIN
     initial = HPO.get_initial_design(
         scenario,
         n_configs=settings.n_random_initial,
@@ -106,6 +111,7 @@ def run_search(space, pool, settings: SearchSettings, state: SearchState | None 
     try:
         if state.smac is None:
             state.smac = make_smac(space, settings, output)
+            state.portfolio = {_key(to_dict(c)) for c in settings.initial_configs}
         _loop(state, pool, settings, on_trial)
     finally:
         shutil.rmtree(output, ignore_errors=True)
@@ -113,6 +119,17 @@ def run_search(space, pool, settings: SearchSettings, state: SearchState | None 
 
 
 def _loop(state: SearchState, pool, settings: SearchSettings, on_trial) -> None:
+    state.interrupted = False
+    try:
+        _run_trials(state, pool, settings, on_trial)
+    except KeyboardInterrupt:
+        if not state.successes:
+            raise
+        pool.cancel()  # unfinished trials are dropped, not recorded
+        state.interrupted = True
+
+
+def _run_trials(state: SearchState, pool, settings: SearchSettings, on_trial) -> None:
     smac, running, asked = state.smac, {}, None
     start_count = len(state.trials)
     clock = time.monotonic
@@ -156,6 +173,10 @@ def _ask(smac):
         return smac.ask()
 
 
+def _key(config: dict) -> str:
+    return json.dumps(config, sort_keys=True)
+
+
 def _record(state: SearchState, result: JobResult, info, started: float) -> None:
     from smac.runhistory.dataclasses import TrialValue
     from smac.runhistory.enumerations import StatusType
@@ -166,7 +187,7 @@ def _record(state: SearchState, result: JobResult, info, started: float) -> None
         id=len(state.trials),
         family=str(config[ROOT]),
         config=config,
-        origin=PORTFOLIO_ORIGIN if info.config.origin == PORTFOLIO_ORIGIN else "smac",
+        origin=PORTFOLIO_ORIGIN if _key(config) in state.portfolio else "smac",
         status=result.status,
         loss=outcome.loss if outcome else None,
         fit_time=outcome.fit_time if outcome else None,
@@ -174,11 +195,12 @@ def _record(state: SearchState, result: JobResult, info, started: float) -> None
         wall_time=result.wall_time,
         error=result.error,
     )
-    state.trials.append(trial)
-    if outcome is not None:
+    if outcome is not None:  # before the trial is listed: an interrupt may come in between
         state.predictions[trial.id] = outcome.predictions
-        if outcome.models is not None and trial.loss <= min(t.loss for t in state.successes):
+        best = min((t.loss for t in state.successes), default=np.inf)
+        if outcome.models is not None and trial.loss <= best:
             state.best_models = (trial.id, outcome.models)
+    state.trials.append(trial)
     state.untold.append((info, trial))
     worst = max((t.loss for t in state.successes), default=None)
     if worst is None:

@@ -87,6 +87,11 @@ def work(tmp_path_factory) -> Path:
     (folder / "notes.xlsx").write_text("not a spreadsheet")
     (folder / "broken.parquet").write_text("x1,label\n1,a\n")
     frame.assign(label="same").to_csv(folder / "one_class.csv", index=False)
+    (folder / "a_folder").mkdir()
+    (folder / "a_folder.csv").mkdir()
+    (folder / "binary.csv").write_bytes(bytes(range(256)) * 8)
+    (folder / "latin1.csv").write_bytes("nom,ville\nRené,Montréal\nAnaïs,Orléans\n"
+                                        .encode("latin-1"))
     return folder
 
 
@@ -163,7 +168,9 @@ def test_leaderboard_and_info(model_commands):
     board = model_commands["leaderboard"].stdout
     assert board.split()[:3] == ["rank", "trial", "family"] and "linear" in board
     info = model_commands["info"].stdout
-    for expected in ("task:      classification (2 classes: bad, good)", "target:    label",
+    for expected in ("task:      classification (2 classes: bad, good)",
+                     "the target is non-numeric", "target:    label (fitted on train.csv)",
+                     "portfolio: ", "from the portfolio)", "metafeatures:\n  ",
                      "metric:    roc_auc", "budget:    8 s", "failed", "ensemble:",
                      "versions:  autometa", "scikit-learn", "lightgbm", "smac"):
         assert expected in info
@@ -198,6 +205,16 @@ def test_version(model_commands):
      "the target column 'label' has one value ('same')"),
     (["fit", "train.csv", "--target", "label", "-o", "no/such/dir/m.joblib"],
      "folder no/such/dir does not exist"),
+    (["fit", "train.csv", "--target", "label", "-o", "a_folder"],
+     "cannot save to a_folder: it is a folder"),
+    (["fit", "train.csv", "--target", "label", "--report", "train.csv"],
+     "cannot write the report into train.csv: it is a file, not a folder"),
+    (["fit", "a_folder.csv", "--target", "label"], "a_folder.csv: is a directory"),
+    (["fit", "binary.csv", "--target", "label"],
+     "binary.csv: not a CSV file (it holds binary data, not text)"),
+    (["fit", "latin1.csv", "--target", "ville"],
+     "latin1.csv: not UTF-8 text (it has the byte 0xe9); save it as UTF-8"),
+    (["info", "notes.xlsx"], "notes.xlsx: not an autometa model file (not a joblib file at all)"),
 ])
 def test_more_errors_in_process(fits, work, capsys, monkeypatch, args, message):
     """The same handlers as the subprocess cases, without paying for a start each."""
@@ -214,7 +231,9 @@ ERRORS = {
                               "unsupported file type (.xlsx)"),
     "unknown target": (["fit", "train.csv", "--target", "lable"],
                        "unknown target column 'lable' (did you mean 'label'?)"),
-    "not a model": (["predict", "train.csv", "new.csv"], "not an autometa model file"),
+    "not a model": (["predict", "train.csv", "new.csv"],
+                    "train.csv: not an autometa model file (not a joblib file at all); it looks "
+                    "like a data file (for `autometa predict`, MODEL comes before DATA)"),
     "library ValueError": (["fit", "five_rows.csv", "--target", "label"],
                            "autometa needs at least 10 rows"),
 }
@@ -245,18 +264,78 @@ def test_debug_shows_the_traceback(error_runs):
     assert "DataFileError: nothing.csv: no such file" in result.stderr
 
 
-def test_ctrl_c_during_fit_says_what_was_saved(work):
-    process = start(["fit", "train.csv", "--target", "label", "--time-budget", "60",
-                     "-o", "interrupted.joblib"], work)
-    for line in process.stderr:  # wait until the search is under way
-        if "[autometa] trial 0 " in line:
+def test_ctrl_c_during_fit_saves_the_best_model_so_far(work):
+    process = start(["fit", "train.csv", "--target", "label", "--time-budget", "60", "--seed", "0",
+                     "--include", "linear,knn", "-o", "interrupted.joblib"], work)
+    for line in process.stderr:  # wait until a trial has succeeded
+        if line.startswith("[autometa] trial ") and "): ok, " in line:
             break
     process.send_signal(signal.SIGINT)
     result = finish(process, timeout=60)
     assert result.returncode == 130, result.stderr
-    saved = (work / "interrupted.joblib").exists()
-    expected = "saved the best model found so far" if saved else "nothing was saved"
-    assert expected in result.stderr
+    assert "fit interrupted after" in result.stderr
+    assert "best model found so far: saved it to interrupted.joblib" in result.stderr
+    assert "saved the model to interrupted.joblib" in result.stdout
+    predicted = run(["predict", "interrupted.joblib", "new.csv"], work)
+    assert predicted.returncode == 0, predicted.stderr
+    assert len(predicted.stdout.splitlines()) == 1 + 160
+
+
+def test_ctrl_c_ends_a_search_with_a_success_and_aborts_one_without(monkeypatch):
+    from autometa import search
+    from autometa.records import Trial
+
+    ok = Trial(id=0, family="linear", config={}, origin="smac", status="ok", loss=-0.9,
+               fit_time=0.1, predict_time=0.01, wall_time=0.2)
+
+    def trials_then_ctrl_c(state, pool, settings, on_trial):
+        state.trials.extend(trials)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(search, "_run_trials", trials_then_ctrl_c)
+    pool = type("Pool", (), {"cancel": lambda self: []})()
+    trials = [ok]
+    state = search.SearchState()
+    search._loop(state, pool, None, None)
+    assert state.interrupted and state.trials == [ok]
+    trials = []  # nothing succeeded yet: nothing to build a model from
+    with pytest.raises(KeyboardInterrupt):
+        search._loop(search.SearchState(), pool, None, None)
+
+
+def test_ctrl_c_before_any_trial_saves_nothing(work, monkeypatch, capsys):
+    from autometa import AutoMetaClassifier
+
+    def interrupted(self, X, y):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(AutoMetaClassifier, "fit", interrupted)
+    monkeypatch.chdir(work)
+    assert main(["fit", "train.csv", "--target", "label", "-o", "never.joblib"]) == 130
+    assert "nothing was saved" in capsys.readouterr().err
+    assert not (work / "never.joblib").exists()
+
+
+def test_a_search_without_success_is_one_line_in_the_options_terms(work, monkeypatch, capsys):
+    from autometa import AutoMetaClassifier
+
+    def no_success(self, X, y):
+        raise RuntimeError("No pipeline could be evaluated within time_budget=2.0 s; "
+                           "increase time_budget.")
+
+    monkeypatch.setattr(AutoMetaClassifier, "fit", no_success)
+    monkeypatch.chdir(work)
+    assert main(["fit", "train.csv", "--target", "label", "--time-budget", "2"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == ("autometa: error: No pipeline could be evaluated within --time-budget 2.0 s; "
+                   "increase --time-budget.")
+
+
+def test_the_command_starts_without_importing_scikit_learn():
+    """`autometa --help`, `--version` and file errors come without the estimators' imports."""
+    code = "import sys, autometa.cli; print('sklearn' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def test_metafeatures_in_process(work, capsys, monkeypatch):

@@ -81,3 +81,23 @@ def test_duplicated_column_names_are_refused():
 def test_too_few_rows():
     with pytest.raises(ValueError, match="at least 10 rows"):
         tabular.check_min_rows(5)
+
+
+def test_categories_and_numbers_are_typed_the_same_from_any_dtype():
+    cats = ("1", "3", "a")
+    as_category = pd.Series(pd.Categorical([1, None, 7, 3], categories=[1, 3, 7]))
+    as_object = pd.Series([1, None, 7, 3], dtype=object)
+    for col in (as_category, as_object):
+        assert tabular._to_category(col, cats).codes.tolist() == [0, -1, -1, 1]
+    for col in (pd.Series([1, 2], dtype=np.int8), pd.Series([True, False]),
+                pd.Series([1, None], dtype="Int64"), pd.Series([1.0, np.nan])):
+        assert tabular._to_float(col, "numeric").dtype == np.float64
+
+
+def test_schema_transformer_is_a_fitted_typing_step(mixed):
+    X, _ = mixed
+    types = tabular.SchemaTransformer().fit(X)
+    pd.testing.assert_frame_equal(types.transform(X), learn_schema(X).transform(X))
+    assert types.n_features_in_ == 6 and list(types.feature_names_in_) == list(X.columns)
+    with pytest.raises(ValueError, match="missing"):
+        types.transform(X.drop(columns=["b"]))

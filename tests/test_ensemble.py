@@ -1,6 +1,11 @@
+import json
+
 import numpy as np
 import pytest
+from sklearn.datasets import make_classification
 
+from autometa import AutoMetaClassifier
+from autometa.data import as_frame
 from autometa.ensemble import ensemble_selection
 
 
@@ -64,3 +69,46 @@ def test_ties_go_to_the_better_candidate():
     constant = np.full(6, 0.5)
     weights = ensemble_selection([constant, good], rank_loss, size=10, n_init=1)
     assert weights[1] == 1.0
+
+
+# -- the ensemble of a fit -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def classification_600():
+    return make_classification(n_samples=600, n_features=12, n_informative=6, n_redundant=2,
+                               flip_y=0.05, random_state=0)
+
+
+def small_fit(X, y, **kwargs) -> AutoMetaClassifier:
+    return AutoMetaClassifier(time_budget=20, max_evals=8, random_state=0,
+                              include=["linear", "random_forest", "lightgbm"], **kwargs).fit(X, y)
+
+
+def member_weights(clf) -> dict[int, float]:
+    board = clf.leaderboard()
+    chosen = board[board["ensemble_weight"] > 0]
+    return dict(zip(chosen["trial"], chosen["ensemble_weight"], strict=True))
+
+
+def test_fit_ensembles_several_distinct_pipelines(classification_600):
+    clf = small_fit(*classification_600)
+    members = clf.ensemble_.members
+    assert len(members) > 1 and all(m.weight > 0 for m in members)
+    configs = clf.leaderboard().set_index("trial")["config"]
+    assert len({json.dumps(configs[m.trial], sort_keys=True) for m in members}) == len(members)
+    weights = member_weights(clf)
+    assert sum(weights.values()) == pytest.approx(1.0)
+    total = sum(m.weight for m in members)
+    assert weights == pytest.approx({m.trial: m.weight / total for m in members})
+
+
+def test_ensemble_size_one_keeps_only_the_best_pipeline(classification_600):
+    clf = small_fit(*classification_600, ensemble_size=1)
+    [member] = clf.ensemble_.members
+    board = clf.leaderboard()
+    assert member.weight == 1.0 and member.trial == board["trial"].iloc[0]
+    assert member_weights(clf) == {member.trial: 1.0}
+    X = classification_600[0]
+    typed = clf.schema_.transform(as_frame(X))
+    np.testing.assert_allclose(clf.predict_proba(X), member.pipeline.predict_proba(typed))

@@ -74,7 +74,7 @@ def test_failing_trials_are_recorded_and_the_fit_goes_on(spec, status, reason, l
     X, y = mixed_frame(150)
     clf = AutoMetaClassifier(
         time_budget=40, max_evals=4, per_trial_time_limit=limit, memory_limit=1500,
-        include=[spec.name, "linear"], extra_models=[spec], random_state=0,
+        include=[spec.name, "linear"], extra_models=[spec], meta_learning="off", random_state=0,
     ).fit(X, y)
     board = clf.leaderboard()
     bad = board[board["family"] == spec.name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BIN = Path(sys.executable).parent
 # Seconds per fit: small, but enough for the worker start and a few trials on a busy machine.
 BUDGETS = {"quickstart.py": "12", "regression.py": "12", "in_a_pipeline.py": "15",
-           "command_line.sh": "10"}
+           "command_line.sh": "15"}
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,7 @@ def run_example(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("name, expected", [
-    ("quickstart.py", "test ROC AUC:"),
+    ("quickstart.py", "report: quickstart_report/report.json, "),
     ("regression.py", "test RMSE:"),
     ("in_a_pipeline.py", "mean ROC AUC:"),
 ])
@@ -48,3 +49,7 @@ def test_command_line_example(tmp_path):
         assert expected in result.stdout
     assert (work / "wine.joblib").exists() and (work / "wine_report" / "report.json").exists()
     assert len((work / "predictions.csv").read_text().splitlines()) == 1 + 38
+    assert len((work / "probabilities.csv").read_text().splitlines()) == 1 + 38  # from Parquet
+    assert "simple.n_rows" in json.loads((work / "wine_metafeatures.json").read_text())
+    assert {"score_over_time.png", "ensemble_weights.png"} <= {
+        p.name for p in (work / "wine_report").iterdir()}

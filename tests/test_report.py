@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from autometa.ensemble import Ensemble, Member
+from autometa.plots import metric_label, shown
 from autometa.progress import FitProgress, fit_progress
 from autometa.records import Trial
 from autometa.report import info_dict, info_text, plot_report, summarize, write_report
@@ -96,6 +97,20 @@ def test_plots_can_be_redrawn_from_report_json(tmp_path):
     assert sorted(p.name for p in paths) == ["score_over_time.png", "scores_by_family.png"]
 
 
+def test_losses_are_plotted_as_themselves_with_better_up(tmp_path):
+    assert metric_label("neg_root_mean_squared_error") == ("RMSE", -1, "lower is better")
+    assert metric_label("neg_mean_absolute_percentage_error")[0] == "mean absolute percentage error"
+    assert metric_label("roc_auc") == ("ROC AUC", 1, "higher is better")
+    assert shown(-22637.3, -1) == "22,637" and shown(-0.72893, -1) == "0.7289"
+    summary = json.loads(write_report(FittedStandIn(), tmp_path / "a").json_path.read_text())
+    summary["metric"] = "neg_root_mean_squared_error"
+    for t in summary["trials"]:  # a regression, all trials proposed by SMAC
+        t["origin"] = "smac"
+        t["score"] = None if t["score"] is None else -30000 * (2 - t["score"])
+    paths = plot_report(summary, tmp_path / "b")
+    assert len(paths) == 3 and all(p.read_bytes().startswith(PNG_MAGIC) for p in paths)
+
+
 def test_report_without_matplotlib_still_writes_json(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
     report = write_report(FittedStandIn(), tmp_path)
@@ -146,6 +161,20 @@ def test_live_progress_shows_counts_and_best():
     assert "━" in text and "/10 s" in text and text.rstrip().endswith("done")
 
 
+def test_live_progress_keeps_bar_and_clock_on_a_narrow_terminal():
+    stream = io.StringIO()
+    progress = FitProgress(FittedStandIn(), start=0.0, stream=stream, live=True)
+    progress.console.width = 80
+    progress.start()
+    for t in FittedStandIn().trials_:
+        progress.update(t)
+    progress.note("a note above the bar")
+    progress.stop()
+    last = stream.getvalue().rstrip().splitlines()[-1]
+    assert "━" in last and "/10 s" in last and "8 trials" in last and "…" in last
+    assert "a note above the bar" in stream.getvalue()
+
+
 def test_fit_progress_is_attached_only_while_fitting():
     estimator = FittedStandIn()
     estimator.time_budget = 5
@@ -161,7 +190,8 @@ def test_fit_progress_is_attached_only_while_fitting():
 def test_info_text_lists_metafeatures_and_version_changes():
     bundle = {"estimator": FittedStandIn(), "target": "y", "versions": {"autometa": "0.0.1"}}
     text = info_text(info_dict(bundle, "m.joblib"))
-    assert "trials:    8 (2 failed: 1 error, 1 timeout)" in text
+    assert "trials:    8 (2 failed: 1 error, 1 timeout; 2 from the portfolio)" in text
+    assert "best:      0.96 (linear, trial 4, smac)" in text
     assert "   75.0%  trial 4    linear" in text
-    assert "metafeatures:\n  simple.n_rows: 200.0\n  stat.skew_mean: None" in text
+    assert "metafeatures:\n  simple.n_rows: 200\n  stat.skew_mean: None" in text
     assert "fitted with different versions: autometa 0.0.1" in text

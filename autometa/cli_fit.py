@@ -1,0 +1,137 @@
+"""``autometa fit``: read a table, fit, save the model and the report; shared CLI helpers.
+
+Ctrl-C during the search ends it early (as in the library): the model is the best
+pipeline so far, saved with ``-o`` and reported with ``--report``, and the command exits
+with code 130. A second Ctrl-C quits at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from autometa import io as files
+
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(ValueError):
+    """A problem with what the user asked for; printed as one line, exit code 2."""
+
+
+class FitFailed(RuntimeError):
+    """The search found no usable pipeline; printed as one line, exit code 1."""
+
+
+def say(message: str) -> None:
+    """Print ``autometa: message`` on stderr."""
+    print(f"autometa: {message}", file=sys.stderr, flush=True)
+
+
+def training_data(path: str, target: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Features and target from a data file; rows with a missing target are dropped."""
+    X, y = files.split_target(files.read_table(path), target)
+    missing = y.isna().to_numpy()
+    if missing.any():
+        say(f"note: dropping {int(missing.sum())} rows whose target {target!r} is missing.")
+        X, y = X[~missing].reset_index(drop=True), y[~missing].reset_index(drop=True)
+    files.check_learnable(y, target)
+    return X, y
+
+
+def task(y: pd.Series, requested: str) -> files.TaskGuess:
+    """The task given with ``--task``, or the one inferred from the target."""
+    if requested != "auto":
+        return files.TaskGuess(requested, "given with --task")
+    return files.infer_task(y)
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    """The ``fit`` command; returns the exit code."""
+    check_destinations(args.output, args.report)
+    X, y = training_data(args.data, args.target)
+    guess = task(y, args.task)
+    print(f"task: {guess.task} ({guess.reason})", flush=True)
+    estimator = _estimator(guess.task, args)
+    meta = {"target": args.target, "task": guess.task, "task_reason": guess.reason,
+            "data_file": str(args.data), "columns": [str(c) for c in X.columns]}
+    try:
+        _fit(estimator, X, y)
+    except KeyboardInterrupt:
+        say("interrupted before a usable model was ready; nothing was saved.")
+        return EXIT_INTERRUPTED
+    _print_fit_summary(estimator)
+    if args.output:
+        files.save_model(args.output, estimator, **meta, interrupted=estimator.interrupted_)
+        print(f"saved the model to {args.output}")
+    if args.report:
+        write_report_files(estimator, args.report)
+    if not estimator.interrupted_:
+        return 0
+    where = f"saved it to {args.output}" if args.output else "nothing saved (no -o/--output)"
+    say(f"interrupted after {len(estimator.trials_)} trials; best model found so far: "
+        f"{where}.")
+    return EXIT_INTERRUPTED
+
+
+def check_destinations(output: str | None, report: str | None) -> None:
+    """Refuse, before a long fit, a model file or report folder that cannot be written."""
+    if output:
+        folder = Path(output).resolve().parent
+        if not folder.is_dir():
+            raise CommandError(f"cannot save to {output}: folder {Path(output).parent} "
+                               "does not exist.")
+        if Path(output).is_dir():
+            raise CommandError(f"cannot save to {output}: it is a folder; give a file name "
+                               "such as model.joblib.")
+    if report and Path(report).exists() and not Path(report).is_dir():
+        raise CommandError(f"cannot write the report into {report}: it is a file, not a folder.")
+
+
+def _estimator(task_name: str, args: argparse.Namespace):
+    from autometa import AutoMetaClassifier, AutoMetaRegressor
+
+    cls = AutoMetaClassifier if task_name == "classification" else AutoMetaRegressor
+    return cls(time_budget=args.time_budget, metric=args.metric, max_evals=args.max_evals,
+               n_jobs=args.n_jobs, include=args.include, exclude=args.exclude,
+               random_state=args.seed, verbose=0 if args.quiet else 1)
+
+
+def _fit(estimator, X: pd.DataFrame, y: pd.Series) -> None:
+    try:
+        estimator.fit(X, y)
+    except RuntimeError as exc:  # no pipeline succeeded: say it in the command's terms
+        message = " ".join(str(exc).split())
+        for library, option in (("time_budget=", "--time-budget "),
+                                (" or per_trial_time_limit", ""),
+                                ("increase time_budget", "increase --time-budget")):
+            message = message.replace(library, option)
+        raise FitFailed(message) from exc
+
+
+def _print_fit_summary(estimator) -> None:
+    trials = estimator.trials_
+    failed = sum(not t.ok for t in trials)
+    from_portfolio = sum(t.origin == "portfolio" for t in trials)
+    best = min((t for t in trials if t.ok), key=lambda t: t.loss)
+    members = len(estimator.ensemble_.members)
+    print(f"best validation {estimator.metric_.name}: {-best.loss:.5g} "
+          f"({best.family}, trial {best.id}, {best.origin})")
+    print(f"{len(trials)} trials ({failed} failed, {from_portfolio} from the portfolio) in "
+          f"{estimator.fit_time_:.1f} s of a {estimator.time_budget:g} s budget; ensemble of "
+          f"{members} pipeline{'s' if members != 1 else ''}")
+
+
+def write_report_files(estimator, directory: str) -> None:
+    """Write the report of a fitted estimator and list the files written."""
+    from autometa.report import write_report
+
+    report = write_report(estimator, directory)
+    print(f"wrote {report.json_path}")
+    for plot in report.plots:
+        print(f"wrote {plot}")
+    if report.plots_skipped:
+        say(f"no plots: {report.plots_skipped}")

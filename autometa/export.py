@@ -1,0 +1,116 @@
+"""The fitted ensemble as plain scikit-learn: a soft ``VotingClassifier`` or a ``VotingRegressor``.
+
+Each member becomes ``Pipeline([("types", SchemaTransformer), ("model", member)])`` so the
+exported estimator takes the same raw input as the autometa estimator. Members were
+trained on integer-encoded labels; the voting classifier's label encoder maps them back.
+A member made of fold models (the fallback when no refit finished in time) becomes a
+small equal-weight voting estimator of its folds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.ensemble import VotingClassifier, VotingRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import Bunch
+
+from autometa.data import SchemaTransformer, TabularSchema
+from autometa.ensemble import Ensemble
+from autometa.evaluation import FoldAverage
+
+CLASSIFICATION = "classification"
+
+
+def fitted_types(schema: TabularSchema, n_features_in: int,
+                 feature_names_in: np.ndarray | None = None) -> SchemaTransformer:
+    """A :class:`SchemaTransformer` in its fitted state, without refitting it."""
+    types = SchemaTransformer(schema)
+    types.schema_ = schema
+    types.n_features_in_ = n_features_in
+    if feature_names_in is not None:
+        types.feature_names_in_ = feature_names_in
+    return types
+
+
+def to_voting(ensemble: Ensemble, types: SchemaTransformer,
+              classes: np.ndarray | None = None) -> VotingClassifier | VotingRegressor:
+    """The fitted voting estimator predicting as ``ensemble`` does on raw input.
+
+    Parameters
+    ----------
+    ensemble : Ensemble
+        The fitted members and their weights.
+    types : SchemaTransformer
+        A fitted transformer typing raw input as at fit time (see :func:`fitted_types`).
+    classes : ndarray or None
+        The original class labels (classification); members predict their indices.
+
+    Returns
+    -------
+    VotingClassifier or VotingRegressor
+        Fitted: soft voting over ``types`` + member pipelines with the ensemble weights.
+    """
+    names = [f"trial_{m.trial}" for m in ensemble.members]
+    members = [
+        Pipeline([("types", types), ("model", _plain(m.pipeline, ensemble, name))])
+        for m, name in zip(ensemble.members, names, strict=True)
+    ]
+    weights = [float(m.weight) for m in ensemble.members]
+    if ensemble.task == CLASSIFICATION:
+        return voting_classifier(names, members, weights, np.asarray(classes))
+    return voting_regressor(names, members, weights)
+
+
+def voting_classifier(names: Sequence[str], fitted: Sequence, weights: Sequence[float] | None,
+                      classes: np.ndarray) -> VotingClassifier:
+    """A soft ``VotingClassifier`` of estimators already fitted on ``0 .. len(classes)-1``."""
+    vote = VotingClassifier(list(zip(names, fitted, strict=True)), voting="soft",
+                            weights=None if weights is None else list(weights))
+    _set_fitted(vote, names, fitted)
+    vote.le_ = LabelEncoder()
+    vote.le_.classes_ = classes
+    vote.classes_ = classes
+    return vote
+
+
+def voting_regressor(names: Sequence[str], fitted: Sequence,
+                     weights: Sequence[float] | None) -> VotingRegressor:
+    """A ``VotingRegressor`` of already fitted regressors."""
+    vote = VotingRegressor(list(zip(names, fitted, strict=True)),
+                           weights=None if weights is None else list(weights))
+    _set_fitted(vote, names, fitted)
+    return vote
+
+
+def _set_fitted(vote, names: Sequence[str], fitted: Sequence) -> None:
+    vote.estimators_ = list(fitted)
+    vote.named_estimators_ = Bunch(**dict(zip(names, fitted, strict=True)))
+
+
+def _plain(model, ensemble: Ensemble, name: str):
+    """``model`` as a scikit-learn estimator predicting over all classes."""
+    if not isinstance(model, FoldAverage):
+        return _all_classes(model, ensemble, name)
+    folds = [_all_classes(p, ensemble, f"{name} fold {i}") for i, p in enumerate(model.pipelines)]
+    fold_names = [f"fold_{i}" for i in range(len(folds))]
+    if ensemble.task == CLASSIFICATION:
+        return voting_classifier(fold_names, folds, None, np.arange(ensemble.n_classes))
+    return voting_regressor(fold_names, folds, None)
+
+
+def _all_classes(pipeline, ensemble: Ensemble, name: str):
+    if ensemble.task != CLASSIFICATION:
+        return pipeline
+    present = getattr(pipeline, "autometa_classes_", None)
+    if present is None or len(present) != ensemble.n_classes:
+        n_seen = "an unknown number of" if present is None else len(present)
+        raise ValueError(
+            f"Ensemble member {name} was fitted on {n_seen} of the {ensemble.n_classes} "
+            "classes, so its probabilities cannot be averaged with the others by a plain "
+            "VotingClassifier. Refit with a larger time_budget so the members are refitted "
+            "on all rows, or use the autometa estimator itself."
+        )
+    return pipeline

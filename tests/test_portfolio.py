@@ -1,0 +1,160 @@
+"""The portfolio: regret, greedy order, nearest-task selection, files, and the shipped ones."""
+
+import json
+
+import numpy as np
+import pytest
+
+from autometa import AutoMetaClassifier, AutoMetaRegressor, metafeatures
+from autometa.components import registry
+from autometa.portfolio import (
+    SCHEMA_VERSION,
+    Portfolio,
+    PortfolioError,
+    from_json,
+    greedy_order,
+    initial_picks,
+    load,
+    normalised_regret,
+    portfolio_path,
+    to_json,
+)
+from autometa.space import build_space, configuration, select_families
+
+
+def _toy() -> Portfolio:
+    """Four tasks in two clusters of meta-features; candidate c0 is good on the first
+    cluster, c1 on the second, c2 is decent everywhere, c3 fails on task b2."""
+    losses = np.array([
+        [0.10, 0.90, 0.30, 0.50],
+        [0.12, 0.80, 0.35, 0.50],
+        [0.90, 0.10, 0.30, 0.50],
+        [0.80, 0.20, 0.30, np.nan],
+    ])
+    return Portfolio(
+        task="classification",
+        metafeature_names=("f1", "f2"),
+        tasks=("a1", "a2", "b1", "b2"),
+        groups=("a", "a", "b1", "b2"),
+        metafeatures=np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]]),
+        configs=tuple({"model": "linear", "id": i} for i in range(4)),
+        sources=("a1", "b1", "default", "default"),
+        losses=losses,
+    )
+
+
+def test_normalised_regret_is_zero_at_best_one_at_worst_and_for_failures():
+    regret = normalised_regret(np.array([[1.0, 2.0, 3.0, np.nan], [5.0, 5.0, 5.0, 5.0]]))
+    np.testing.assert_allclose(regret, [[0.0, 0.5, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
+
+
+def test_greedy_order_first_takes_the_best_on_average_then_the_best_complement():
+    p = _toy()
+    order = greedy_order(p.regret)
+    assert order[0] == 2  # decent everywhere: lowest mean regret alone
+    assert set(order[1:3]) == {0, 1}  # then the cluster specialists
+    assert sorted(order) == [0, 1, 2, 3]
+
+
+def test_greedy_order_respects_task_weights():
+    p = _toy()
+    assert greedy_order(p.regret, weights=np.array([0.5, 0.5, 0.0, 0.0]))[0] == 0
+
+
+def test_select_takes_the_nearest_tasks_best_first_and_fills_greedily():
+    p = _toy()
+    picks = p.select({"f1": 5.05, "f2": 5.0}, n=3, k=2)
+    assert picks[0].config["id"] == 1 and picks[0].reason.startswith("knn:b")
+    assert [q.reason for q in picks[1:]] == ["greedy", "greedy"]
+    assert len({q.config["id"] for q in picks}) == 3
+
+
+def test_select_leans_on_the_greedy_order_for_a_far_away_task():
+    p = _toy()
+    near = p.select({"f1": 0.05, "f2": 0.0}, n=4, k=3)
+    far = p.select({"f1": 400.0, "f2": -300.0}, n=4, k=3)
+    n_knn = [sum(q.reason.startswith("knn") for q in picks) for picks in (near, far)]
+    assert n_knn[0] > n_knn[1] == 1
+
+
+def test_select_greedy_strategy_and_missing_metafeatures_ignore_neighbours():
+    p = _toy()
+    expected = [p.configs[i] for i in p.order[:3]]
+    assert [q.config for q in p.select({"f1": 0.0, "f2": 0.0}, 3, "greedy")] == expected
+    assert [q.config for q in p.select(None, 3)] == expected
+    nan_picks = p.select({"f1": np.nan}, 2)  # NaN meta-features are imputed, not fatal
+    assert len(nan_picks) == 2
+
+
+def test_without_drops_a_group_and_the_candidates_its_search_found():
+    p = _toy().without(["a"])
+    assert p.tasks == ("b1", "b2")
+    assert [c["id"] for c in p.configs] == [1, 2, 3]  # c0 came from a1
+    assert p.losses.shape == (2, 3)
+
+
+def test_json_round_trip_keeps_everything(tmp_path):
+    p = _toy()
+    doc = json.loads(json.dumps(to_json(p)))
+    assert doc["greedy_order"] == p.order
+    q = from_json(doc)
+    np.testing.assert_array_equal(q.losses, p.losses)
+    assert q.configs == p.configs and q.groups == p.groups
+    path = tmp_path / "classification.json"
+    path.write_text(json.dumps(doc))
+    assert load("classification", path).tasks == p.tasks
+
+
+def test_a_wrong_schema_version_or_broken_file_is_a_clear_error(tmp_path):
+    doc = to_json(_toy())
+    doc["schema_version"] = SCHEMA_VERSION + 1
+    with pytest.raises(PortfolioError, match="schema version"):
+        from_json(doc)
+    bad = tmp_path / "p.json"
+    bad.write_text("{not json")
+    with pytest.raises(PortfolioError, match="Cannot read"):
+        load("classification", bad)
+    with pytest.warns(UserWarning, match="without meta-learning"):
+        assert initial_picks("classification", "auto", {}, 5, ["linear"], path=bad) == []
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_shipped_portfolio_configurations_are_valid_in_the_current_space(task):
+    assert portfolio_path(task).is_file(), f"no shipped {task} portfolio"
+    p = load(task)
+    space = build_space(task, select_families(task, registry()))
+    for config in p.configs:
+        configuration(space, config)  # raises if invalid
+    assert len(p.tasks) >= 20 and p.losses.shape == (len(p.tasks), len(p.configs))
+    assert p.provenance["corpus_tasks"] >= len(p.tasks)
+
+
+def test_initial_picks_only_use_the_searched_families():
+    picks = initial_picks("classification", "greedy", None, 8, ["linear", "knn"])
+    assert picks and {q.config["model"] for q in picks} <= {"linear", "knn"}
+
+
+def test_fit_starts_from_the_portfolio_and_records_why(mixed):
+    X, y = mixed
+    clf = AutoMetaClassifier(time_budget=90, max_evals=6, n_initial_configs=4,
+                             random_state=0).fit(X, y)
+    assert set(clf.metafeatures_) == set(metafeatures.names("classification"))
+    reasons = [c["reason"] for c in clf.initial_configs_]
+    assert len(reasons) == 4 and reasons[0].startswith("knn:")
+    first = [t for t in clf.trials_ if t.origin == "portfolio"]
+    assert len(first) == 4
+    assert {json.dumps(t.config, sort_keys=True) for t in first} == {
+        json.dumps(c["config"], sort_keys=True) for c in clf.initial_configs_}
+    assert set(clf.leaderboard()["origin"]) == {"portfolio", "smac"}
+
+
+def test_fit_without_meta_learning_uses_no_portfolio(regression_data):
+    X, y = regression_data
+    reg = AutoMetaRegressor(time_budget=20, max_evals=3, meta_learning="off",
+                            include=["linear", "knn"], random_state=0).fit(X, y)
+    assert reg.metafeatures_ is None and reg.initial_configs_ == []
+    assert set(reg.leaderboard()["origin"]) == {"smac"}
+    greedy = AutoMetaRegressor(time_budget=20, max_evals=3, meta_learning="greedy",
+                               include=["linear", "knn"], random_state=0).fit(X, y)
+    assert [c["reason"] for c in greedy.initial_configs_] == ["greedy"] * 16
+    assert {c["config"]["model"] for c in greedy.initial_configs_} <= {"linear", "knn"}

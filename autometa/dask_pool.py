@@ -11,6 +11,7 @@ happens in the sandboxes), so it starts in a notebook or a script without an
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -82,7 +83,8 @@ class DaskPool:
         from distributed import Client, LocalCluster
 
         self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
-                                     processes=False, dashboard_address=None)
+                                     processes=False, dashboard_address=None,
+                                     silence_logs=logging.ERROR)
         self.client = Client(self._cluster, set_as_default=False)
 
     @property

@@ -8,14 +8,17 @@ learned at fit time (a category unseen at fit time becomes missing).
 
 from __future__ import annotations
 
+import datetime
+import numbers
 import warnings
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 MIN_ROWS = 10
@@ -59,16 +62,22 @@ class TabularSchema:
         return [len(c.categories) for c in self.columns if c.kind == CATEGORICAL]
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Type ``X`` (already checked to have the fit-time columns) as at fit time."""
+        """Type ``X`` (already checked to have the fit-time columns) as at fit time.
+
+        Raises ``ValueError`` when ``X`` has no rows, or when a column numeric at fit time
+        holds values that are not numbers (or dates, durations); empty strings are missing.
+        """
         if X.shape[1] != len(self.columns):
             raise ValueError(
                 f"X has {X.shape[1]} columns but the model was fitted on {len(self.columns)}."
             )
+        if len(X) == 0:
+            raise ValueError(f"X has 0 rows (shape={X.shape}); pass at least one sample.")
         out = {}
         for name, info, j in zip(self.names, self.columns, range(X.shape[1]), strict=True):
             col = X.iloc[:, j]
             if info.kind == NUMERIC:
-                out[name] = _to_float(col, info.source)
+                out[name] = _checked_float(col, info.source, X.columns[j])
             else:
                 out[name] = _to_category(col, info.categories)
         return pd.DataFrame(out, index=pd.RangeIndex(len(X)))
@@ -113,6 +122,7 @@ class SchemaTransformer(TransformerMixin, BaseEstimator):
 def as_frame(X, *, allow_sparse: bool = True) -> pd.DataFrame:
     """Turn any 2-D table-like input into a DataFrame, with clear errors for the rest."""
     if isinstance(X, pd.DataFrame):
+        check_unique_names(X)
         return X
     if sp.issparse(X):
         n, m = X.shape
@@ -127,7 +137,7 @@ def as_frame(X, *, allow_sparse: bool = True) -> pd.DataFrame:
             "Expected a 2-D table for X, got a pandas Series. "
             "Use X.to_frame() for a single feature."
         )
-    arr = np.asarray(X, dtype=object) if isinstance(X, list) else np.asarray(X)
+    arr = np.asarray(X, dtype=object) if isinstance(X, (list, tuple)) else np.asarray(X)
     if arr.dtype.kind == "c":
         raise ValueError("Complex data not supported: X contains complex numbers.")
     if arr.ndim != 2:
@@ -141,6 +151,13 @@ def as_frame(X, *, allow_sparse: bool = True) -> pd.DataFrame:
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
+def check_unique_names(X: pd.DataFrame) -> None:
+    """Refuse a table with two columns of the same name."""
+    if X.columns.has_duplicates:
+        dup = sorted({str(c) for c in X.columns[X.columns.duplicated()]})
+        raise ValueError(f"X has duplicated column names {dup}; give every column its own name.")
+
+
 def _unwrap_object_numbers(arr: np.ndarray) -> np.ndarray:
     try:
         return arr.astype(np.float64)
@@ -150,13 +167,12 @@ def _unwrap_object_numbers(arr: np.ndarray) -> np.ndarray:
 
 def learn_schema(X: pd.DataFrame) -> TabularSchema:
     """Infer each column's kind from its dtype and values."""
-    if X.columns.has_duplicates:
-        dup = sorted({str(c) for c in X.columns[X.columns.duplicated()]})
-        raise ValueError(f"X has duplicated column names {dup}; give every column its own name.")
-    return TabularSchema(tuple(_column_info(X.iloc[:, j]) for j in range(X.shape[1])))
+    check_unique_names(X)
+    return TabularSchema(tuple(_column_info(X.iloc[:, j], X.columns[j])
+                               for j in range(X.shape[1])))
 
 
-def _column_info(col: pd.Series) -> ColumnInfo:
+def _column_info(col: pd.Series, name: object = None) -> ColumnInfo:
     dtype = col.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         cats = tuple(str(c) for c in dtype.categories)
@@ -165,15 +181,23 @@ def _column_info(col: pd.Series) -> ColumnInfo:
         return ColumnInfo(NUMERIC, source="bool")
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return ColumnInfo(NUMERIC, source="datetime")
-    if pd.api.types.is_timedelta64_dtype(dtype):
+    if pd.api.types.is_timedelta64_dtype(dtype) or dtype.kind == "m":  # NumPy or Arrow
         return ColumnInfo(NUMERIC, source="timedelta")
     if pd.api.types.is_numeric_dtype(dtype) and dtype.kind != "c":
         return ColumnInfo(NUMERIC)
     if dtype.kind == "c":
         raise ValueError("Complex data not supported: a column of X holds complex numbers.")
     values = col.dropna()
-    if len(values) and _all_numbers(values):
+    if len(values) and _all_of(values, _is_number):
         return ColumnInfo(NUMERIC, source="object")
+    if len(values) and _all_of(values, _is_date):
+        return ColumnInfo(NUMERIC, source="datetime")
+    if len(values) and _all_of(values, _is_nested):
+        kind = type(values.iloc[0]).__name__
+        raise ValueError(
+            f"Column {name!r} of X holds {kind} values; autometa needs one number, string or "
+            "date per cell. Expand them into columns of their own (e.g. one per item)."
+        )
     return ColumnInfo(CATEGORICAL, _unique_sorted(values.astype(str).unique()), "object")
 
 
@@ -181,29 +205,66 @@ def _unique_sorted(values) -> tuple[str, ...]:
     return tuple(sorted(set(values)))
 
 
-def _all_numbers(values: pd.Series) -> bool:
-    return all(
-        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-        for v in values
-    )
+def _all_of(values: pd.Series, test) -> bool:
+    return all(test(v) for v in values)
+
+
+def _is_number(v) -> bool:
+    """A real number of any type (int, float, NumPy, Decimal, Fraction), not a boolean."""
+    return isinstance(v, (numbers.Real, Decimal)) and not isinstance(v, bool)
+
+
+def _is_date(v) -> bool:
+    return isinstance(v, (datetime.date, np.datetime64))
+
+
+def _is_nested(v) -> bool:
+    return isinstance(v, (list, tuple, set, frozenset, dict, np.ndarray))
+
+
+def _checked_float(col: pd.Series, source: str, name: object) -> np.ndarray:
+    """:func:`_to_float`, refusing values that are present but are not numbers (or dates)."""
+    out = _parse_float(col, source)
+    lost = np.isnan(out)
+    if lost.any() and (lost := lost & ~col.isna().to_numpy(dtype=bool)).any():
+        odd = col[lost]
+        odd = odd[~odd.map(_is_blank)]  # empty strings read as missing
+        if len(odd):
+            kind = {"datetime": "dates", "timedelta": "durations"}.get(source, "numbers")
+            raise ValueError(
+                f"Column {name!r} of X was numeric at fit time but holds values that are not "
+                f"{kind}, e.g. {_examples(odd)}; convert them, or set them to NaN for missing."
+            )
+    return _infinite_as_missing(out)
+
+
+def _is_blank(v) -> bool:
+    return isinstance(v, str) and not v.strip()
 
 
 def _to_float(col: pd.Series, source: str) -> np.ndarray:
+    """The values of ``col`` as float64: unparseable and infinite values become NaN."""
+    return _infinite_as_missing(_parse_float(col, source))
+
+
+def _parse_float(col: pd.Series, source: str) -> np.ndarray:
     if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf" and source in (
         "numeric", "bool", "object"
     ):
-        out = col.to_numpy(dtype=np.float64)  # numpy numbers and bools: nothing to parse
-    elif source == "datetime":
-        out = _datetime_seconds(col)
-    elif source == "timedelta":
-        out = pd.to_timedelta(col, errors="coerce").dt.total_seconds().to_numpy(dtype=float)
-    else:
-        out = pd.to_numeric(col.astype(object).where(col.notna(), np.nan), errors="coerce")
-        out = np.asarray(out, dtype=np.float64)
+        return col.to_numpy(dtype=np.float64)  # numpy numbers and bools: nothing to parse
+    if source == "datetime":
+        return _datetime_seconds(col)
+    if source == "timedelta":
+        return pd.to_timedelta(col, errors="coerce").dt.total_seconds().to_numpy(dtype=float)
+    out = pd.to_numeric(col.astype(object).where(col.notna(), np.nan), errors="coerce")
+    return np.asarray(out, dtype=np.float64)
+
+
+def _infinite_as_missing(out: np.ndarray) -> np.ndarray:
     bad = np.isinf(out)
     if bad.any():
         warnings.warn(
-            "X contains infinite values; they are treated as missing.", UserWarning, stacklevel=4
+            "X contains infinite values; they are treated as missing.", UserWarning, stacklevel=5
         )
         out = np.where(bad, np.nan, out)
     return out
@@ -211,6 +272,8 @@ def _to_float(col: pd.Series, source: str) -> np.ndarray:
 
 def _datetime_seconds(col: pd.Series) -> np.ndarray:
     stamps = pd.to_datetime(col, errors="coerce", utc=True)
+    if isinstance(stamps.dtype, pd.ArrowDtype):  # Arrow cannot subtract at nanosecond range
+        stamps = stamps.astype(f"datetime64[{stamps.dtype.pyarrow_dtype.unit}, UTC]")
     seconds = (stamps - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
     return seconds.to_numpy(dtype=float)
 
@@ -291,22 +354,29 @@ def _uniform_labels(y: np.ndarray) -> np.ndarray:
 
 
 def _regression_values(y: np.ndarray) -> np.ndarray:
-    if y.dtype.kind in "OUSb" and type_of_target(y) == "binary":
+    values = np.asarray(pd.to_numeric(pd.Series(y), errors="coerce"), dtype=np.float64)
+    odd = y[np.isnan(values) & ~pd.isna(y)]
+    if len(odd):
+        raise ValueError(f"y must be numeric for regression but holds {_examples(odd)}; "
+                         "use AutoMetaClassifier for labels.")
+    present = values[~np.isnan(values)]
+    if y.dtype.kind in "OUSb" and len(np.unique(present)) <= 2:
         raise ValueError("y holds labels, not numbers; use AutoMetaClassifier for this target.")
-    try:
-        values = np.asarray(pd.to_numeric(pd.Series(y), errors="raise"), dtype=np.float64)
-    except (ValueError, TypeError) as exc:
+    if len(present) < len(values):
         raise ValueError(
-            f"y must be numeric for regression ({exc}); use AutoMetaClassifier for labels."
-        ) from None
-    if np.isnan(values).any():
-        raise ValueError(
-            f"y contains {int(np.isnan(values).sum())} missing values (NaN); "
+            f"y contains {len(values) - len(present)} missing values (NaN); "
             "drop those rows first."
         )
     if not np.isfinite(values).all():
         raise ValueError("y contains infinite values; drop or fix those rows first.")
     return values
+
+
+def _examples(values, k: int = 3) -> str:
+    """Up to ``k`` distinct values, as the user would write them."""
+    head = pd.Series(values, dtype=object).iloc[:50]
+    plain = (v.item() if isinstance(v, np.generic) else v for v in head)
+    return ", ".join(list(dict.fromkeys(map(repr, plain)))[:k])
 
 
 def check_min_rows(n_rows: int) -> None:

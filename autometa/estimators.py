@@ -19,12 +19,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from autometa import data as tabular
 from autometa import metafeatures
 from autometa.components import registry
+from autometa.docs import ATTRS_DOC, PARAMS_DOC
 from autometa.evaluation import TaskData, prepare_task
 from autometa.export import fitted_types, to_voting
 from autometa.final import best_trial_ensemble, refit_members, refit_reserve, select_weights
 from autometa.leaderboard import leaderboard_frame
 from autometa.pool import borrowed_pool
-from autometa.portfolio import initial_picks
+from autometa.portfolio import Portfolio, initial_picks
 from autometa.progress import fit_progress
 from autometa.search import SearchSettings, SearchState, run_search
 from autometa.space import build_space, configuration, select_families
@@ -74,6 +75,7 @@ class _AutoMetaBase(BaseEstimator):
         "warm_start": ["boolean"],
         "meta_learning": [StrOptions({"auto", "greedy", "off"})],
         "n_initial_configs": [Interval(Integral, 0, None, closed="left")],
+        "portfolio": [None, str, os.PathLike, Portfolio],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -96,6 +98,7 @@ class _AutoMetaBase(BaseEstimator):
         warm_start: bool = False,
         meta_learning: str = "auto",
         n_initial_configs: int = 16,
+        portfolio=None,
         random_state=None,
         verbose: int = 0,
     ):
@@ -115,6 +118,7 @@ class _AutoMetaBase(BaseEstimator):
         self.warm_start = warm_start
         self.meta_learning = meta_learning
         self.n_initial_configs = n_initial_configs
+        self.portfolio = portfolio
         self.random_state = random_state
         self.verbose = verbose
 
@@ -229,7 +233,8 @@ class _AutoMetaBase(BaseEstimator):
             self.metafeatures_ = metafeatures.compute(data.X, data.y, self._task,
                                                       categorical=data.categorical, seed=seed)
         picks = initial_picks(self._task, self.meta_learning, self.metafeatures_,
-                              self.n_initial_configs, [f.name for f in families])
+                              self.n_initial_configs, [f.name for f in families],
+                              self.portfolio)
         self.initial_configs_ = [{"config": p.config, "reason": p.reason} for p in picks]
         return [configuration(space, p.config) for p in picks]
 
@@ -332,89 +337,11 @@ class _AutoMetaBase(BaseEstimator):
         return tags
 
 
-_PARAMS_DOC = """
-    Parameters
-    ----------
-    time_budget : float, default=60
-        Wall-clock seconds for the whole ``fit`` (search, ensembling and refit).
-    metric : str, scorer or None, default=None
-        A scikit-learn scorer name (e.g. ``"roc_auc"``, ``"neg_log_loss"``,
-        ``"balanced_accuracy"``, ``"r2"``) or a ``make_scorer`` object. ``None`` means
-        ``roc_auc`` for binary, ``neg_log_loss`` for multiclass and
-        ``neg_root_mean_squared_error`` for regression.
-    max_evals : int or None, default=None
-        Upper bound on the number of trials.
-    n_jobs : int, default=1
-        Trials run in parallel (``-1``: one per CPU), on a local Dask cluster when > 1;
-        also the number of threads the ensemble's members may use at predict time.
-    dask_client : distributed.Client or None, default=None
-        Run the trials on this Dask cluster (e.g. many machines) instead; it is used as
-        given and left running.
-    include, exclude : list of str or None
-        Model families to search (or to leave out), e.g. ``["lightgbm", "linear"]``.
-    resampling : {"auto", "holdout", "cv"} or int, default="auto"
-        Validation scheme: ``"auto"`` uses 5-fold CV up to 2,000 rows, 3-fold up to
-        20,000 and a 20 % holdout beyond; an int means k-fold CV.
-    per_trial_time_limit : float or None
-        Seconds per trial (default: a fifth of ``time_budget``, at least 4 s).
-    memory_limit : float or None
-        Megabytes of resident memory for a trial's worker process; a trial exceeding it
-        is stopped and recorded as ``memout``.
-    ensemble_size : int, default=50
-        Steps of greedy ensemble selection; 1 keeps the single best pipeline.
-    ensemble_nbest : int, default=50
-        Number of best trials ensemble selection chooses from.
-    extra_models : list of ModelSpec or None
-        Additional model families to search besides the built-in ones
-        (see ``autometa.components.ModelSpec``).
-    warm_start : bool, default=False
-        When True, ``fit`` on the data of the previous ``fit`` continues its search (its
-        trials are kept and SMAC goes on from its run history) for another
-        ``time_budget``, then rebuilds the ensemble.
-    meta_learning : {"auto", "greedy", "off"}, default="auto"
-        How the search starts. ``"auto"``: the best configurations of the source tasks
-        nearest to this one in meta-feature space, filled from the greedy portfolio (more
-        so the farther the nearest tasks are); ``"greedy"``: the greedy portfolio only;
-        ``"off"``: SMAC's own random initial design.
-    n_initial_configs : int, default=16
-        Number of portfolio configurations evaluated first.
-    random_state : int, RandomState or None
-        Seed; the same seed with ``max_evals`` gives the same result.
-    verbose : int, default=0
-        Print progress when > 0.
-"""
-
-_ATTRS_DOC = """
-    Attributes
-    ----------
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of str
-        Column names seen during fit (only when X was a DataFrame).
-    leaderboard_ : DataFrame
-        Every trial (see :meth:`leaderboard`).
-    best_config_ : dict
-        Configuration of the best single pipeline.
-    best_score_ : float
-        Its validation score.
-    ensemble_ : Ensemble
-        The fitted members and their weights.
-    metric_ : Metric
-        The metric optimised.
-    versions_ : dict
-        Versions of autometa, scikit-learn, XGBoost and LightGBM the model was fitted
-        with; loading it (unpickling) under other versions warns.
-    metafeatures_ : dict or None
-        The task's meta-features (computed when ``meta_learning="auto"``).
-    initial_configs_ : list of dict
-        The portfolio configurations evaluated first, each with the reason it was chosen
-        (``"knn:<source task>"`` or ``"greedy"``).
-"""
 
 
 class AutoMetaClassifier(ClassifierMixin, _AutoMetaBase):
     __doc__ = ("AutoML classifier: searches model families and hyperparameters, then "
-               "ensembles the best pipelines.\n" + _PARAMS_DOC + _ATTRS_DOC
+               "ensembles the best pipelines.\n" + PARAMS_DOC + ATTRS_DOC
                + "    classes_ : ndarray\n        Class labels.\n")
     _task = "classification"
 
@@ -430,7 +357,7 @@ class AutoMetaClassifier(ClassifierMixin, _AutoMetaBase):
 
 class AutoMetaRegressor(RegressorMixin, _AutoMetaBase):
     __doc__ = ("AutoML regressor: searches model families and hyperparameters, then "
-               "ensembles the best pipelines.\n" + _PARAMS_DOC + _ATTRS_DOC)
+               "ensembles the best pipelines.\n" + PARAMS_DOC + ATTRS_DOC)
     _task = "regression"
 
     def predict(self, X) -> np.ndarray:

@@ -18,6 +18,8 @@ from autometa.metrics import Metric
 from autometa.space import build_pipeline
 
 HOLDOUT_FRACTION = 0.2
+MAX_SEARCH_TRAIN = 100_000  # a holdout search trains on at most this many rows ...
+MAX_SEARCH_VAL = 25_000  # ... and validates on at most this many; refits use all rows
 
 
 @dataclass(frozen=True)
@@ -81,13 +83,21 @@ def choose_resampling(strategy: str | int, n_rows: int) -> tuple[str, int]:
 
 
 def make_splits(y: np.ndarray, task: str, kind: str, n_splits: int, seed: int):
-    """Train/validation index pairs, stratified for classification where possible."""
+    """Train/validation index pairs, stratified for classification where possible.
+
+    On large data a holdout keeps at most ``MAX_SEARCH_TRAIN`` training and
+    ``MAX_SEARCH_VAL`` validation rows, so that the search evaluates many configurations.
+    """
     n = len(y)
     stratify = task == "classification" and np.bincount(y).min() >= 2
     if kind == "holdout":
+        n_val = max(1, round(HOLDOUT_FRACTION * n))
+        # stratifying needs a row of every class on each side
+        stratify = stratify and min(n_val, n - n_val, MAX_SEARCH_VAL) >= len(np.unique(y))
         train, val = train_test_split(
             np.arange(n),
-            test_size=HOLDOUT_FRACTION,
+            train_size=min(n - n_val, MAX_SEARCH_TRAIN),
+            test_size=min(n_val, MAX_SEARCH_VAL),
             random_state=seed,
             stratify=y if stratify else None,
         )

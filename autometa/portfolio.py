@@ -52,8 +52,9 @@ class Portfolio:
         Raw meta-feature values of the source tasks (NaN where not computable).
     configs : tuple of dict
         Candidate configurations.
-    sources : tuple of str
-        For each candidate, the source task whose search found it (or ``"default"``).
+    sources, source_groups : tuple of str
+        For each candidate, the source task whose search found it and that task's group
+        (both ``"default"`` for a family's default configuration).
     losses : ndarray of shape (n_tasks, n_candidates)
         Validation loss of each candidate on each task; NaN where it failed.
     provenance : dict
@@ -67,6 +68,7 @@ class Portfolio:
     metafeatures: np.ndarray
     configs: tuple[dict, ...]
     sources: tuple[str, ...]
+    source_groups: tuple[str, ...]
     losses: np.ndarray
     provenance: dict = field(default_factory=dict)
 
@@ -110,8 +112,7 @@ class Portfolio:
         """
         drop = set(groups)
         keep_rows = np.array([g not in drop for g in self.groups], dtype=bool)
-        dropped_tasks = {t for t, k in zip(self.tasks, keep_rows, strict=True) if not k}
-        keep_cols = np.array([s not in dropped_tasks for s in self.sources], dtype=bool)
+        keep_cols = np.array([g not in drop for g in self.source_groups], dtype=bool)
         return Portfolio(
             task=self.task,
             metafeature_names=self.metafeature_names,
@@ -120,6 +121,8 @@ class Portfolio:
             metafeatures=self.metafeatures[keep_rows],
             configs=tuple(c for c, k in zip(self.configs, keep_cols, strict=True) if k),
             sources=tuple(s for s, k in zip(self.sources, keep_cols, strict=True) if k),
+            source_groups=tuple(g for g, k in zip(self.source_groups, keep_cols, strict=True)
+                                if k),
             losses=self.losses[np.ix_(keep_rows, keep_cols)],
             provenance=self.provenance,
         )
@@ -132,6 +135,7 @@ class Portfolio:
             groups=self.groups, metafeatures=self.metafeatures,
             configs=tuple(self.configs[i] for i in keep),
             sources=tuple(self.sources[i] for i in keep),
+            source_groups=tuple(self.source_groups[i] for i in keep),
             losses=self.losses[:, keep], provenance=self.provenance,
         )
 
@@ -271,6 +275,7 @@ def from_json(doc: Mapping[str, Any], where: str = "portfolio") -> Portfolio:
             metafeatures=_matrix([t["metafeatures"] for t in tasks], len(doc["metafeature_names"])),
             configs=tuple(c["config"] for c in cands),
             sources=tuple(c["source"] for c in cands),
+            source_groups=tuple(c["source_group"] for c in cands),
             losses=_matrix([t["losses"] for t in tasks], len(cands)),
             provenance=dict(doc.get("provenance", {})),
         )
@@ -300,8 +305,9 @@ def to_json(portfolio: Portfolio) -> dict[str, Any]:
             for t, g, m, r in zip(portfolio.tasks, portfolio.groups, portfolio.metafeatures,
                                   portfolio.losses, strict=True)
         ],
-        "candidates": [{"config": c, "source": s}
-                       for c, s in zip(portfolio.configs, portfolio.sources, strict=True)],
+        "candidates": [{"config": c, "source": s, "source_group": g} for c, s, g in
+                       zip(portfolio.configs, portfolio.sources, portfolio.source_groups,
+                           strict=True)],
         "greedy_order": portfolio.order,
         "provenance": portfolio.provenance,
     }
@@ -332,7 +338,8 @@ def load(task: str, path: str | Path | None = None) -> Portfolio:
 
 
 def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
-                  families: Collection[str], path: str | Path | None = None) -> list[Pick]:
+                  families: Collection[str], source: Portfolio | str | Path | None = None
+                  ) -> list[Pick]:
     """The configurations a fit evaluates first, from the shipped portfolio.
 
     Parameters
@@ -346,8 +353,8 @@ def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | 
         Number of configurations.
     families : collection of str
         Model families in the search space; candidates of others are skipped.
-    path : str or Path, optional
-        A portfolio file to use instead of the shipped one.
+    source : Portfolio, str or Path, optional
+        A portfolio, or its file, to use instead of the shipped one.
 
     Returns
     -------
@@ -357,7 +364,9 @@ def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | 
     if strategy == "off" or n <= 0:
         return []
     try:
-        portfolio = load(task, path)
+        portfolio = source if isinstance(source, Portfolio) else load(task, source)
+        if portfolio.task != task:
+            raise PortfolioError(f"The portfolio given is for {portfolio.task}, not {task}.")
     except PortfolioError as exc:
         warnings.warn(f"{exc} Starting the search without meta-learning.", stacklevel=3)
         return []

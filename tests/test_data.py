@@ -72,6 +72,27 @@ def test_as_frame_rejects_non_2d_and_accepts_lists_and_sparse():
     assert tabular.as_frame(sp.eye(4, format="csr")).shape == (4, 4)
 
 
+def test_numeric_columns_refuse_text_at_predict_but_read_blanks_as_missing():
+    schema = learn_schema(pd.DataFrame({"n": [1.0, 2.0], "d": pd.date_range("2020", periods=2)}))
+    out = schema.transform(pd.DataFrame({"n": ["3", " ", "", None], "d": ["2021-01-01"] * 4}))
+    assert out["f0"].tolist()[0] == 3.0 and out["f0"][1:].isna().all()
+    with pytest.raises(ValueError, match=r"'n' of X was numeric at fit time .* e.g. 'x'"):
+        schema.transform(pd.DataFrame({"n": ["x", 1.0], "d": ["2021-01-01"] * 2}))
+    with pytest.raises(ValueError, match=r"'d' .* not dates"):
+        schema.transform(pd.DataFrame({"n": [1.0, 2.0], "d": ["soon", None]}))
+
+
+def test_object_columns_of_decimals_and_dates_are_numeric_and_lists_refused():
+    from datetime import date
+    from decimal import Decimal
+
+    X = pd.DataFrame({"dec": [Decimal("1.5"), None], "day": [date(2020, 1, 2), None]})
+    assert [c.source for c in learn_schema(X).columns] == ["object", "datetime"]
+    assert learn_schema(X).transform(X)["f0"].tolist()[0] == 1.5
+    with pytest.raises(ValueError, match="'tags' of X holds list values"):
+        learn_schema(pd.DataFrame({"tags": [["a"], ["b", "c"], None]}))
+
+
 def test_duplicated_column_names_are_refused():
     X = pd.DataFrame([[1, 2]], columns=["a", "a"])
     with pytest.raises(ValueError, match="duplicated column names"):

@@ -1,6 +1,11 @@
 """The portfolio: regret, greedy order, nearest-task selection, files, and the shipped ones."""
 
 import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,6 +44,7 @@ def _toy() -> Portfolio:
         metafeatures=np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]]),
         configs=tuple({"model": "linear", "id": i} for i in range(4)),
         sources=("a1", "b1", "default", "default"),
+        source_groups=("a", "b1", "default", "default"),
         losses=losses,
     )
 
@@ -91,6 +97,8 @@ def test_without_drops_a_group_and_the_candidates_its_search_found():
     assert p.tasks == ("b1", "b2")
     assert [c["id"] for c in p.configs] == [1, 2, 3]  # c0 came from a1
     assert p.losses.shape == (2, 3)
+    q = replace(_toy(), source_groups=("a", "b9", "default", "default")).without(["b9"])
+    assert q.tasks == _toy().tasks and len(q.configs) == 3  # a source task that is no row
 
 
 def test_json_round_trip_keeps_everything(tmp_path):
@@ -115,7 +123,7 @@ def test_a_wrong_schema_version_or_broken_file_is_a_clear_error(tmp_path):
     with pytest.raises(PortfolioError, match="Cannot read"):
         load("classification", bad)
     with pytest.warns(UserWarning, match="without meta-learning"):
-        assert initial_picks("classification", "auto", {}, 5, ["linear"], path=bad) == []
+        assert initial_picks("classification", "auto", {}, 5, ["linear"], bad) == []
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -158,3 +166,24 @@ def test_fit_without_meta_learning_uses_no_portfolio(regression_data):
                                include=["linear", "knn"], random_state=0).fit(X, y)
     assert [c["reason"] for c in greedy.initial_configs_] == ["greedy"] * 16
     assert {c["config"]["model"] for c in greedy.initial_configs_} <= {"linear", "knn"}
+
+
+def test_a_wheel_install_finds_the_shipped_portfolios(tmp_path):
+    """Build a wheel, install it (not editable) into a fresh folder, load from there."""
+    root = Path(__file__).resolve().parents[1]
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", str(root), "--no-deps", "-w", str(tmp_path / "dist")],
+                   check=True, capture_output=True, timeout=300)
+    wheel = next((tmp_path / "dist").glob("autometa-*.whl"))
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    probe = ("import autometa, autometa.portfolio as p; "
+             "print(autometa.__file__); "
+             "print([len(p.load(t).tasks) for t in ('classification', 'regression')])")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    where, counts = done.stdout.splitlines()
+    assert where.startswith(str(tmp_path / "site"))
+    assert all(n >= 20 for n in json.loads(counts))

@@ -120,7 +120,9 @@ def scaled_preprocessing(params: dict[str, Any], ctx: BuildContext) -> ColumnTra
     """Imputation + scaling for numbers, capped one-hot encoding for categories."""
     numeric = Pipeline(
         [
-            ("impute", SimpleImputer(strategy=params["imputer"], add_indicator=True)),
+            # an all-missing column is kept (as zeros): no warning at every predict
+            ("impute", SimpleImputer(strategy=params["imputer"], add_indicator=True,
+                                     keep_empty_features=True)),
             ("scale", _scaler(params["scaler"], ctx.n_rows)),
         ]
     )

@@ -58,6 +58,7 @@ def assemble(tasks: list[CorpusTask], out: Path, task_type: str, corpus: str,
     features = corpus_metafeatures(complete, out, log)
     names = mf.names(task_type)
     fidelity = json.loads((out / "fidelity.json").read_text())
+    group = {ct.name: ct.group for ct in tasks}
     from autometa import __version__
 
     return Portfolio(
@@ -70,6 +71,7 @@ def assemble(tasks: list[CorpusTask], out: Path, task_type: str, corpus: str,
                                                                          len(names)),
         configs=tuple(cands[i]["config"] for i in ids),
         sources=tuple(cands[i]["source"] for i in ids),
+        source_groups=tuple(group.get(cands[i]["source"], cands[i]["source"]) for i in ids),
         losses=np.array([[_num(table[ct.name][i]) for i in ids] for ct in complete],
                         dtype=float).reshape(len(complete), len(ids)),
         provenance={

@@ -1,0 +1,90 @@
+"""A large fit: 500,000 x 50 synthetic classification (10 categorical columns, 2 % missing).
+
+Reports the fit's wall time against its budget, the trials evaluated, and the peak memory
+of the whole process tree (this process plus its worker processes, sampled every 0.2 s).
+
+Usage: python benchmarks/bench_large.py [N_ROWS] [TIME_BUDGET] [N_JOBS]
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import psutil
+from sklearn.metrics import roc_auc_score
+
+from autometa import AutoMetaClassifier
+
+N_CATEGORICAL = 10
+
+
+def synthetic(n_rows: int, n_cols: int = 50, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Numeric columns plus ``N_CATEGORICAL`` categorical ones; a nonlinear binary target."""
+    rng = np.random.default_rng(seed)
+    num = rng.normal(size=(n_rows, n_cols - N_CATEGORICAL)).astype(np.float64)
+    X = pd.DataFrame(num, columns=[f"x{i}" for i in range(num.shape[1])])
+    for j in range(N_CATEGORICAL):
+        levels = np.array([f"c{j}_{k}" for k in range(5 + 10 * j)])
+        X[f"cat{j}"] = pd.Categorical(levels[rng.integers(0, len(levels), n_rows)])
+    X = X.mask(rng.random(X.shape) < 0.02)
+    signal = num[:, 0] * num[:, 1] + np.sin(num[:, 2]) + 0.5 * num[:, 3]
+    signal += (X["cat0"].cat.codes.to_numpy() % 2) - 0.5
+    y = (signal + rng.normal(scale=0.8, size=n_rows) > 0).astype(int)
+    return X, y
+
+
+class PeakMemory:
+    """Peak resident memory of this process and all its descendants, sampled in a thread."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            time.sleep(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def main(n_rows: int = 500_000, budget: float = 120, n_jobs: int = 1) -> None:
+    X, y = synthetic(n_rows)
+    X_test, y_test = synthetic(20_000, seed=1)
+    size = X.memory_usage(deep=True).sum() / 2**20
+    print(f"data: {X.shape[0]:,} x {X.shape[1]} ({size:.0f} MB)")
+    with PeakMemory() as memory:
+        start = time.monotonic()
+        clf = AutoMetaClassifier(time_budget=budget, n_jobs=n_jobs, random_state=0).fit(X, y)
+        elapsed = time.monotonic() - start
+    board = clf.leaderboard()
+    ok = board[board["status"] == "ok"]
+    print(f"fit {elapsed:.1f} s for budget {budget} s (n_jobs={n_jobs}); {len(board)} trials, "
+          f"{len(ok)} ok, families {sorted(ok['family'].unique())}")
+    print(board[["family", "origin", "status", "score", "wall_time"]].to_string())
+    print(f"peak memory (process tree): {memory.peak / 2**30:.2f} GB")
+    auc = roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])
+    print(f"test ROC AUC on 20,000 new rows: {auc:.4f}")
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    main(int(args[0]) if args else 500_000, float(args[1]) if len(args) > 1 else 120,
+         int(args[2]) if len(args) > 2 else 1)

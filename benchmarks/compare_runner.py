@@ -1,0 +1,235 @@
+"""Fit one system on one prepared train/test split and save its test predictions.
+
+Run by ``benchmarks/compare.py`` in a subprocess, with the interpreter of the system's
+virtual environment (autometa's ``.venv``, or ``.venv-flaml`` / ``.venv-autogluon`` for the
+peers), so this file imports only numpy, pandas and the system's own library.
+
+Usage: python compare_runner.py SYSTEM SPLITDIR RUNDIR
+
+``SPLITDIR`` holds ``X_train.parquet``, ``X_test.parquet``, ``y_train.npy`` and ``meta.json``
+(written by compare.py); the runner writes to ``RUNDIR`` ``pred.npy`` (class probabilities
+with columns 0..n_classes-1, or predicted values) and ``result.json`` (fit seconds, predict
+seconds per 1,000 rows, versions, system-specific notes).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PREDICT_ROWS = 1_000
+PREDICT_REPEATS = 3
+HGB_MAX_CATEGORIES = 255  # HistGradientBoosting's native categorical limit (max_bins)
+
+
+# -- systems: each returns (fitted model, predict function, notes) ------------------------------
+
+
+def fit_autometa(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, dict]:
+    """autometa at the budget; its portfolio without the task's group unless told not to."""
+    from autometa import AutoMetaClassifier, AutoMetaRegressor
+    from autometa import portfolio as pf
+
+    task = "regression" if meta["type"] == "regression" else "classification"
+    shipped = pf.load(task)
+    portfolio = shipped.without([meta["group"]]) if meta["portfolio"] == "loo" else shipped
+    group = set(meta["group_tasks"])
+    cls = AutoMetaRegressor if task == "regression" else AutoMetaClassifier
+    model = cls(time_budget=meta["budget"], n_jobs=meta["n_jobs"], random_state=meta["seed"],
+                portfolio=portfolio)
+    model.fit(X, y)
+    notes = {"portfolio": meta["portfolio"],
+             "shipped_tasks": len(shipped.tasks),
+             "shipped_built": shipped.provenance.get("built"),
+             "portfolio_tasks": len(portfolio.tasks),
+             "portfolio_candidates": len(portfolio.configs),
+             "held_out_tasks": len(shipped.tasks) - len(portfolio.tasks),
+             "held_out_candidates": len(shipped.configs) - len(portfolio.configs),
+             "group_seen": bool(group & set(portfolio.tasks) or group & set(portfolio.sources)
+                                or meta["group"] in portfolio.source_groups),
+             "n_trials": len(model.trials_),
+             "ensemble_members": len(model.ensemble_.members),
+             "initial_configs": len(getattr(model, "initial_configs_", None) or [])}
+    return model, _predictor(model, meta), notes
+
+
+def fit_lightgbm(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, dict]:
+    """Default LightGBM; ``category`` columns used natively."""
+    import lightgbm as lgb
+
+    cls = lgb.LGBMRegressor if meta["type"] == "regression" else lgb.LGBMClassifier
+    model = cls(n_jobs=meta["n_jobs"], random_state=meta["seed"], verbose=-1).fit(X, y)
+    return model, _predictor(model, meta), {}
+
+
+def fit_hgb(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, dict]:
+    """Default HistGradientBoosting; ``category`` columns native (ordinal codes above 255
+    categories, its limit); missing values native."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    wide = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)
+            and len(X[c].cat.categories) > HGB_MAX_CATEGORIES]
+
+    def encode(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        for c in wide:
+            frame[c] = frame[c].cat.codes.replace(-1, np.nan).astype(float)
+        return frame
+
+    cls = (HistGradientBoostingRegressor if meta["type"] == "regression"
+           else HistGradientBoostingClassifier)
+    model = cls(categorical_features="from_dtype", random_state=meta["seed"]).fit(encode(X), y)
+    return model, _predictor(model, meta, encode), {"ordinal_coded": wide}
+
+
+def fit_rf(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, dict]:
+    """Default random forest; ``category`` columns as ordinal codes (missing = -1), missing
+    numeric values imputed by the training median."""
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    medians = X.drop(columns=categorical).median(numeric_only=True)
+
+    def encode(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        for c in categorical:
+            frame[c] = frame[c].cat.codes.astype(float)
+        return frame.fillna(medians).astype(float)
+
+    cls = RandomForestRegressor if meta["type"] == "regression" else RandomForestClassifier
+    model = cls(n_jobs=meta["n_jobs"], random_state=meta["seed"]).fit(encode(X), y)
+    return model, _predictor(model, meta, encode), {}
+
+
+FLAML_METRICS = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
+
+
+def fit_flaml(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, dict]:
+    """FLAML's AutoML at the budget, optimising the benchmark's metric."""
+    from flaml import AutoML
+
+    model = AutoML()
+    model.fit(X, y, task="regression" if meta["type"] == "regression" else "classification",
+              metric=FLAML_METRICS[meta["type"]], time_budget=meta["budget"],
+              n_jobs=meta["n_jobs"], seed=meta["seed"], verbose=0)
+    return model, _predictor(model, meta), {"best_estimator": model.best_estimator}
+
+
+AUTOGLUON_METRICS = {"binary": "roc_auc", "multiclass": "log_loss",
+                     "regression": "root_mean_squared_error"}
+
+
+def fit_autogluon(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, dict]:
+    """AutoGluon-Tabular with its default preset at the budget, on ``n_jobs`` CPUs."""
+    from autogluon.tabular import TabularPredictor
+
+    label = "__label__"
+    model = TabularPredictor(label=label, problem_type=meta["type"],
+                             eval_metric=AUTOGLUON_METRICS[meta["type"]],
+                             path=str(Path(meta["workdir"]) / "autogluon"), verbosity=0)
+    model.fit(X.assign(**{label: y}), time_limit=meta["budget"], num_cpus=meta["n_jobs"],
+              num_gpus=0)
+
+    def predict(frame: pd.DataFrame) -> np.ndarray:
+        if meta["type"] == "regression":
+            return model.predict(frame).to_numpy(dtype=float)
+        proba = model.predict_proba(frame, as_multiclass=True)
+        return _align(proba.to_numpy(dtype=float), list(proba.columns), meta["n_classes"])
+
+    return model, predict, {"best_model": model.model_best}
+
+
+SYSTEMS = {"autometa": fit_autometa, "autometa-noloo": fit_autometa, "lightgbm": fit_lightgbm,
+           "hgb": fit_hgb, "rf": fit_rf, "flaml": fit_flaml, "autogluon": fit_autogluon}
+MODULES = {"autometa": ["autometa", "autometa.portfolio"], "lightgbm": ["lightgbm"],
+           "hgb": ["sklearn.ensemble"], "rf": ["sklearn.ensemble"], "flaml": ["flaml"],
+           "autogluon": ["autogluon.tabular"]}  # imported before the fit clock starts
+MODULES["autometa-noloo"] = MODULES["autometa"]
+LIBRARIES = {"autometa": ["autometa", "scikit-learn", "lightgbm", "xgboost", "smac"],
+             "autometa-noloo": ["autometa", "scikit-learn", "lightgbm", "xgboost", "smac"],
+             "lightgbm": ["lightgbm"], "hgb": ["scikit-learn"], "rf": ["scikit-learn"],
+             "flaml": ["flaml", "lightgbm", "xgboost", "scikit-learn"],
+             "autogluon": ["autogluon.tabular", "lightgbm", "catboost", "xgboost", "xgboost-cpu",
+                           "torch", "fastai"]}
+
+
+# -- prediction ---------------------------------------------------------------------------------
+
+
+def _predictor(model, meta: dict, encode=None):
+    """``predict(X)``: probabilities aligned to classes 0..K-1, or regression values."""
+
+    def predict(frame: pd.DataFrame) -> np.ndarray:
+        frame = encode(frame) if encode is not None else frame
+        if meta["type"] == "regression":
+            return np.asarray(model.predict(frame), dtype=float)
+        return _align(np.asarray(model.predict_proba(frame), dtype=float),
+                      list(model.classes_), meta["n_classes"])
+
+    return predict
+
+
+def _align(proba: np.ndarray, classes: list, n_classes: int) -> np.ndarray:
+    """Probability columns placed at their (integer) class index; absent classes get 0."""
+    out = np.zeros((len(proba), n_classes))
+    out[:, [int(c) for c in classes]] = proba
+    return out
+
+
+def predict_seconds_per_1000(predict, X: pd.DataFrame) -> float:
+    """Median seconds of predicting a batch of 1,000 test rows (repeated when fewer)."""
+    batch = X.iloc[np.arange(PREDICT_ROWS) % len(X)].reset_index(drop=True)
+    times = []
+    for _ in range(PREDICT_REPEATS):
+        start = time.perf_counter()
+        predict(batch)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def versions(names: list[str]) -> dict[str, str]:
+    """Installed versions of the given distributions (those that are installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def main(system: str, split: Path, workdir: Path) -> None:
+    meta = {**json.loads((split / "meta.json").read_text()), "workdir": str(workdir)}
+    X_train = pd.read_parquet(split / "X_train.parquet")
+    X_test = pd.read_parquet(split / "X_test.parquet")
+    y_train = np.load(split / "y_train.npy")
+    for module in MODULES[system]:
+        importlib.import_module(module)
+    start = time.perf_counter()
+    _, predict, notes = SYSTEMS[system](X_train, y_train, meta)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    pred = predict(X_test)
+    test_predict_s = time.perf_counter() - start
+    np.save(workdir / "pred.npy", pred)
+    result = {"fit_s": fit_s, "test_predict_s": test_predict_s,
+              "predict_s_per_1000": predict_seconds_per_1000(predict, X_test),
+              "versions": {"python": sys.version.split()[0], **versions(LIBRARIES[system])},
+              "notes": notes, "pid": os.getpid()}
+    (workdir / "result.json").write_text(json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] not in SYSTEMS:
+        raise SystemExit(f"usage: {sys.argv[0]} {{{','.join(SYSTEMS)}}} SPLITDIR RUNDIR")
+    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))

@@ -13,8 +13,8 @@ PARAMS_DOC = """
     max_evals : int or None, default=None
         Upper bound on the number of trials.
     n_jobs : int, default=1
-        Trials run in parallel (``-1``: one per CPU), on a local Dask cluster when > 1;
-        also the number of threads the ensemble's members may use at predict time.
+        Trials run in parallel (``-1``: one per CPU), on a local Dask cluster when > 1.
+        Prediction predicts the ensemble's members concurrently, one per CPU.
     dask_client : distributed.Client or None, default=None
         Run the trials on this Dask cluster (e.g. many machines) instead; it is used as
         given and left running.
@@ -22,8 +22,9 @@ PARAMS_DOC = """
         Model families to search (or to leave out), e.g. ``["lightgbm", "linear"]``.
     resampling : {"auto", "holdout", "cv"} or int, default="auto"
         Validation scheme: ``"auto"`` uses 5-fold CV up to 2,000 rows, 3-fold up to
-        20,000 and a 20 % holdout beyond (the search then trains on at most 100,000 and
-        validates on at most 25,000 rows; the final pipelines are refit on all rows);
+        20,000 and a 20 % holdout beyond (the search then trains on at most 200 rows per
+        second of ``time_budget``, from 10,000 to 200,000, and validates on a quarter as
+        many; the final pipelines are refit on all rows);
         an int means k-fold CV.
     per_trial_time_limit : float or None
         Seconds per trial (default: a fifth of ``time_budget``, at least 4 s).

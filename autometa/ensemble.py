@@ -8,6 +8,7 @@ predictions.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
@@ -86,19 +87,26 @@ class Ensemble:
     def predict(self, X, n_threads: int | None = None) -> np.ndarray:
         """Probabilities over all classes (classification) or values (regression).
 
-        ``n_threads`` caps the OpenMP/BLAS threads of the members (``None``: their
-        libraries' defaults); more threads than free cores slow prediction down severely.
+        With ``n_threads`` > 1, members predict concurrently in up to ``n_threads``
+        threads, each member's own OpenMP/BLAS pools capped at one thread (more threads
+        than free cores slow prediction down severely); ``None`` leaves the libraries'
+        defaults and predicts one member after the other.
         """
         from autometa.evaluation import predict_pipeline
 
-        limit = nullcontext() if n_threads is None else _threadpools().limit(limits=n_threads)
-        total = None
+        def one(m: Member) -> np.ndarray:
+            return m.weight * predict_pipeline(m.pipeline, X, self.task, self.n_classes)
+
+        workers = min(len(self.members), n_threads or 1)
+        limit = nullcontext() if n_threads is None else _threadpools().limit(
+            limits=1 if workers > 1 else n_threads)
         with limit:
-            for m in self.members:
-                part = m.weight * predict_pipeline(m.pipeline, X, self.task, self.n_classes)
-                total = part if total is None else total + part
-        weight = sum(m.weight for m in self.members)
-        return total / weight
+            if workers > 1:
+                with ThreadPoolExecutor(workers) as pool:
+                    parts = list(pool.map(one, self.members))
+            else:
+                parts = [one(m) for m in self.members]
+        return np.sum(parts, axis=0) / sum(m.weight for m in self.members)
 
 
 @cache

@@ -48,8 +48,9 @@ def fingerprint(frame: pd.DataFrame, y: np.ndarray) -> str:
     """A cheap identity of a training set: shape, columns, types, target and sampled rows."""
     step = max(1, len(frame) // 1000)
     sample = frame.iloc[::step]
+    rows = pd.util.hash_pandas_object(sample, index=False).to_numpy()
     return joblib.hash((frame.shape, list(map(str, frame.columns)), list(map(str, frame.dtypes)),
-                        y, sample.to_numpy(dtype=object)))
+                        y, rows))
 
 
 class _AutoMetaBase(BaseEstimator):
@@ -199,7 +200,7 @@ class _AutoMetaBase(BaseEstimator):
             cardinalities=tuple(schema.cardinalities),
             n_classes=None if target.classes is None else len(target.classes),
             metric=self.metric, resampling=self.resampling, seed=seed,
-            specs=registry(self.extra_models or ()),
+            specs=registry(self.extra_models or ()), budget=self.time_budget,
         )
         self.metric_ = data.metric
         return data
@@ -286,7 +287,7 @@ class _AutoMetaBase(BaseEstimator):
 
     def _raw_predict(self, X) -> np.ndarray:
         frame = self._transform(X)
-        return self.ensemble_.predict(frame, n_threads=self._n_workers())
+        return self.ensemble_.predict(frame, n_threads=os.cpu_count() or 1)
 
     def leaderboard(self) -> pd.DataFrame:
         """Every trial, best first: rank, family, origin, score, times, status, weight, config.

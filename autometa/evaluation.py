@@ -18,8 +18,8 @@ from autometa.metrics import Metric
 from autometa.space import build_pipeline
 
 HOLDOUT_FRACTION = 0.2
-MAX_SEARCH_TRAIN = 100_000  # a holdout search trains on at most this many rows ...
-MAX_SEARCH_VAL = 25_000  # ... and validates on at most this many; refits use all rows
+SEARCH_ROWS_PER_SECOND = 200  # a holdout search trains on 200 rows per second of budget,
+SEARCH_TRAIN_RANGE = (10_000, 200_000)  # within these bounds, and validates on a quarter
 
 
 @dataclass(frozen=True)
@@ -82,22 +82,32 @@ def choose_resampling(strategy: str | int, n_rows: int) -> tuple[str, int]:
     )
 
 
-def make_splits(y: np.ndarray, task: str, kind: str, n_splits: int, seed: int):
+def search_rows(budget: float | None) -> int:
+    """Most training rows a holdout search uses for a time budget (refits use all rows)."""
+    if budget is None:
+        return SEARCH_TRAIN_RANGE[1]
+    return int(np.clip(SEARCH_ROWS_PER_SECOND * budget, *SEARCH_TRAIN_RANGE))
+
+
+def make_splits(y: np.ndarray, task: str, kind: str, n_splits: int, seed: int,
+                max_train: int | None = None):
     """Train/validation index pairs, stratified for classification where possible.
 
-    On large data a holdout keeps at most ``MAX_SEARCH_TRAIN`` training and
-    ``MAX_SEARCH_VAL`` validation rows, so that the search evaluates many configurations.
+    A holdout keeps at most ``max_train`` training rows and a quarter as many validation
+    rows, so that a search on large data evaluates many configurations.
     """
     n = len(y)
     stratify = task == "classification" and np.bincount(y).min() >= 2
     if kind == "holdout":
         n_val = max(1, round(HOLDOUT_FRACTION * n))
+        max_train = max_train or n
+        max_val = max(1, max_train // 4)
         # stratifying needs a row of every class on each side
-        stratify = stratify and min(n_val, n - n_val, MAX_SEARCH_VAL) >= len(np.unique(y))
+        stratify = stratify and min(n_val, n - n_val, max_val) >= len(np.unique(y))
         train, val = train_test_split(
             np.arange(n),
-            train_size=min(n - n_val, MAX_SEARCH_TRAIN),
-            test_size=min(n_val, MAX_SEARCH_VAL),
+            train_size=min(n - n_val, max_train),
+            test_size=min(n_val, max_val),
             random_state=seed,
             stratify=y if stratify else None,
         )
@@ -182,17 +192,36 @@ def evaluate_with_models(config: dict[str, Any], data: TaskData, seed: int,
     return outcome, FoldAverage(models, data.task, data.n_classes)
 
 
-def refit(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1):
-    """The pipeline of ``config`` fitted on all rows."""
-    ctx = data.context(len(data.y), seed, n_threads)
+def refit(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1,
+          max_rows: int | None = None):
+    """The pipeline of ``config`` fitted on all rows (or ``max_rows`` of them)."""
+    rows = refit_rows(data, max_rows, seed)
+    X, y = (data.X, data.y) if rows is None else (data.X.iloc[rows], data.y[rows])
+    ctx = data.context(len(y), seed, n_threads)
     pipeline = build_pipeline(config, ctx, data.specs)
-    return fit_pipeline(pipeline, data.X, data.y, data.task)
+    return fit_pipeline(pipeline, X, y, data.task)
+
+
+def refit_rows(data: TaskData, max_rows: int | None, seed: int) -> np.ndarray | None:
+    """Rows for a refit limited to ``max_rows`` (``None``: all rows): the first split's
+    training rows (stratified), topped up with seeded random others."""
+    n = len(data.y)
+    if max_rows is None or max_rows >= n:
+        return None
+    rng = np.random.default_rng(seed)
+    train = data.splits[0][0]
+    if len(train) >= max_rows:
+        return np.sort(rng.choice(train, max_rows, replace=False))
+    others = np.setdiff1d(np.arange(n), train, assume_unique=True)
+    extra = rng.choice(others, max_rows - len(train), replace=False)
+    return np.sort(np.concatenate([train, extra]))
 
 
 def prepare_task(frame: pd.DataFrame, y: np.ndarray, task: str, *, categorical: tuple[str, ...],
                  cardinalities: tuple[int, ...], n_classes: int | None, metric, resampling,
-                 seed: int, specs: dict[str, ModelSpec]) -> TaskData:
-    """TaskData for a typed frame and an encoded target."""
+                 seed: int, specs: dict[str, ModelSpec], budget: float | None = None
+                 ) -> TaskData:
+    """TaskData for a typed frame and an encoded target (``budget``: see :func:`search_rows`)."""
     from autometa.metrics import resolve_metric
 
     kind, n_splits = choose_resampling(resampling, len(frame))
@@ -201,7 +230,7 @@ def prepare_task(frame: pd.DataFrame, y: np.ndarray, task: str, *, categorical: 
         y=y,
         task=task,
         n_classes=n_classes,
-        splits=make_splits(y, task, kind, n_splits, seed),
+        splits=make_splits(y, task, kind, n_splits, seed, search_rows(budget)),
         metric=resolve_metric(metric, task, n_classes),
         specs=specs,
         categorical=categorical,

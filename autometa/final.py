@@ -13,14 +13,27 @@ from autometa.sandbox import Job
 from autometa.search import SearchState
 
 REFIT_SAFETY = 1.5
+MAX_RESERVE_SHARE = 0.3  # at most this share of the budget is kept back for refitting
+
+
+def seconds_per_row(trial: Trial, data: TaskData) -> float:
+    """A trial's measured wall time per training row of one split."""
+    train_sizes = [len(tr) for tr, _ in data.splits]
+    return trial.wall_time / len(train_sizes) / float(np.mean(train_sizes))
 
 
 def refit_seconds(trial: Trial, data: TaskData) -> float:
     """Expected seconds to refit ``trial`` on all rows, from its measured wall time."""
-    n = len(data.y)
-    train_sizes = [len(tr) for tr, _ in data.splits]
-    per_split = trial.wall_time / len(train_sizes)
-    return per_split * n / float(np.mean(train_sizes))
+    return seconds_per_row(trial, data) * len(data.y)
+
+
+def affordable_rows(trial: Trial, data: TaskData, seconds: float) -> int | None:
+    """Rows a refit of ``trial`` can use in ``seconds`` (``None``: all of them); never fewer
+    than the search trained it on."""
+    rows = int(seconds / max(seconds_per_row(trial, data), 1e-9))
+    if rows >= len(data.y):
+        return None
+    return max(rows, len(data.splits[0][0]))
 
 
 def refit_reserve(trials: list[Trial], data: TaskData, n_workers: int, budget: float,
@@ -29,7 +42,7 @@ def refit_reserve(trials: list[Trial], data: TaskData, n_workers: int, budget: f
     ok = sorted((t for t in trials if t.ok), key=lambda t: t.loss)[:top]
     estimates = [refit_seconds(t, data) for t in ok] or [0.0]
     needed = REFIT_SAFETY * max(max(estimates), sum(estimates) / n_workers)
-    return max(0.1 * budget, 1.0 + needed)
+    return max(0.1 * budget, min(MAX_RESERVE_SHARE * budget, 1.0 + needed))
 
 
 def select_weights(state: SearchState, data: TaskData, size: int, nbest: int) -> dict[int, float]:
@@ -47,14 +60,22 @@ def select_weights(state: SearchState, data: TaskData, size: int, nbest: int) ->
 
 def refit_members(weights: dict[int, float], state: SearchState, data: TaskData, pool,
                   seed: int, deadline: float, n_threads: int = 1) -> Ensemble:
-    """Refit the weighted trials on all rows before ``deadline``; drop those that miss it."""
+    """Refit the weighted trials before ``deadline``, on all rows or as many as time allows;
+    drop those that miss it."""
     trials = {t.id: t for t in state.trials}
     queue = sorted(weights, key=lambda i: -weights[i])
+    rounds = -(-len(queue) // pool.capacity)
+    slot = (deadline - time.monotonic()) / REFIT_SAFETY / max(rounds, 1)
     fitted, errors = {}, {}
     while queue or pool.idle() < pool.capacity:
         while queue and pool.idle():
             trial = trials[queue.pop(0)]
-            pool.submit(Job(trial.id, "refit", trial.config, seed, deadline, n_threads=n_threads))
+            rows = affordable_rows(trial, data, slot)
+            expected = seconds_per_row(trial, data) * (rows or len(data.y))
+            if fitted and expected > deadline - time.monotonic():
+                continue  # it would miss the deadline: leave it out of the ensemble
+            pool.submit(Job(trial.id, "refit", trial.config, seed, deadline, n_threads=n_threads,
+                            max_rows=rows))
         for result in pool.wait(timeout=max(0.0, deadline - time.monotonic())):
             if result.ok:
                 fitted[result.job.key] = result.value

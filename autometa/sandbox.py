@@ -41,6 +41,7 @@ class Job:
     time_limit: float = float("inf")  # seconds of running, counted once the worker starts it
     memory_limit: int | None = None  # bytes of resident memory for the whole worker
     n_threads: int = 1
+    max_rows: int | None = None  # a refit on at most this many rows (None: all)
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,7 @@ def _run(job: Job, data) -> tuple[str, Any, str]:
     try:
         with _address_space_limit(job.memory_limit), threadpool_limits(job.n_threads):
             if job.kind == "refit":
-                return "ok", refit(job.config, data, job.seed, job.n_threads), ""
+                return "ok", refit(job.config, data, job.seed, job.n_threads, job.max_rows), ""
             outcome, models = evaluate_with_models(job.config, data, job.seed, job.n_threads)
             if not _best_loss or outcome.loss < _best_loss[0]:  # send the fold models along
                 _best_loss[:] = [outcome.loss]

@@ -25,7 +25,7 @@ from autometa.export import fitted_types, to_voting
 from autometa.final import best_trial_ensemble, refit_members, refit_reserve, select_weights
 from autometa.leaderboard import leaderboard_frame
 from autometa.pool import borrowed_pool
-from autometa.portfolio import Portfolio, initial_picks
+from autometa.portfolio import Portfolio, initial_picks, with_baseline
 from autometa.progress import fit_progress
 from autometa.search import SearchSettings, SearchState, run_search
 from autometa.space import build_space, configuration, select_families
@@ -236,6 +236,7 @@ class _AutoMetaBase(BaseEstimator):
         picks = initial_picks(self._task, self.meta_learning, self.metafeatures_,
                               self.n_initial_configs, [f.name for f in families],
                               self.portfolio)
+        picks = with_baseline(picks, families, self._task, self.n_initial_configs)
         self.initial_configs_ = [{"config": p.config, "reason": p.reason} for p in picks]
         return [configuration(space, p.config) for p in picks]
 

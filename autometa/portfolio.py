@@ -371,3 +371,30 @@ def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | 
         warnings.warn(f"{exc} Starting the search without meta-learning.", stacklevel=3)
         return []
     return portfolio.only_families(families).select(metafeatures, n, strategy)
+
+
+BASELINE = "lightgbm"  # its default configuration is always among the first trials
+
+
+def with_baseline(picks: list[Pick], families: Sequence, task: str, n: int) -> list[Pick]:
+    """``picks`` with the default configuration of :data:`BASELINE` second (after the
+    most promising pick), so that a fit never misses the usual strong default.
+
+    Parameters
+    ----------
+    picks : list of Pick
+        The portfolio's choice; returned unchanged when empty (no meta-learning).
+    families : sequence of ModelSpec
+        The families searched; unchanged when :data:`BASELINE` is not among them.
+    task : str
+    n : int
+        Number of configurations to return at most.
+    """
+    from autometa.space import family_default
+
+    spec = next((f for f in families if f.name == BASELINE), None)
+    if not picks or spec is None:
+        return picks
+    default = family_default(spec, task)
+    rest = [p for p in picks if p.config != default]
+    return [*rest[:1], Pick(default, "default"), *rest[1:]][:n]

@@ -187,3 +187,18 @@ def test_a_wheel_install_finds_the_shipped_portfolios(tmp_path):
     where, counts = done.stdout.splitlines()
     assert where.startswith(str(tmp_path / "site"))
     assert all(n >= 20 for n in json.loads(counts))
+
+
+def test_the_default_lightgbm_comes_second_once():
+    from autometa.components import MODELS
+    from autometa.portfolio import Pick, with_baseline
+    from autometa.space import family_default
+
+    default = family_default(registry()["lightgbm"], "classification")
+    picks = [Pick({"model": "knn"}, "knn:a"), Pick(default, "greedy"), Pick({"model": "mlp"}, "x")]
+    out = with_baseline(picks, MODELS, "classification", 3)
+    assert [p.reason for p in out] == ["knn:a", "default", "x"]
+    assert with_baseline(picks[:1], MODELS, "classification", 1) == picks[:1]
+    assert with_baseline([], MODELS, "classification", 5) == []  # meta-learning off
+    no_lgbm = [m for m in MODELS if m.name != "lightgbm"]
+    assert with_baseline(picks, no_lgbm, "classification", 3) == picks

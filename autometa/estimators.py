@@ -11,7 +11,7 @@ from numbers import Integral, Real
 import joblib
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -323,7 +323,15 @@ class _AutoMetaBase(BaseEstimator):
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_previous", None)  # the live search (SMAC, fold models) stays in memory
+        state["dask_client"] = None  # a connection does not pickle
         return state
+
+    def __sklearn_clone__(self):
+        """An unfitted copy with the same parameters; a ``dask_client`` is shared, not copied."""
+        params = self.get_params(deep=False)
+        client = params.pop("dask_client")
+        return type(self)(**{k: clone(v, safe=False) for k, v in params.items()},
+                          dask_client=client)
 
     def __setstate__(self, state):
         super().__setstate__(state)

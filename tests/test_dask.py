@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 
 import pytest
 from ConfigSpace import Float
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from autometa import AutoMetaClassifier
 from autometa.components import ModelSpec
@@ -84,6 +85,10 @@ def test_fit_on_a_users_client_and_a_killed_worker_is_a_failed_trial(cluster):
     assert len(killed) and (killed["status"] == "crashed").all()
     assert (board["status"] == "ok").any()
     assert clf.predict(X).shape == (150,)
+    copy = clone(clf)
+    assert copy.dask_client is cluster and copy.get_params()["include"] == clf.include
+    unfitted = AutoMetaClassifier(dask_client=cluster)
+    assert pickle.loads(pickle.dumps(unfitted)).dask_client is None  # a client does not pickle
 
 
 def test_n_jobs_2_works_from_a_script_without_a_main_guard(tmp_path):

@@ -33,6 +33,7 @@ from autometa.versions import library_versions, warn_if_changed
 
 MB = 2**20
 END_MARGIN = 0.4  # seconds kept for bookkeeping after the last refit
+AFFORDABLE = 0.5  # portfolio candidates expected to need more of the trial limit are skipped
 
 
 @dataclass(frozen=True)
@@ -233,9 +234,10 @@ class _AutoMetaBase(BaseEstimator):
         if self.meta_learning == "auto":
             self.metafeatures_ = metafeatures.compute(data.X, data.y, self._task,
                                                       categorical=data.categorical, seed=seed)
+        fit_rows = sum(len(train) for train, _ in data.splits)
         picks = initial_picks(self._task, self.meta_learning, self.metafeatures_,
                               self.n_initial_configs, [f.name for f in families],
-                              self.portfolio)
+                              self.portfolio, (AFFORDABLE * self._trial_time_limit(), fit_rows))
         picks = with_baseline(picks, families, self._task, self.n_initial_configs)
         self.initial_configs_ = [{"config": p.config, "reason": p.reason} for p in picks]
         return [configuration(space, p.config) for p in picks]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,10 @@ class Portfolio:
         (both ``"default"`` for a family's default configuration).
     losses : ndarray of shape (n_tasks, n_candidates)
         Validation loss of each candidate on each task; NaN where it failed.
+    times : ndarray of shape (n_tasks, n_candidates)
+        Seconds each of those trials took (NaN where unknown).
+    fit_rows : ndarray of shape (n_tasks,)
+        Training rows of one such trial on each task, summed over its splits.
     provenance : dict
         How and when the portfolio was built.
     """
@@ -70,6 +74,8 @@ class Portfolio:
     sources: tuple[str, ...]
     source_groups: tuple[str, ...]
     losses: np.ndarray
+    times: np.ndarray
+    fit_rows: np.ndarray
     provenance: dict = field(default_factory=dict)
 
     @property
@@ -111,32 +117,37 @@ class Portfolio:
         Their rows go, and so do the candidates their searches found (leave-one-group-out).
         """
         drop = set(groups)
-        keep_rows = np.array([g not in drop for g in self.groups], dtype=bool)
-        keep_cols = np.array([g not in drop for g in self.source_groups], dtype=bool)
-        return Portfolio(
-            task=self.task,
-            metafeature_names=self.metafeature_names,
-            tasks=tuple(np.array(self.tasks, dtype=object)[keep_rows]),
-            groups=tuple(np.array(self.groups, dtype=object)[keep_rows]),
-            metafeatures=self.metafeatures[keep_rows],
-            configs=tuple(c for c, k in zip(self.configs, keep_cols, strict=True) if k),
-            sources=tuple(s for s, k in zip(self.sources, keep_cols, strict=True) if k),
-            source_groups=tuple(g for g, k in zip(self.source_groups, keep_cols, strict=True)
-                                if k),
-            losses=self.losses[np.ix_(keep_rows, keep_cols)],
-            provenance=self.provenance,
-        )
+        return self._take(rows=[i for i, g in enumerate(self.groups) if g not in drop],
+                          cols=[j for j, g in enumerate(self.source_groups) if g not in drop])
 
     def only_families(self, families: Collection[str]) -> Portfolio:
         """The candidates of the given model families only."""
-        keep = [i for i, c in enumerate(self.configs) if c.get("model") in set(families)]
-        return Portfolio(
-            task=self.task, metafeature_names=self.metafeature_names, tasks=self.tasks,
-            groups=self.groups, metafeatures=self.metafeatures,
-            configs=tuple(self.configs[i] for i in keep),
-            sources=tuple(self.sources[i] for i in keep),
-            source_groups=tuple(self.source_groups[i] for i in keep),
-            losses=self.losses[:, keep], provenance=self.provenance,
+        return self._take(cols=[j for j, c in enumerate(self.configs)
+                                if c.get("model") in set(families)])
+
+    def affordable(self, seconds: float, fit_rows: int) -> Portfolio:
+        """The candidates expected to take at most ``seconds`` on a task whose trial trains
+        on ``fit_rows`` rows in all (summed over its splits): each candidate's measured
+        seconds per training row on the source tasks (median), times ``fit_rows``. Candidates
+        without timings stay; if none would stay, all do."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # candidates never timed
+            per_row = np.nanmedian(self.times / self.fit_rows[:, None], axis=0)
+        keep = [j for j, t in enumerate(per_row) if not t * fit_rows > seconds]
+        return self._take(cols=keep) if keep else self
+
+    def _take(self, rows: Sequence[int] | None = None, cols: Sequence[int] | None = None
+              ) -> Portfolio:
+        """The portfolio restricted to some source tasks (rows) and candidates (columns)."""
+        r = np.arange(len(self.tasks)) if rows is None else np.asarray(rows, dtype=int)
+        c = np.arange(len(self.configs)) if cols is None else np.asarray(cols, dtype=int)
+        return replace(
+            self,
+            tasks=tuple(self.tasks[i] for i in r), groups=tuple(self.groups[i] for i in r),
+            metafeatures=self.metafeatures[r], fit_rows=self.fit_rows[r],
+            configs=tuple(self.configs[j] for j in c), sources=tuple(self.sources[j] for j in c),
+            source_groups=tuple(self.source_groups[j] for j in c),
+            losses=self.losses[np.ix_(r, c)], times=self.times[np.ix_(r, c)],
         )
 
     def select(self, metafeatures: Mapping[str, float] | None, n: int, strategy: str = "auto",
@@ -277,6 +288,8 @@ def from_json(doc: Mapping[str, Any], where: str = "portfolio") -> Portfolio:
             sources=tuple(c["source"] for c in cands),
             source_groups=tuple(c["source_group"] for c in cands),
             losses=_matrix([t["losses"] for t in tasks], len(cands)),
+            times=_matrix([t.get("times") or [None] * len(cands) for t in tasks], len(cands)),
+            fit_rows=np.array([t.get("fit_rows") or np.nan for t in tasks], dtype=float),
             provenance=dict(doc.get("provenance", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -301,9 +314,11 @@ def to_json(portfolio: Portfolio) -> dict[str, Any]:
         "metafeature_scaling": {"center": clean(portfolio.center),
                                 "scale": clean(portfolio.scale)},
         "tasks": [
-            {"name": t, "group": g, "metafeatures": clean(m), "losses": clean(r)}
-            for t, g, m, r in zip(portfolio.tasks, portfolio.groups, portfolio.metafeatures,
-                                  portfolio.losses, strict=True)
+            {"name": t, "group": g, "metafeatures": clean(m), "losses": clean(r),
+             "times": clean(s), "fit_rows": None if not np.isfinite(f) else int(f)}
+            for t, g, m, r, s, f in zip(portfolio.tasks, portfolio.groups, portfolio.metafeatures,
+                                        portfolio.losses, portfolio.times, portfolio.fit_rows,
+                                        strict=True)
         ],
         "candidates": [{"config": c, "source": s, "source_group": g} for c, s, g in
                        zip(portfolio.configs, portfolio.sources, portfolio.source_groups,
@@ -338,8 +353,8 @@ def load(task: str, path: str | Path | None = None) -> Portfolio:
 
 
 def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
-                  families: Collection[str], source: Portfolio | str | Path | None = None
-                  ) -> list[Pick]:
+                  families: Collection[str], source: Portfolio | str | Path | None = None,
+                  budget: tuple[float, int] | None = None) -> list[Pick]:
     """The configurations a fit evaluates first, from the shipped portfolio.
 
     Parameters
@@ -355,6 +370,9 @@ def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | 
         Model families in the search space; candidates of others are skipped.
     source : Portfolio, str or Path, optional
         A portfolio, or its file, to use instead of the shipped one.
+    budget : (seconds, fit_rows), optional
+        Keep only candidates expected to finish a trial in ``seconds`` when it trains on
+        ``fit_rows`` rows in all (see :meth:`Portfolio.affordable`).
 
     Returns
     -------
@@ -370,7 +388,10 @@ def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | 
     except PortfolioError as exc:
         warnings.warn(f"{exc} Starting the search without meta-learning.", stacklevel=3)
         return []
-    return portfolio.only_families(families).select(metafeatures, n, strategy)
+    portfolio = portfolio.only_families(families)
+    if budget is not None:
+        portfolio = portfolio.affordable(*budget)
+    return portfolio.select(metafeatures, n, strategy)
 
 
 BASELINE = "lightgbm"  # its default configuration is always among the first trials

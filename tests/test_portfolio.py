@@ -46,6 +46,8 @@ def _toy() -> Portfolio:
         sources=("a1", "b1", "default", "default"),
         source_groups=("a", "b1", "default", "default"),
         losses=losses,
+        times=np.array([[1.0, 9.0, 2.0, np.nan]] * 4),
+        fit_rows=np.full(4, 100.0),
     )
 
 
@@ -202,3 +204,13 @@ def test_the_default_lightgbm_comes_second_once():
     assert with_baseline([], MODELS, "classification", 5) == []  # meta-learning off
     no_lgbm = [m for m in MODELS if m.name != "lightgbm"]
     assert with_baseline(picks, no_lgbm, "classification", 3) == picks
+
+
+def test_affordable_keeps_the_candidates_expected_to_fit_the_trial_limit():
+    p = _toy()  # 0.01, 0.09 and 0.02 s per training row; the last one never timed
+    assert [c["id"] for c in p.affordable(5.0, 200).configs] == [0, 2, 3]
+    assert [c["id"] for c in p.affordable(1.0, 200).configs] == [3]
+    assert p.affordable(0.001, 10**9).configs == p.configs[3:]
+    nothing_timed = replace(p, times=np.full((4, 4), np.nan))
+    assert nothing_timed.affordable(0.001, 10**9).configs == p.configs
+    assert p.without(["a"]).affordable(5.0, 200).times.shape == (2, 2)

@@ -39,11 +39,12 @@ def corpus_metafeatures(tasks: list[CorpusTask], out: Path, log=print) -> dict[s
     return known
 
 
-def losses_by_task(out: Path) -> dict[str, dict[str, float | None]]:
-    """Task name -> candidate id -> loss (``None`` when the candidate failed)."""
+def matrix_by_task(out: Path, field: str = "loss") -> dict[str, dict[str, float | None]]:
+    """Task name -> candidate id -> ``field`` of its matrix record (a loss is ``None`` when
+    the candidate failed)."""
     table: dict[str, dict[str, float | None]] = {}
     for r in read_jsonl(out / "matrix.jsonl"):
-        table.setdefault(r["task"], {})[r["candidate"]] = r["loss"]
+        table.setdefault(r["task"], {})[r["candidate"]] = r[field]
     return table
 
 
@@ -52,13 +53,14 @@ def assemble(tasks: list[CorpusTask], out: Path, task_type: str, corpus: str,
     """The portfolio of ``task_type`` from the meta-data in ``out``."""
     cands = json.loads((out / "candidates.json").read_text())[task_type]
     ids = sorted(cands)
-    table = losses_by_task(out)
+    table, times = matrix_by_task(out), matrix_by_task(out, "wall_time")
     complete = [ct for ct in tasks if ct.task == task_type
                 and set(ids) <= set(table.get(ct.name, {}))]
     features = corpus_metafeatures(complete, out, log)
     names = mf.names(task_type)
     fidelity = json.loads((out / "fidelity.json").read_text())
     group = {ct.name: ct.group for ct in tasks}
+    rows = [min(features[ct.name]["simple.n_rows"], fidelity["max_rows"]) for ct in complete]
     from autometa import __version__
 
     return Portfolio(
@@ -74,6 +76,9 @@ def assemble(tasks: list[CorpusTask], out: Path, task_type: str, corpus: str,
         source_groups=tuple(group.get(cands[i]["source"], cands[i]["source"]) for i in ids),
         losses=np.array([[_num(table[ct.name][i]) for i in ids] for ct in complete],
                         dtype=float).reshape(len(complete), len(ids)),
+        times=np.array([[_num(times[ct.name][i]) for i in ids] for ct in complete],
+                       dtype=float).reshape(len(complete), len(ids)),
+        fit_rows=np.array([(fidelity["n_splits"] - 1) * r for r in rows], dtype=float),
         provenance={
             "corpus": corpus,
             "corpus_tasks": sum(ct.task == task_type for ct in tasks),

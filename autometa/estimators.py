@@ -237,7 +237,8 @@ class _AutoMetaBase(BaseEstimator):
         fit_rows = sum(len(train) for train, _ in data.splits)
         picks = initial_picks(self._task, self.meta_learning, self.metafeatures_,
                               self.n_initial_configs, [f.name for f in families],
-                              self.portfolio, (AFFORDABLE * self._trial_time_limit(), fit_rows))
+                              self.portfolio,
+                              (AFFORDABLE * self._trial_time_limit(), fit_rows, data.n_classes))
         picks = with_baseline(picks, families, self._task, self.n_initial_configs)
         self.initial_configs_ = [{"config": p.config, "reason": p.reason} for p in picks]
         return [configuration(space, p.config) for p in picks]

@@ -22,6 +22,8 @@ import numpy as np
 
 SCHEMA_VERSION = 1
 CLIP = 4.0  # scaled meta-features are clipped to [-CLIP, CLIP]
+CLASSES = "simple.n_classes"
+PER_CLASS_FAMILIES = frozenset({"lightgbm", "xgboost", "hist_gradient_boosting"})
 
 
 class PortfolioError(ValueError):
@@ -125,16 +127,32 @@ class Portfolio:
         return self._take(cols=[j for j, c in enumerate(self.configs)
                                 if c.get("model") in set(families)])
 
-    def affordable(self, seconds: float, fit_rows: int) -> Portfolio:
+    def affordable(self, seconds: float, fit_rows: int, n_classes: int | None = None
+                   ) -> Portfolio:
         """The candidates expected to take at most ``seconds`` on a task whose trial trains
-        on ``fit_rows`` rows in all (summed over its splits): each candidate's measured
-        seconds per training row on the source tasks (median), times ``fit_rows``. Candidates
-        without timings stay; if none would stay, all do."""
+        on ``fit_rows`` rows in all (summed over its splits) with ``n_classes`` classes.
+
+        Each candidate's measured seconds per unit of work on the source tasks (median),
+        times the task's work. The work is the training rows, times the number of classes
+        for the gradient-boosting families on multiclass tasks (one tree per class and
+        round). Candidates without timings stay; if none would stay, all do.
+        """
+        per_class = np.array([c.get("model") in PER_CLASS_FAMILIES for c in self.configs])
+        source_work = self.fit_rows[:, None] * np.where(
+            per_class, _class_factor(self._source_classes())[:, None], 1.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # candidates never timed
-            per_row = np.nanmedian(self.times / self.fit_rows[:, None], axis=0)
-        keep = [j for j, t in enumerate(per_row) if not t * fit_rows > seconds]
+            per_unit = np.nanmedian(self.times / source_work, axis=0)
+        work = fit_rows * np.where(per_class, _class_factor(np.array([n_classes or 0])), 1.0)
+        keep = [j for j, t in enumerate(per_unit * work) if not t > seconds]
         return self._take(cols=keep) if keep else self
+
+    def _source_classes(self) -> np.ndarray:
+        """Number of classes of each source task (0 when unknown or regression)."""
+        if CLASSES not in self.metafeature_names:
+            return np.zeros(len(self.tasks))
+        column = self.metafeatures[:, self.metafeature_names.index(CLASSES)]
+        return np.nan_to_num(column, nan=0.0)
 
     def _take(self, rows: Sequence[int] | None = None, cols: Sequence[int] | None = None
               ) -> Portfolio:
@@ -370,9 +388,10 @@ def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | 
         Model families in the search space; candidates of others are skipped.
     source : Portfolio, str or Path, optional
         A portfolio, or its file, to use instead of the shipped one.
-    budget : (seconds, fit_rows), optional
+    budget : (seconds, fit_rows, n_classes), optional
         Keep only candidates expected to finish a trial in ``seconds`` when it trains on
-        ``fit_rows`` rows in all (see :meth:`Portfolio.affordable`).
+        ``fit_rows`` rows in all, with ``n_classes`` classes (``None`` for regression; see
+        :meth:`Portfolio.affordable`).
 
     Returns
     -------
@@ -419,3 +438,8 @@ def with_baseline(picks: list[Pick], families: Sequence, task: str, n: int) -> l
     default = family_default(spec, task)
     rest = [p for p in picks if p.config != default]
     return [*rest[:1], Pick(default, "default"), *rest[1:]][:n]
+
+
+def _class_factor(n_classes: np.ndarray) -> np.ndarray:
+    """How many trees a boosting round grows: one per class beyond two classes."""
+    return np.where(n_classes > 2, n_classes, 1.0)

@@ -214,3 +214,16 @@ def test_affordable_keeps_the_candidates_expected_to_fit_the_trial_limit():
     nothing_timed = replace(p, times=np.full((4, 4), np.nan))
     assert nothing_timed.affordable(0.001, 10**9).configs == p.configs
     assert p.without(["a"]).affordable(5.0, 200).times.shape == (2, 2)
+
+
+def test_affordable_scales_boosting_work_by_the_number_of_classes():
+    """Boosting grows a tree per class and round: timed on binary sources, a boosted
+    candidate costs ten times as much on a 10-class task; a linear one does not."""
+    p = replace(_toy(), metafeature_names=("f1", "simple.n_classes"),
+                metafeatures=np.array([[0.0, 2.0], [0.1, 2.0], [5.0, 2.0], [5.1, 2.0]]),
+                configs=({"model": "lightgbm", "id": 0}, *_toy().configs[1:]))
+    assert [c["id"] for c in p.affordable(5.0, 200, n_classes=2).configs] == [0, 2, 3]
+    assert [c["id"] for c in p.affordable(5.0, 200, n_classes=10).configs] == [2, 3]
+    assert [c["id"] for c in p.affordable(20.0, 200, n_classes=10).configs] == [0, 1, 2, 3]
+    multiclass_sources = replace(p, metafeatures=p.metafeatures * [1, 5])  # timed on 10 classes
+    assert [c["id"] for c in multiclass_sources.affordable(0.5, 200, 2).configs] == [0, 3]

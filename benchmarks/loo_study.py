@@ -147,7 +147,8 @@ def _regret_rows(name: str, task_type: str, curves: dict, matrix_row: np.ndarray
             value = best[min(k, len(best)) - 1]
             regret = 1.0 if not np.isfinite(value) else (value - low) / max(high - low, 1e-12)
             rows.append({"task": name, "type": task_type, "method": method, "k": k,
-                         "regret": regret})
+                         "regret": regret, "failed": bool(k <= len(losses)
+                                                         and not np.isfinite(losses[k - 1]))})
     return rows
 
 
@@ -164,11 +165,22 @@ def report(out: Path) -> None:
             f"({', '.join(f'{k}: {v}' for k, v in per_type)})",
             "", "Median normalised regret of the best loss after k evaluations:", "",
             summary.round(4).to_string(), "", "Mean normalised regret:", "",
-            means[summary.columns].round(4).to_string()]
+            means[summary.columns].round(4).to_string(), "",
+            "Failed evaluations (share of the first 25):", "",
+            table.groupby("method")["failed"].mean()[summary.columns].round(4).to_string(), "",
+            _acceptance(summary)]
     (out / "summary.md").write_text("\n".join(text) + "\n")
     table.to_csv(out / "regret.csv", index=False)
     _plot(summary, means, n_tasks, out / "regret.png")
     print("\n".join(text))
+
+
+def _acceptance(median: pd.DataFrame) -> str:
+    """The claim the study checks: kNN after 5 evaluations vs random after 25."""
+    knn, random = median.loc[5, "knn"], median.loc[K, "random"]
+    verdict = "holds" if knn <= random else "does NOT hold"
+    return (f"kNN warm start after 5 evaluations: median regret {knn:.4f}; random "
+            f"configurations after {K}: {random:.4f}. The claim knn@5 <= random@{K} {verdict}.")
 
 
 def _plot(median: pd.DataFrame, mean: pd.DataFrame, n_tasks: int, path: Path) -> None:

@@ -4,8 +4,8 @@ A portfolio (one versioned JSON file per task type in ``autometa/portfolios``) h
 source tasks of the corpus with their meta-feature vectors, a pool of candidate
 configurations, the task x candidate loss matrix measured on them, and a greedy order
 of the candidates. :meth:`Portfolio.select` turns a new task's meta-features into the
-configurations SMAC evaluates first: the best candidates of the nearest source tasks,
-filled from the greedy order, which it leans on more the farther the nearest tasks are.
+configurations SMAC evaluates first: a greedy order that weights the nearest source tasks
+up, the more the closer they are, and falls back to all tasks when none is close.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Pick:
     """One configuration chosen from the portfolio and why."""
 
     config: dict[str, Any]
-    reason: str  # "knn:<source task>" or "greedy"
+    reason: str  # "knn:<neighbour it is best on>" when the neighbours moved it up, or "greedy"
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ class Portfolio:
         )
 
     def select(self, metafeatures: Mapping[str, float] | None, n: int, strategy: str = "auto",
-               k: int = 10) -> list[Pick]:
+               k: int = 20) -> list[Pick]:
         """The first ``n`` configurations to evaluate on a new task.
 
         Parameters
@@ -179,9 +179,10 @@ class Portfolio:
         n : int
             Number of configurations.
         strategy : {"auto", "greedy"}
-            ``"auto"``: the best candidates of the ``k`` nearest source tasks, as many as
-            their closeness warrants (at most half of ``n``), then the greedy order.
-            ``"greedy"``: the greedy order only.
+            ``"auto"``: the greedy order computed with the ``k`` nearest source tasks
+            weighted up, the more the closer they are (see :meth:`_neighbourhood`): the
+            candidates that together do best on the neighbours, and on all tasks when
+            there are no close neighbours. ``"greedy"``: the greedy order of all tasks.
         k : int
             Number of nearest source tasks considered.
 
@@ -192,24 +193,24 @@ class Portfolio:
         """
         if not self.configs or n <= 0:
             return []
-        picks: list[int] = []
-        reasons: dict[int, str] = {}
-        if strategy == "auto" and metafeatures is not None and len(self.tasks) > 1:
-            for task, best in self._neighbour_bests(self.vector(metafeatures), n, k):
-                if best not in reasons:
-                    picks.append(best)
-                    reasons[best] = f"knn:{task}"
-        for i in self.order:
-            if len(picks) >= n:
-                break
-            if i not in reasons:
-                picks.append(i)
-                reasons[i] = "greedy"
-        return [Pick(dict(self.configs[i]), reasons[i]) for i in picks[:n]]
+        order = self.order
+        if strategy != "auto" or metafeatures is None or len(self.tasks) < 2:
+            return [Pick(dict(self.configs[i]), "greedy") for i in order[:n]]
+        neighbours, weights = self._neighbourhood(self.vector(metafeatures), k)
+        rank = {c: r for r, c in enumerate(order)}
+        regret = self.regret
+        picks = []
+        for r, c in enumerate(greedy_order(regret, weights)[:n]):
+            best_on = neighbours[int(np.argmin(regret[neighbours, c]))]
+            promoted = r < rank[c]  # the neighbours moved it up the greedy order
+            picks.append(Pick(dict(self.configs[c]),
+                              f"knn:{self.tasks[best_on]}" if promoted else "greedy"))
+        return picks
 
-    def _neighbour_bests(self, query: np.ndarray, n: int, k: int) -> list[tuple[str, int]]:
-        """(task, its best candidate) for the nearest tasks: distinct candidates, as many as
-        closeness allows."""
+    def _neighbourhood(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest source tasks (nearest first) and task weights for the greedy
+        order: ``closeness`` spread over them, the rest over all tasks. ``closeness`` is the
+        source tasks' typical 1-NN distance over the query's, capped at 1."""
         from sklearn.neighbors import NearestNeighbors
 
         points = self.scaled(self.metafeatures)
@@ -218,12 +219,9 @@ class Portfolio:
         typical = float(np.median(nn.kneighbors(points)[0][:, 1]))  # source tasks' 1-NN distance
         dist, idx = nn.kneighbors(self.scaled(query[None, :]), n_neighbors=k)
         closeness = float(np.clip(typical / max(dist[0, 0], 1e-12), 0.0, 1.0))
-        n_knn = max(1, round(closeness * n / 2))
-        regret = self.regret
-        bests: dict[int, str] = {}  # distinct best candidates, nearest task first
-        for t in idx[0]:
-            bests.setdefault(int(np.argmin(regret[t])), self.tasks[t])
-        return [(task, best) for best, task in bests.items()][:n_knn]
+        weights = np.full(len(points), (1.0 - closeness) / len(points))
+        weights[idx[0]] += closeness / k
+        return idx[0], weights
 
 
 def _nan_stat(fn, values: np.ndarray) -> np.ndarray:

@@ -69,20 +69,22 @@ def test_greedy_order_respects_task_weights():
     assert greedy_order(p.regret, weights=np.array([0.5, 0.5, 0.0, 0.0]))[0] == 0
 
 
-def test_select_takes_the_nearest_tasks_best_first_and_fills_greedily():
+def test_select_puts_first_what_is_best_on_the_nearest_tasks():
     p = _toy()
     picks = p.select({"f1": 5.05, "f2": 5.0}, n=3, k=2)
     assert picks[0].config["id"] == 1 and picks[0].reason.startswith("knn:b")
-    assert [q.reason for q in picks[1:]] == ["greedy", "greedy"]
     assert len({q.config["id"] for q in picks}) == 3
+    near_a = p.select({"f1": 0.05, "f2": 0.0}, n=2, k=2)
+    assert [q.config["id"] for q in near_a] == [0, 1]
 
 
 def test_select_leans_on_the_greedy_order_for_a_far_away_task():
     p = _toy()
-    near = p.select({"f1": 0.05, "f2": 0.0}, n=4, k=3)
-    far = p.select({"f1": 400.0, "f2": -300.0}, n=4, k=3)
+    near = p.select({"f1": 0.05, "f2": 0.0}, n=4, k=2)
+    far = p.select({"f1": 400.0, "f2": -300.0}, n=4, k=2)
     n_knn = [sum(q.reason.startswith("knn") for q in picks) for picks in (near, far)]
-    assert n_knn[0] > n_knn[1] == 1
+    assert n_knn[0] > n_knn[1] == 0
+    assert [q.config for q in far] == [p.configs[i] for i in p.order[:4]]
 
 
 def test_select_greedy_strategy_and_missing_metafeatures_ignore_neighbours():

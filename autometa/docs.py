@@ -44,9 +44,9 @@ PARAMS_DOC = """
         trials are kept and SMAC goes on from its run history) for another
         ``time_budget``, then rebuilds the ensemble.
     meta_learning : {"auto", "greedy", "off"}, default="auto"
-        How the search starts. ``"auto"``: the best configurations of the source tasks
-        nearest to this one in meta-feature space, filled from the greedy portfolio (more
-        so the farther the nearest tasks are); ``"greedy"``: the greedy portfolio only;
+        How the search starts. ``"auto"``: the greedy portfolio order recomputed with the
+        source tasks nearest to this one in meta-feature space weighted up (the more, the
+        closer they are); ``"greedy"``: the greedy portfolio of all source tasks;
         ``"off"``: SMAC's own random initial design.
     n_initial_configs : int, default=16
         Number of portfolio configurations evaluated first.
@@ -84,5 +84,6 @@ ATTRS_DOC = """
         The task's meta-features (computed when ``meta_learning="auto"``).
     initial_configs_ : list of dict
         The portfolio configurations evaluated first, each with the reason it was chosen
-        (``"knn:<source task>"`` or ``"greedy"``).
+        (``"knn:<source task>"`` when the nearest tasks moved it up the greedy order,
+        naming the neighbour it does best on, else ``"greedy"``).
 """

@@ -123,6 +123,7 @@ def resolve_metric(metric, task: str, n_classes: int | None = None) -> Metric:
                 "(see sklearn.metrics.get_scorer_names()) or a scorer from make_scorer."
             )
         name, scorer = metric, get_scorer(metric)
+        _check_task(name, scorer, task)
     elif hasattr(scorer := metric, "_score_func"):
         name = getattr(metric._score_func, "__name__", "custom")
     else:
@@ -136,6 +137,23 @@ def resolve_metric(metric, task: str, n_classes: int | None = None) -> Metric:
         response=_response(scorer, task),
         kwargs=dict(scorer._kwargs),
     )
+
+
+def _check_task(name: str, scorer, task: str) -> None:
+    """A named scikit-learn scorer must be one for the task (a custom scorer is trusted)."""
+    module = getattr(scorer._score_func, "__module__", "")
+    if task == "classification" and module.endswith("._regression"):
+        raise ValueError(
+            f"metric={name!r} is a regression metric, but y holds classes. Use a "
+            "classification scorer such as 'roc_auc', 'neg_log_loss', 'accuracy' or "
+            "'f1_macro', or pass a numeric y to AutoMetaRegressor."
+        )
+    if task == "regression" and module.endswith(("._classification", "._ranking")):
+        raise ValueError(
+            f"metric={name!r} is a classification metric, but this is a regression task. "
+            "Use a regression scorer such as 'neg_root_mean_squared_error', "
+            "'neg_mean_absolute_error' or 'r2'."
+        )
 
 
 def _response(scorer, task: str) -> str:

@@ -182,13 +182,6 @@ class FitProgress:
         elif finished:
             self._print(self.summary())
 
-    def note(self, message: str) -> None:
-        """Print a line of plain text (above the live display when there is one)."""
-        if self._progress is not None:
-            self._progress.console.print(message, markup=False, soft_wrap=True)
-        else:
-            self._print(message)
-
     def _make_progress(self) -> Progress:
         # Fixed widths, so that on a narrow terminal the status text is cut short
         # (with an ellipsis) rather than the bar and the clock squeezed out.

@@ -143,7 +143,7 @@ class Portfolio:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # candidates never timed
             per_unit = np.nanmedian(self.times / source_work, axis=0)
-        work = fit_rows * np.where(per_class, _class_factor(np.array([n_classes or 0])), 1.0)
+        work = fit_rows * np.where(per_class, _class_factor(np.asarray(n_classes or 0)), 1.0)
         keep = [j for j, t in enumerate(per_unit * work) if not t > seconds]
         return self._take(cols=keep) if keep else self
 
@@ -193,12 +193,12 @@ class Portfolio:
         """
         if not self.configs or n <= 0:
             return []
-        order = self.order
+        regret = self.regret
+        order = greedy_order(regret)
         if strategy != "auto" or metafeatures is None or len(self.tasks) < 2:
             return [Pick(dict(self.configs[i]), "greedy") for i in order[:n]]
         neighbours, weights = self._neighbourhood(self.vector(metafeatures), k)
         rank = {c: r for r, c in enumerate(order)}
-        regret = self.regret
         picks = []
         for r, c in enumerate(greedy_order(regret, weights)[:n]):
             best_on = neighbours[int(np.argmin(regret[neighbours, c]))]
@@ -370,7 +370,7 @@ def load(task: str, path: str | Path | None = None) -> Portfolio:
 
 def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
                   families: Collection[str], source: Portfolio | str | Path | None = None,
-                  budget: tuple[float, int] | None = None) -> list[Pick]:
+                  budget: tuple[float, int, int | None] | None = None) -> list[Pick]:
     """The configurations a fit evaluates first, from the shipped portfolio.
 
     Parameters

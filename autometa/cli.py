@@ -106,7 +106,7 @@ def _portfolio_build(args: argparse.Namespace) -> int:
     running = [p for p in args.phases if p != "assemble"]
     if running:
         build_metadata(tasks, metadata, n_workers=args.n_jobs, fidelity=fidelity,
-                       phases=tuple(running))
+                       phases=tuple(running), n_candidates=args.candidates)
     if "assemble" in args.phases:
         from autometa.metalearning.assemble import write_portfolios
 
@@ -247,6 +247,10 @@ def _add_portfolio(commands, common: argparse.ArgumentParser) -> None:
     build.add_argument("--n-jobs", type=int, default=2)
     build.add_argument("--max-rows", type=int, default=1500)
     build.add_argument("--search-trials", type=int, default=32)
+    build.add_argument("--candidates", type=int, metavar="N",
+                       help="candidate configurations per task type (default: as many as the "
+                       "shipped portfolios); a larger N than an earlier build adds candidates "
+                       "and the matrix phase evaluates only the new cells")
     build.add_argument("--phases", nargs="+", default=["search", "matrix", "assemble"],
                        choices=["search", "matrix", "assemble"],
                        help="search: SMAC on each task; matrix: every candidate on every "
@@ -320,7 +324,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report_error(exc: Exception) -> int:
     message = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, ValueError):
+    if isinstance(exc, (ValueError, FileNotFoundError, NotADirectoryError)):
         _say(f"error: {message}")
         return EXIT_USAGE
     if isinstance(exc, FitFailed):

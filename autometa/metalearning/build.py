@@ -7,8 +7,10 @@ build continues where it stopped when run again:
   followed by a ``done`` marker);
 * ``matrix.jsonl`` — the loss of each candidate configuration on each task.
 
-Candidates are each task's best configuration plus every family's default.
-All runs use one cheap fidelity (:class:`Fidelity`).
+Candidates are every family's default plus the best configuration of as many tasks as
+the candidate count allows; raising the count later adds candidates (the existing ones
+stay) and the matrix phase evaluates only the new cells. All runs use one cheap fidelity
+(:class:`Fidelity`).
 """
 
 from __future__ import annotations
@@ -145,14 +147,18 @@ def best_per_task(out: Path) -> dict[str, dict]:
     return best
 
 
-def candidates(tasks: list[CorpusTask], out: Path, limit: int = 64,
+N_CANDIDATES = 96  # per task type, in the shipped portfolios
+
+
+def candidates(tasks: list[CorpusTask], out: Path, limit: int = N_CANDIDATES,
                seed: int = 0) -> dict[str, dict[str, dict]]:
     """Task type -> candidate id -> ``{"config": ..., "source": ...}``.
 
     Every family's default (source ``"default"``), then the best configuration found
     on each task (source: that task's name), taken round-robin over model families in a
     seeded random task order until ``limit`` candidates per task type (a full task x task
-    matrix would cost hours more).
+    matrix would cost hours more). A larger ``limit`` continues the same sequence, so its
+    candidates include those of a smaller one.
     """
     kind = {t.name: t.task for t in tasks}
     best = {name: r for name, r in best_per_task(out).items() if name in kind}
@@ -175,17 +181,32 @@ def candidates(tasks: list[CorpusTask], out: Path, limit: int = 64,
     return pool
 
 
+def fixed_candidates(tasks: list[CorpusTask], out: Path, limit: int = N_CANDIDATES
+                     ) -> dict[str, dict[str, dict]]:
+    """The candidates recorded in ``out/candidates.json``, extended to ``limit`` per task type.
+
+    Once recorded, a candidate stays (a resumed build must not change what earlier matrix
+    cells measured); a larger ``limit`` adds the next ones of :func:`candidates`' sequence.
+    """
+    path = out / "candidates.json"
+    recorded = json.loads(path.read_text()) if path.is_file() else {}
+    wanted = candidates(tasks, out, limit)
+    for task, pool in wanted.items():
+        have = recorded.setdefault(task, {})
+        for key in pool:
+            if len(have) >= limit:
+                break
+            have.setdefault(key, pool[key])
+    path.write_text(json.dumps(recorded, indent=1, sort_keys=True))
+    return recorded
+
+
 def run_matrix_phase(tasks: list[CorpusTask], pool: LocalPool, out: Path,
-                     fidelity: Fidelity, log=print) -> None:
+                     fidelity: Fidelity, log=print, n_candidates: int = N_CANDIDATES) -> None:
     """Evaluate every candidate on every task (tasks in a seeded random order, so that a
-    partial matrix is a fair sample of the corpus)."""
+    partial matrix is a fair sample of the corpus); cells already measured are skipped."""
     path = out / "matrix.jsonl"
-    cands_file = out / "candidates.json"
-    if cands_file.is_file():  # fixed once chosen: a resumed build must not change them
-        cands = json.loads(cands_file.read_text())
-    else:
-        cands = candidates(tasks, out)
-        cands_file.write_text(json.dumps(cands, indent=1, sort_keys=True))
+    cands = fixed_candidates(tasks, out, n_candidates)
     done = {(r["task"], r["candidate"]) for r in read_jsonl(path)}
     order = np.random.default_rng(fidelity.seed).permutation(len(tasks))
     for i, ct in enumerate(tasks[j] for j in order):
@@ -218,8 +239,11 @@ def evaluate_all(pool: LocalPool, configs: dict, fidelity: Fidelity):
 
 def build_metadata(tasks: list[CorpusTask], out: Path, n_workers: int = 2,
                    fidelity: Fidelity = Fidelity(), phases=("search", "matrix"),
-                   log=print) -> None:
-    """Run (or continue) the meta-dataset build; results land in ``out``."""
+                   log=print, n_candidates: int | None = None) -> None:
+    """Run (or continue) the meta-dataset build; results land in ``out``.
+
+    ``n_candidates`` (per task type) defaults to :data:`N_CANDIDATES`.
+    """
     out.mkdir(parents=True, exist_ok=True)
     (out / "fidelity.json").write_text(json.dumps(asdict(fidelity), indent=1))
     pool = LocalPool(n_workers)
@@ -228,6 +252,6 @@ def build_metadata(tasks: list[CorpusTask], out: Path, n_workers: int = 2,
         if "search" in phases:
             run_search_phase(tasks, pool, out, fidelity, log)
         if "matrix" in phases:
-            run_matrix_phase(tasks, pool, out, fidelity, log)
+            run_matrix_phase(tasks, pool, out, fidelity, log, n_candidates or N_CANDIDATES)
     finally:
         pool.close()

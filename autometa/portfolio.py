@@ -24,6 +24,7 @@ SCHEMA_VERSION = 1
 CLIP = 4.0  # scaled meta-features are clipped to [-CLIP, CLIP]
 CLASSES = "simple.n_classes"
 PER_CLASS_FAMILIES = frozenset({"lightgbm", "xgboost", "hist_gradient_boosting"})
+MIN_SAME_KIND = 10  # fewer binary (or multiclass) source tasks than this: use them all
 
 
 class PortfolioError(ValueError):
@@ -182,7 +183,9 @@ class Portfolio:
             ``"auto"``: the greedy order computed with the ``k`` nearest source tasks
             weighted up, the more the closer they are (see :meth:`_neighbourhood`): the
             candidates that together do best on the neighbours, and on all tasks when
-            there are no close neighbours. ``"greedy"``: the greedy order of all tasks.
+            there are no close neighbours. Only source tasks of the same kind (binary or
+            multiclass, see :meth:`same_kind`) count. ``"greedy"``: the greedy order of
+            all tasks.
         k : int
             Number of nearest source tasks considered.
 
@@ -193,19 +196,33 @@ class Portfolio:
         """
         if not self.configs or n <= 0:
             return []
-        regret = self.regret
-        order = greedy_order(regret)
+        order = self.order
         if strategy != "auto" or metafeatures is None or len(self.tasks) < 2:
             return [Pick(dict(self.configs[i]), "greedy") for i in order[:n]]
-        neighbours, weights = self._neighbourhood(self.vector(metafeatures), k)
+        source = self.same_kind(metafeatures)
+        neighbours, weights = source._neighbourhood(self.vector(metafeatures), k)
+        regret = source.regret
         rank = {c: r for r, c in enumerate(order)}
         picks = []
         for r, c in enumerate(greedy_order(regret, weights)[:n]):
             best_on = neighbours[int(np.argmin(regret[neighbours, c]))]
             promoted = r < rank[c]  # the neighbours moved it up the greedy order
             picks.append(Pick(dict(self.configs[c]),
-                              f"knn:{self.tasks[best_on]}" if promoted else "greedy"))
+                              f"knn:{source.tasks[best_on]}" if promoted else "greedy"))
         return picks
+
+    def same_kind(self, metafeatures: Mapping[str, float]) -> Portfolio:
+        """The source tasks of the new task's kind: binary or multiclass classification.
+
+        Their default losses differ (ROC AUC, log loss), and so do the candidates that do
+        well on them. All source tasks when the task is a regression, its class count is
+        unknown or fewer than :data:`MIN_SAME_KIND` source tasks are of its kind.
+        """
+        classes = float(metafeatures.get(CLASSES, np.nan))
+        if self.task != "classification" or not np.isfinite(classes):
+            return self
+        rows = np.flatnonzero((self._source_classes() > 2) == (classes > 2))
+        return self._take(rows=rows) if len(rows) >= MIN_SAME_KIND else self
 
     def _neighbourhood(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest source tasks (nearest first) and task weights for the greedy

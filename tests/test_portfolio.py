@@ -96,6 +96,37 @@ def test_select_greedy_strategy_and_missing_metafeatures_ignore_neighbours():
     assert len(nan_picks) == 2
 
 
+def _binary_and_multiclass(n_each: int) -> Portfolio:
+    """``n_each`` binary tasks on which c0 is best and as many multiclass tasks (nearer to
+    the queries below in ``f1``) on which c1 is."""
+    binary, multi = [0.1, 0.9], [0.9, 0.1]
+    n = 2 * n_each
+    return Portfolio(
+        task="classification", metafeature_names=("f1", "simple.n_classes"),
+        tasks=tuple(f"t{i}" for i in range(n)), groups=tuple(f"t{i}" for i in range(n)),
+        metafeatures=np.array([[5.0 + 0.1 * i, 2] for i in range(n_each)]
+                              + [[0.1 * i, 5] for i in range(n_each)]),
+        configs=({"id": 0}, {"id": 1}), sources=("t0", "t1"), source_groups=("t0", "t1"),
+        losses=np.array([binary] * n_each + [multi] * n_each), times=np.ones((n, 2)),
+        fit_rows=np.full(n, 100.0),
+    )
+
+
+@pytest.mark.parametrize(("classes", "first"), [(2, 0), (4, 1)])
+def test_select_learns_only_from_tasks_of_the_same_kind(classes, first):
+    p = _binary_and_multiclass(10)
+    picks = p.select({"f1": 0.0, "simple.n_classes": classes}, n=1, k=5)
+    assert picks[0].config["id"] == first
+    assert len(p.same_kind({"simple.n_classes": classes}).tasks) == 10
+
+
+def test_same_kind_keeps_every_task_when_its_kind_is_rare_or_unknown():
+    p = _binary_and_multiclass(5)
+    assert len(p.same_kind({"simple.n_classes": 2}).tasks) == 10
+    assert len(p.same_kind({"simple.n_classes": np.nan}).tasks) == 10
+    assert len(replace(p, task="regression").same_kind({"simple.n_classes": 2}).tasks) == 10
+
+
 def test_without_drops_a_group_and_the_candidates_its_search_found():
     p = _toy().without(["a"])
     assert p.tasks == ("b1", "b2")
@@ -152,7 +183,8 @@ def test_fit_starts_from_the_portfolio_and_records_why(mixed):
                              random_state=0).fit(X, y)
     assert set(clf.metafeatures_) == set(metafeatures.names("classification"))
     reasons = [c["reason"] for c in clf.initial_configs_]
-    assert len(reasons) == 4 and reasons[0].startswith("knn:")
+    assert len(reasons) == 4 and "default" in reasons  # the LightGBM default, second
+    assert any(r.startswith("knn:") for r in reasons)  # the neighbours moved some up
     first = [t for t in clf.trials_ if t.origin == "portfolio"]
     assert len(first) == 4
     assert {json.dumps(t.config, sort_keys=True) for t in first} == {

@@ -25,11 +25,12 @@ from autometa.export import fitted_types, to_voting
 from autometa.final import best_trial_ensemble, refit_members, refit_reserve, select_weights
 from autometa.leaderboard import leaderboard_frame
 from autometa.pool import borrowed_pool
-from autometa.portfolio import Portfolio, initial_picks, with_baseline
+from autometa.portfolio import Portfolio
 from autometa.progress import fit_progress
 from autometa.search import SearchSettings, SearchState, run_search
 from autometa.space import build_space, configuration, select_families
 from autometa.versions import library_versions, warn_if_changed
+from autometa.warmstart import initial_picks, with_baseline
 
 MB = 2**20
 END_MARGIN = 0.4  # seconds kept for bookkeeping after the last refit

@@ -18,13 +18,13 @@ from autometa.portfolio import (
     PortfolioError,
     from_json,
     greedy_order,
-    initial_picks,
     load,
     normalised_regret,
     portfolio_path,
     to_json,
 )
 from autometa.space import build_space, configuration, select_families
+from autometa.warmstart import initial_picks, with_baseline
 
 
 def _toy() -> Portfolio:
@@ -227,7 +227,7 @@ def test_a_wheel_install_finds_the_shipped_portfolios(tmp_path):
 
 def test_the_default_lightgbm_comes_second_once():
     from autometa.components import MODELS
-    from autometa.portfolio import Pick, with_baseline
+    from autometa.portfolio import Pick
     from autometa.space import family_default
 
     default = family_default(registry()["lightgbm"], "classification")

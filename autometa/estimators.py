@@ -30,7 +30,7 @@ from autometa.progress import fit_progress
 from autometa.search import SearchSettings, SearchState, run_search
 from autometa.space import build_space, configuration, select_families
 from autometa.versions import library_versions, warn_if_changed
-from autometa.warmstart import initial_picks, with_baseline
+from autometa.warmstart import initial_picks
 
 MB = 2**20
 END_MARGIN = 0.4  # seconds kept for bookkeeping after the last refit
@@ -239,8 +239,8 @@ class _AutoMetaBase(BaseEstimator):
         picks = initial_picks(self._task, self.meta_learning, self.metafeatures_,
                               self.n_initial_configs, [f.name for f in families],
                               self.portfolio,
-                              (AFFORDABLE * self._trial_time_limit(), fit_rows, data.n_classes))
-        picks = with_baseline(picks, families, self._task, self.n_initial_configs)
+                              (AFFORDABLE * self._trial_time_limit(), fit_rows, data.n_classes),
+                              n_rows=len(data.y))
         self.initial_configs_ = [{"config": p.config, "reason": p.reason} for p in picks]
         return [configuration(space, p.config) for p in picks]
 

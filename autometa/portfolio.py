@@ -100,6 +100,11 @@ class Portfolio:
         return np.clip(np.nan_to_num(z, nan=0.0, posinf=CLIP, neginf=-CLIP), -CLIP, CLIP)
 
     @property
+    def measured_rows(self) -> int:
+        """Most rows of a task the candidates were measured on (0 when not recorded)."""
+        return int(self.provenance.get("fidelity", {}).get("max_rows", 0))
+
+    @property
     def regret(self) -> np.ndarray:
         """Normalised regret of each candidate on each task (see :func:`normalised_regret`)."""
         return normalised_regret(self.losses)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from autometa.portfolio import Pick, Portfolio, PortfolioError, load
@@ -11,7 +11,8 @@ from autometa.portfolio import Pick, Portfolio, PortfolioError, load
 
 def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
                   families: Collection[str], source: Portfolio | str | Path | None = None,
-                  budget: tuple[float, int, int | None] | None = None) -> list[Pick]:
+                  budget: tuple[float, int, int | None] | None = None,
+                  n_rows: int | None = None) -> list[Pick]:
     """The configurations a fit evaluates first, from the shipped portfolio.
 
     Parameters
@@ -31,6 +32,10 @@ def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | 
         Keep only candidates expected to finish a trial in ``seconds`` when it trains on
         ``fit_rows`` rows in all, with ``n_classes`` classes (``None`` for regression; see
         :meth:`Portfolio.affordable`).
+    n_rows : int, optional
+        Rows of the task. On more rows than the portfolio measured its candidates on, its
+        evidence is extrapolated, and the default LightGBM configuration comes second
+        (see :func:`with_baseline`).
 
     Returns
     -------
@@ -49,31 +54,35 @@ def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | 
     portfolio = portfolio.only_families(families)
     if budget is not None:
         portfolio = portfolio.affordable(*budget)
-    return portfolio.select(metafeatures, n, strategy)
+    picks = portfolio.select(metafeatures, n, strategy)
+    if n_rows is not None and n_rows > portfolio.measured_rows:
+        picks = with_baseline(picks, families, task, n)
+    return picks
 
 
 BASELINE = "lightgbm"  # its default configuration is always among the first trials
 
 
-def with_baseline(picks: list[Pick], families: Sequence, task: str, n: int) -> list[Pick]:
+def with_baseline(picks: list[Pick], families: Collection[str], task: str, n: int
+                  ) -> list[Pick]:
     """``picks`` with the default configuration of :data:`BASELINE` second (after the
-    most promising pick), so that a fit never misses the usual strong default.
+    most promising pick): the usual strong default on large data.
 
     Parameters
     ----------
     picks : list of Pick
         The portfolio's choice; returned unchanged when empty (no meta-learning).
-    families : sequence of ModelSpec
+    families : collection of str
         The families searched; unchanged when :data:`BASELINE` is not among them.
     task : str
     n : int
         Number of configurations to return at most.
     """
+    from autometa.components import registry
     from autometa.space import family_default
 
-    spec = next((f for f in families if f.name == BASELINE), None)
-    if not picks or spec is None:
+    if not picks or BASELINE not in families:
         return picks
-    default = family_default(spec, task)
+    default = family_default(registry()[BASELINE], task)
     rest = [p for p in picks if p.config != default]
     return [*rest[:1], Pick(default, "default"), *rest[1:]][:n]

@@ -183,7 +183,7 @@ def test_fit_starts_from_the_portfolio_and_records_why(mixed):
                              random_state=0).fit(X, y)
     assert set(clf.metafeatures_) == set(metafeatures.names("classification"))
     reasons = [c["reason"] for c in clf.initial_configs_]
-    assert len(reasons) == 4 and "default" in reasons  # the LightGBM default, second
+    assert len(reasons) == 4 and "default" not in reasons  # 200 rows: portfolio evidence
     assert any(r.startswith("knn:") for r in reasons)  # the neighbours moved some up
     first = [t for t in clf.trials_ if t.origin == "portfolio"]
     assert len(first) == 4
@@ -226,18 +226,28 @@ def test_a_wheel_install_finds_the_shipped_portfolios(tmp_path):
 
 
 def test_the_default_lightgbm_comes_second_once():
-    from autometa.components import MODELS
     from autometa.portfolio import Pick
     from autometa.space import family_default
 
     default = family_default(registry()["lightgbm"], "classification")
     picks = [Pick({"model": "knn"}, "knn:a"), Pick(default, "greedy"), Pick({"model": "mlp"}, "x")]
-    out = with_baseline(picks, MODELS, "classification", 3)
+    every = list(registry())
+    out = with_baseline(picks, every, "classification", 3)
     assert [p.reason for p in out] == ["knn:a", "default", "x"]
-    assert with_baseline(picks[:1], MODELS, "classification", 1) == picks[:1]
-    assert with_baseline([], MODELS, "classification", 5) == []  # meta-learning off
-    no_lgbm = [m for m in MODELS if m.name != "lightgbm"]
+    assert with_baseline(picks[:1], every, "classification", 1) == picks[:1]
+    assert with_baseline([], every, "classification", 5) == []  # meta-learning off
+    no_lgbm = [m for m in every if m != "lightgbm"]
     assert with_baseline(picks, no_lgbm, "classification", 3) == picks
+
+
+@pytest.mark.parametrize(("n_rows", "has_default"), [(None, False), (1500, False), (1501, True)])
+def test_the_default_lightgbm_joins_only_on_more_rows_than_the_portfolio_measured(
+        n_rows, has_default):
+    shipped = load("classification")
+    assert shipped.measured_rows == 1500
+    picks = initial_picks("classification", "greedy", None, 6, list(registry()), shipped,
+                          n_rows=n_rows)
+    assert [p.reason == "default" for p in picks][1] is has_default
 
 
 def test_affordable_keeps_the_candidates_expected_to_fit_the_trial_limit():

@@ -84,6 +84,8 @@ def assemble(tasks: list[CorpusTask], out: Path, task_type: str, corpus: str,
             "corpus_tasks": sum(ct.task == task_type for ct in tasks),
             "tasks_in_portfolio": len(complete),
             "candidates": len(ids),
+            "candidate_rule": "every family's default, then the best configuration found "
+                              "on a task, round-robin over families in a seeded task order",
             "fidelity": fidelity,
             "built": datetime.date.today().isoformat(),
             "autometa_version": __version__,

@@ -18,7 +18,12 @@ method; the report gives the median (and mean) normalised regret per k.
 Usage::
 
     python benchmarks/loo_study.py run --corpus ../shared/datasets --n-jobs 2
+    python benchmarks/loo_study.py recheck --corpus ../shared/datasets --n-jobs 2
     python benchmarks/loo_study.py report
+
+``recheck`` asks how much of "the best loss after k evaluations" is luck: the best-so-far
+configuration of knn@5, greedy@5 and random@25 is evaluated again on fresh folds (another
+subsample, split and model seed), appended to ``recheck.jsonl``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +52,7 @@ from autometa.search import SearchSettings, run_search
 from autometa.space import to_dict
 
 K = 25
+FRESH_SEED = 1
 N_RANDOM_INITIAL = 10  # what fit uses with meta_learning="off"
 HERE = Path(__file__).parent
 OUT = HERE / "results" / "loo"
@@ -56,9 +63,7 @@ METHODS = ("knn", "greedy", "random", "smac")
 
 
 def run_random(ct, pool: LocalPool, fidelity: Fidelity, seed: int) -> list[float | None]:
-    space = space_for(ct.task)
-    space.seed(seed)
-    configs = {i: to_dict(c) for i, c in enumerate(space.sample_configuration(K))}
+    configs = dict(enumerate(random_configs(ct.task, seed)))
     losses: dict[int, float | None] = {}
     for result in evaluate_all(pool, configs, fidelity):
         losses[result.job.key] = result.value.loss if result.ok else None
@@ -102,20 +107,81 @@ def run(corpus: str, out: Path, n_jobs: int, limit: int | None) -> None:
         pool.close()
 
 
+def random_configs(task: str, seed: int) -> list[dict]:
+    """The configurations ``run_random`` samples on the task of corpus index ``seed``."""
+    space = space_for(task)
+    space.seed(seed)
+    return [to_dict(c) for c in space.sample_configuration(K)]
+
+
+def best_so_far(configs: list[dict], losses: list, k: int) -> dict | None:
+    """The configuration with the lowest loss among the first ``k`` (None if all failed)."""
+    scored = [(v, i) for i, v in enumerate(losses[:k]) if v is not None and np.isfinite(v)]
+    return configs[min(scored)[1]] if scored else None
+
+
+def recheck(corpus: str, out: Path, n_jobs: int) -> None:
+    """Evaluate each method's best-so-far configuration again at seed 0 (the study's
+    folds: should reproduce its loss) and at :data:`FRESH_SEED` (fresh folds)."""
+    path = out / "recheck.jsonl"
+    done = {r["task"] for r in read_jsonl(path)}
+    baselines = {r["task"]: r["losses"] for r in read_jsonl(out / "baselines.jsonl")
+                 if r["method"] == "random"}
+    base = Fidelity(**json.loads((Path("portfolios") / "metadata" / "fidelity.json")
+                                 .read_text()))
+    tasks = load_corpus(corpus)
+    fulls = {t: pf.load(t) for t in ("classification", "regression")}
+    pool = LocalPool(n_jobs)
+    pool.start()
+    try:
+        for j, ct in enumerate(tasks):
+            if ct.name in done or ct.name not in baselines:
+                continue
+            full = fulls[ct.task]
+            t = full.tasks.index(ct.name)
+            index = _index(full)
+            chosen = {m: best_so_far([p.config for p in ps],
+                                     [full.losses[t, index[_key(p.config)]] for p in ps], 5)
+                      for m, ps in _picks(full, t).items()}
+            chosen["random"] = best_so_far(random_configs(ct.task, j), baselines[ct.name], K)
+            record = {"task": ct.name}
+            for seed in (base.seed, FRESH_SEED):
+                fidelity = replace(base, seed=seed)
+                pool.set_data(task_data(ct, fidelity))
+                todo = {m: c for m, c in chosen.items() if c is not None}
+                results = {r.job.key: (r.value.loss if r.ok else None)
+                           for r in evaluate_all(pool, todo, fidelity)}
+                record[f"seed{seed}"] = {m: results.get(m) for m in chosen}
+            append_jsonl(path, [record])
+            print(f"{ct.name}: {record}", flush=True)
+    finally:
+        pool.close()
+
+
+def _key(config: dict) -> str:
+    return json.dumps(config, sort_keys=True)
+
+
+def _index(full: pf.Portfolio) -> dict[str, int]:
+    return {_key(c): i for i, c in enumerate(full.configs)}
+
+
+def _picks(full: pf.Portfolio, t: int) -> dict[str, list]:
+    """What each portfolio strategy picks for task ``t`` without its group."""
+    loo = full.without([full.groups[t]])
+    meta = dict(zip(full.metafeature_names, full.metafeatures[t], strict=True))
+    return {method: loo.select(meta, K, strategy)
+            for method, strategy in (("knn", "auto"), ("greedy", "greedy"))}
+
+
 # -- report ------------------------------------------------------------------------------------
 
 
 def portfolio_curves(full: pf.Portfolio, t: int) -> dict[str, list[float]]:
     """Losses on task ``t`` of the configurations each strategy picks without its group."""
-    loo = full.without([full.groups[t]])
-    index = {json.dumps(c, sort_keys=True): i for i, c in enumerate(full.configs)}
-    meta = dict(zip(full.metafeature_names, full.metafeatures[t], strict=True))
-    curves = {}
-    for method, strategy in (("knn", "auto"), ("greedy", "greedy")):
-        picks = loo.select(meta, K, strategy)
-        curves[method] = [full.losses[t, index[json.dumps(p.config, sort_keys=True)]]
-                          for p in picks]
-    return curves
+    index = _index(full)
+    return {method: [full.losses[t, index[_key(p.config)]] for p in picks]
+            for method, picks in _picks(full, t).items()}
 
 
 def regret_table(out: Path) -> pd.DataFrame:
@@ -148,8 +214,39 @@ def _regret_rows(name: str, task_type: str, curves: dict, matrix_row: np.ndarray
             regret = 1.0 if not np.isfinite(value) else (value - low) / max(high - low, 1e-12)
             rows.append({"task": name, "type": task_type, "method": method, "k": k,
                          "regret": regret, "failed": bool(k <= len(losses)
-                                                         and not np.isfinite(losses[k - 1]))})
+                                                         and not np.isfinite(losses[k - 1])),
+                         "low": low, "high": high})
     return rows
+
+
+def _recheck(out: Path, table: pd.DataFrame) -> list[str]:
+    """The recheck's lines of the report: best-so-far configurations on the study's folds
+    and on fresh folds, on the study's per-task scale."""
+    records = read_jsonl(out / "recheck.jsonl")
+    bounds = table.groupby("task")[["low", "high"]].first()
+    rows = []
+    for r in (r for r in records if r["task"] in bounds.index):
+        low, high = bounds.loc[r["task"]]
+        for folds, seed in (("study", "seed0"), ("fresh", f"seed{FRESH_SEED}")):
+            for method, loss in r[seed].items():
+                rows.append({"task": r["task"], "folds": folds, "method": method,
+                             "regret": 1.0 if loss is None else (loss - low) / (high - low)})
+    if not rows:
+        return []
+    frame = pd.DataFrame(rows)
+    frame["method"] = frame["method"].map({"knn": "knn@5", "greedy": "greedy@5",
+                                           "random": f"random@{K}"})
+    median = frame.pivot_table(index="folds", columns="method", values="regret",
+                               aggfunc="median")
+    wide = frame.pivot_table(index=["folds", "task"], columns="method", values="regret")
+    share = (wide["knn@5"] <= wide[f"random@{K}"]).groupby(level="folds").mean()
+    return ["", f"Recheck on {frame['task'].nunique()} tasks: each method's best-so-far "
+            "configuration evaluated again on the study's folds (should match the table) "
+            "and on fresh folds (another subsample, split and model seed). Median "
+            "normalised regret on the study's per-task scale:", "",
+            median.round(4).to_string(), "",
+            f"Share of tasks where knn@5's configuration is at least as good as "
+            f"random@{K}'s: " + ", ".join(f"{k} folds {v:.0%}" for k, v in share.items())]
 
 
 def report(out: Path) -> None:
@@ -168,7 +265,7 @@ def report(out: Path) -> None:
             means[summary.columns].round(4).to_string(), "",
             "Failed evaluations (share of the first 25):", "",
             table.groupby("method")["failed"].mean()[summary.columns].round(4).to_string(), "",
-            _acceptance(summary, table)]
+            _acceptance(summary, table), *_recheck(out, table)]
     (out / "summary.md").write_text("\n".join(text) + "\n")
     table.to_csv(out / "regret.csv", index=False)
     _plot(summary, means, n_tasks, out / "regret.png")
@@ -217,11 +314,18 @@ def main() -> None:
     r.add_argument("--n-jobs", type=int, default=2)
     r.add_argument("--limit", type=int, help="only the first N tasks of a seeded random order")
     r.add_argument("--out", type=Path, default=OUT)
+    c = sub.add_parser("recheck", help="evaluate each method's best-so-far again on fresh "
+                       "folds (resumable)")
+    c.add_argument("--corpus", default="../shared/datasets")
+    c.add_argument("--n-jobs", type=int, default=2)
+    c.add_argument("--out", type=Path, default=OUT)
     p = sub.add_parser("report", help="write summary.md, regret.csv and regret.png")
     p.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     if args.command == "run":
         run(args.corpus, args.out, args.n_jobs, args.limit)
+    elif args.command == "recheck":
+        recheck(args.corpus, args.out, args.n_jobs)
     else:
         report(args.out)
 

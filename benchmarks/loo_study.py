@@ -88,8 +88,7 @@ def run(corpus: str, out: Path, n_jobs: int, limit: int | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     path = out / "baselines.jsonl"
     done = {(r["task"], r["method"]) for r in read_jsonl(path)}
-    fidelity = Fidelity(**json.loads((Path("portfolios") / "metadata" / "fidelity.json")
-                                     .read_text()))
+    fidelity = build_fidelity()
     tasks = load_corpus(corpus)
     order = np.random.default_rng(fidelity.seed).permutation(len(tasks))[:limit]  # as the matrix
     pool = LocalPool(n_jobs)
@@ -109,6 +108,12 @@ def run(corpus: str, out: Path, n_jobs: int, limit: int | None) -> None:
                       f"({time.monotonic() - start:.0f} s)", flush=True)
     finally:
         pool.close()
+
+
+def build_fidelity() -> Fidelity:
+    """The fidelity the shipped portfolio was built at."""
+    return Fidelity(**json.loads((Path("portfolios") / "metadata" / "fidelity.json")
+                                 .read_text()))
 
 
 def random_configs(task: str, seed: int) -> list[dict]:
@@ -131,8 +136,7 @@ def recheck(corpus: str, out: Path, n_jobs: int) -> None:
     done = {r["task"] for r in read_jsonl(path)}
     baselines = {r["task"]: r["losses"] for r in read_jsonl(out / "baselines.jsonl")
                  if r["method"] == "random"}
-    base = Fidelity(**json.loads((Path("portfolios") / "metadata" / "fidelity.json")
-                                 .read_text()))
+    base = build_fidelity()
     tasks = load_corpus(corpus)
     fulls = {t: pf.load(t) for t in ("classification", "regression")}
     pool = LocalPool(n_jobs)

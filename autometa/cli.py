@@ -95,7 +95,7 @@ def _metafeatures(args: argparse.Namespace) -> int:
 
 
 def _portfolio_build(args: argparse.Namespace) -> int:
-    from autometa.metalearning.build import Fidelity, build_metadata
+    from autometa.metalearning.build import N_CANDIDATES, Fidelity, build_metadata
     from autometa.metalearning.corpus import load_corpus
 
     tasks = load_corpus(args.corpus, None if args.task == "all" else args.task)
@@ -106,7 +106,7 @@ def _portfolio_build(args: argparse.Namespace) -> int:
     running = [p for p in args.phases if p != "assemble"]
     if running:
         build_metadata(tasks, metadata, n_workers=args.n_jobs, fidelity=fidelity,
-                       phases=tuple(running), n_candidates=args.candidates)
+                       phases=tuple(running), n_candidates=args.candidates or N_CANDIDATES)
     if "assemble" in args.phases:
         from autometa.metalearning.assemble import write_portfolios
 

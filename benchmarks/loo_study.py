@@ -139,6 +139,7 @@ def recheck(corpus: str, out: Path, n_jobs: int) -> None:
     base = build_fidelity()
     tasks = load_corpus(corpus)
     fulls = {t: pf.load(t) for t in ("classification", "regression")}
+    indexes = {t: _index(full) for t, full in fulls.items()}
     pool = LocalPool(n_jobs)
     pool.start()
     try:
@@ -147,7 +148,7 @@ def recheck(corpus: str, out: Path, n_jobs: int) -> None:
                 continue
             full = fulls[ct.task]
             t = full.tasks.index(ct.name)
-            index = _index(full)
+            index = indexes[ct.task]
             chosen = {m: best_so_far([p.config for p in ps],
                                      [full.losses[t, index[_key(p.config)]] for p in ps], 5)
                       for m, ps in _picks(full, t).items()}

@@ -26,6 +26,9 @@ from autometa.space import configuration
 AUTOMETA = Path(sys.executable).parent / "autometa"
 FAST = ["--search-trials", "3", "--max-rows", "120", "--n-jobs", "1"]
 
+pytestmark = pytest.mark.skipif(not AUTOMETA.exists(),
+                                reason="the autometa command is not installed (pip install -e .)")
+
 
 def write_corpus(root: Path) -> Path:
     """A corpus folder (manifest.json + data/*.parquet) of three small tasks."""
@@ -44,8 +47,6 @@ def write_corpus(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """A finished build with 6 candidates per task type, made by the installed command."""
-    if not AUTOMETA.exists():
-        pytest.skip("the autometa command is not installed (pip install -e .)")
     work = tmp_path_factory.mktemp("build")
     corpus = write_corpus(work / "corpus")
     out = work / "portfolios"

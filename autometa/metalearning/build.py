@@ -239,11 +239,9 @@ def evaluate_all(pool: LocalPool, configs: dict, fidelity: Fidelity):
 
 def build_metadata(tasks: list[CorpusTask], out: Path, n_workers: int = 2,
                    fidelity: Fidelity = Fidelity(), phases=("search", "matrix"),
-                   log=print, n_candidates: int | None = None) -> None:
-    """Run (or continue) the meta-dataset build; results land in ``out``.
-
-    ``n_candidates`` (per task type) defaults to :data:`N_CANDIDATES`.
-    """
+                   log=print, n_candidates: int = N_CANDIDATES) -> None:
+    """Run (or continue) the meta-dataset build with at most ``n_candidates`` candidates
+    per task type; results land in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "fidelity.json").write_text(json.dumps(asdict(fidelity), indent=1))
     pool = LocalPool(n_workers)
@@ -252,6 +250,6 @@ def build_metadata(tasks: list[CorpusTask], out: Path, n_workers: int = 2,
         if "search" in phases:
             run_search_phase(tasks, pool, out, fidelity, log)
         if "matrix" in phases:
-            run_matrix_phase(tasks, pool, out, fidelity, log, n_candidates or N_CANDIDATES)
+            run_matrix_phase(tasks, pool, out, fidelity, log, n_candidates)
     finally:
         pool.close()

@@ -47,10 +47,12 @@ PARAMS_DOC = """
         How the search starts. ``"auto"``: the greedy portfolio order recomputed with the
         source tasks nearest to this one in meta-feature space weighted up (the more, the
         closer they are; for classification, source tasks of the same kind, binary or
-        multiclass); ``"greedy"``: the greedy portfolio of all source tasks;
-        ``"off"``: SMAC's own random initial design. On more rows than the portfolio
-        measured its candidates on (1,500), the default LightGBM configuration comes
-        second.
+        multiclass), handed out one at a time: from the third loss seen on, the source
+        tasks that rank the configurations tried as this task does count more (see
+        :meth:`autometa.portfolio.Portfolio.select`); ``"greedy"``: the greedy portfolio
+        of all source tasks; ``"off"``: SMAC's own random initial design. On more rows
+        than the portfolio measured its candidates on (1,500), the default LightGBM
+        configuration comes second.
     n_initial_configs : int, default=16
         Number of portfolio configurations evaluated first.
     portfolio : Portfolio, str, path or None, default=None
@@ -86,7 +88,9 @@ ATTRS_DOC = """
     metafeatures_ : dict or None
         The task's meta-features (computed when ``meta_learning="auto"``).
     initial_configs_ : list of dict
-        The portfolio configurations evaluated first, each with the reason it was chosen
+        The portfolio configurations evaluated first, in the order they were handed out
+        (at most ``n_initial_configs``, fewer when ``max_evals`` or the time budget ends
+        the search sooner), each with the reason it was chosen
         (``"knn:<source task>"`` when the nearest tasks moved it up the greedy order,
         naming the neighbour it does best on, ``"default"`` for the default LightGBM
         on large data, else ``"greedy"``).

@@ -28,9 +28,9 @@ from autometa.pool import borrowed_pool
 from autometa.portfolio import Portfolio
 from autometa.progress import fit_progress
 from autometa.search import SearchSettings, SearchState, run_search
-from autometa.space import build_space, configuration, select_families
+from autometa.space import build_space, select_families
 from autometa.versions import library_versions, warn_if_changed
-from autometa.warmstart import initial_picks
+from autometa.warmstart import WarmStart, warm_start
 
 MB = 2**20
 END_MARGIN = 0.4  # seconds kept for bookkeeping after the last refit
@@ -211,7 +211,7 @@ class _AutoMetaBase(BaseEstimator):
                 previous: _Previous | None):
         families = select_families(self._task, data.specs, self.include, self.exclude)
         space = build_space(self._task, families, seed=seed)
-        initial = [] if previous else self._warm_start_configs(space, data, families, seed)
+        warm = WarmStart(None) if previous else self._warm_start(data, families, seed)
         n_workers = pool.capacity
         settings = SearchSettings(
             seed=seed,
@@ -219,30 +219,29 @@ class _AutoMetaBase(BaseEstimator):
             trial_time_limit=self._trial_time_limit(),
             memory_limit=int(self.memory_limit * MB) if self.memory_limit else None,
             max_evals=self.max_evals,
-            initial_configs=initial,
-            n_random_initial=0 if initial else min(10, self.max_evals or 10),
+            warm_start=None if warm.done else warm,
+            n_random_initial=0 if not warm.done else min(10, self.max_evals or 10),
             reserve=lambda trials: refit_reserve(trials, data, n_workers, self.time_budget),
         )
         state = run_search(space, pool, settings, state=previous and previous.state,
                            on_trial=self._report_trial)
+        if not previous:
+            self.initial_configs_ = [{"config": p.config, "reason": p.reason} for p in warm.picks]
         if not state.successes:
             raise RuntimeError(self._no_success_message(state))
         return state
 
-    def _warm_start_configs(self, space, data: TaskData, families, seed: int) -> list:
-        """Meta-features of the task and the portfolio's first configurations for it."""
+    def _warm_start(self, data: TaskData, families, seed: int) -> WarmStart:
+        """Meta-features of the task and the portfolio's warm start for it."""
         self.metafeatures_ = None
         if self.meta_learning == "auto":
             self.metafeatures_ = metafeatures.compute(data.X, data.y, self._task,
                                                       categorical=data.categorical, seed=seed)
         fit_rows = sum(len(train) for train, _ in data.splits)
-        picks = initial_picks(self._task, self.meta_learning, self.metafeatures_,
-                              self.n_initial_configs, [f.name for f in families],
-                              self.portfolio,
-                              (AFFORDABLE * self._trial_time_limit(), fit_rows, data.n_classes),
-                              n_rows=len(data.y))
-        self.initial_configs_ = [{"config": p.config, "reason": p.reason} for p in picks]
-        return [configuration(space, p.config) for p in picks]
+        return warm_start(self._task, self.meta_learning, self.metafeatures_,
+                          self.n_initial_configs, [f.name for f in families], self.portfolio,
+                          (AFFORDABLE * self._trial_time_limit(), fit_rows, data.n_classes),
+                          n_rows=len(data.y))
 
     def _no_success_message(self, state) -> str:
         if not state.trials:

@@ -14,17 +14,22 @@ import json
 import warnings
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from autometa.regret import agreement, greedy_order, normalised_regret
+
 SCHEMA_VERSION = 1
 CLIP = 4.0  # scaled meta-features are clipped to [-CLIP, CLIP]
 CLASSES = "simple.n_classes"
 PER_CLASS_FAMILIES = frozenset({"lightgbm", "xgboost", "hist_gradient_boosting"})
 MIN_SAME_KIND = 10  # fewer binary (or multiclass) source tasks than this: use them all
+MIN_OBSERVED = 3  # losses seen on the new task before source tasks are re-weighted by them
+AGREEMENT = 10.0  # how strongly (see Portfolio.select)
 
 
 class PortfolioError(ValueError):
@@ -81,12 +86,12 @@ class Portfolio:
     fit_rows: np.ndarray
     provenance: dict = field(default_factory=dict)
 
-    @property
+    @cached_property
     def center(self) -> np.ndarray:
         """Per meta-feature median over the source tasks (NaN-safe, 0 when all NaN)."""
         return np.nan_to_num(_nan_stat(np.nanmedian, self.metafeatures))
 
-    @property
+    @cached_property
     def scale(self) -> np.ndarray:
         """Per meta-feature inter-quartile range over the source tasks (1 when degenerate)."""
         q75 = _nan_stat(lambda a, axis: np.nanpercentile(a, 75, axis=axis), self.metafeatures)
@@ -104,12 +109,12 @@ class Portfolio:
         """Most rows of a task the candidates were measured on (0 when not recorded)."""
         return int(self.provenance.get("fidelity", {}).get("max_rows", 0))
 
-    @property
+    @cached_property
     def regret(self) -> np.ndarray:
         """Normalised regret of each candidate on each task (see :func:`normalised_regret`)."""
         return normalised_regret(self.losses)
 
-    @property
+    @cached_property
     def order(self) -> list[int]:
         """All candidates in greedy portfolio order (see :func:`greedy_order`)."""
         return greedy_order(self.regret)
@@ -175,8 +180,8 @@ class Portfolio:
         )
 
     def select(self, metafeatures: Mapping[str, float] | None, n: int, strategy: str = "auto",
-               k: int = 20) -> list[Pick]:
-        """The first ``n`` configurations to evaluate on a new task.
+               k: int = 20, tried: Sequence[tuple[Mapping, float | None]] = ()) -> list[Pick]:
+        """The next ``n`` configurations to evaluate on a new task.
 
         Parameters
         ----------
@@ -189,27 +194,43 @@ class Portfolio:
             weighted up, the more the closer they are (see :meth:`_neighbourhood`): the
             candidates that together do best on the neighbours, and on all tasks when
             there are no close neighbours. Only source tasks of the same kind (binary or
-            multiclass, see :meth:`same_kind`) count. ``"greedy"``: the greedy order of
-            all tasks.
+            multiclass, see :meth:`same_kind`) count. Once :data:`MIN_OBSERVED` losses of
+            candidates are known (``tried``), each source task's weight is multiplied by
+            ``exp(AGREEMENT * tau)``, ``tau`` being the rank agreement of its losses with
+            the new task's (see :func:`agreement`). ``"greedy"``: the greedy order of all
+            tasks.
         k : int
             Number of nearest source tasks considered.
+        tried : sequence of (config, loss)
+            Configurations already evaluated on the new task, in order, with their loss:
+            ``inf`` if the trial failed, ``None`` while it runs. The greedy order goes on
+            from them, and they are not picked again.
 
         Returns
         -------
         list of Pick
             Distinct configurations, most promising first.
         """
-        if not self.configs or n <= 0:
-            return []
-        order = self.order
+        index = {_key(c): i for i, c in enumerate(self.configs)}
+        done = list(dict.fromkeys(index[_key(c)] for c, _ in tried if _key(c) in index))
         if strategy != "auto" or metafeatures is None or len(self.tasks) < 2:
-            return [Pick(dict(self.configs[i]), "greedy") for i in order[:n]]
+            order = [c for c in self.order if c not in done]
+            return [Pick(dict(self.configs[c]), "greedy") for c in order[:n]]
         source = self.same_kind(metafeatures)
         neighbours, weights = source._neighbourhood(self.vector(metafeatures), k)
         regret = source.regret
-        rank = {c: r for r, c in enumerate(order)}
+        seen = [(index[_key(c)], loss) for c, loss in tried
+                if loss is not None and _key(c) in index]
+        if len(seen) >= MIN_OBSERVED:
+            cols, losses = zip(*seen, strict=True)
+            tau = agreement(np.array(losses, dtype=float), regret[:, list(cols)])
+            weights = weights * np.exp(AGREEMENT * tau)
+            weights /= weights.sum()
+        rank = {c: r for r, c in enumerate(self.order)}
         picks = []
-        for r, c in enumerate(greedy_order(regret, weights)[:n]):
+        for r, c in enumerate(greedy_order(regret, weights, done, len(done) + n)):
+            if r < len(done):
+                continue
             best_on = neighbours[int(np.argmin(regret[neighbours, c]))]
             promoted = r < rank[c]  # the neighbours moved it up the greedy order
             picks.append(Pick(dict(self.configs[c]),
@@ -232,18 +253,23 @@ class Portfolio:
     def _neighbourhood(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest source tasks (nearest first) and task weights for the greedy
         order: ``closeness`` spread over them, the rest over all tasks. ``closeness`` is the
-        source tasks' typical 1-NN distance over the query's, capped at 1."""
-        from sklearn.neighbors import NearestNeighbors
+        source tasks' typical 1-NN distance over the query's, capped at 1.
+
+        Brute force: a few hundred source tasks take a millisecond, with no thread pool
+        to compete with the trials for the cores."""
+        from scipy.spatial.distance import cdist
 
         points = self.scaled(self.metafeatures)
         k = min(k, len(points) - 1)
-        nn = NearestNeighbors(n_neighbors=k + 1).fit(points)
-        typical = float(np.median(nn.kneighbors(points)[0][:, 1]))  # source tasks' 1-NN distance
-        dist, idx = nn.kneighbors(self.scaled(query[None, :]), n_neighbors=k)
-        closeness = float(np.clip(typical / max(dist[0, 0], 1e-12), 0.0, 1.0))
+        between = cdist(points, points)
+        np.fill_diagonal(between, np.inf)
+        typical = float(np.median(between.min(axis=1)))  # source tasks' 1-NN distance
+        dist = cdist(self.scaled(query[None, :]), points)[0]
+        idx = np.argsort(dist, kind="stable")[:k]
+        closeness = float(np.clip(typical / max(dist[idx[0]], 1e-12), 0.0, 1.0))
         weights = np.full(len(points), (1.0 - closeness) / len(points))
-        weights[idx[0]] += closeness / k
-        return idx[0], weights
+        weights[idx] += closeness / k
+        return idx, weights
 
 
 def _nan_stat(fn, values: np.ndarray) -> np.ndarray:
@@ -252,54 +278,8 @@ def _nan_stat(fn, values: np.ndarray) -> np.ndarray:
         return fn(values, axis=0)
 
 
-def normalised_regret(losses: np.ndarray) -> np.ndarray:
-    """Per task, ``(loss - best) / (worst - best)`` over the candidates; failures count 1.
-
-    Parameters
-    ----------
-    losses : ndarray of shape (n_tasks, n_candidates)
-        Losses, NaN where a candidate failed.
-
-    Returns
-    -------
-    ndarray of the same shape, values in [0, 1]
-    """
-    losses = np.asarray(losses, dtype=float)
-    finite = np.isfinite(losses)
-    low = np.where(finite, losses, np.inf).min(axis=1, keepdims=True)
-    high = np.where(finite, losses, -np.inf).max(axis=1, keepdims=True)
-    span = np.where(high - low > 0, high - low, 1.0)
-    with np.errstate(invalid="ignore"):
-        regret = (losses - low) / span
-    return np.where(finite, np.clip(regret, 0.0, 1.0), 1.0)
-
-
-def greedy_order(regret: np.ndarray, weights: np.ndarray | None = None) -> list[int]:
-    """Candidates ordered greedily: each next one minimises the mean (over tasks) of the
-    lowest regret reached by the candidates chosen so far.
-
-    Parameters
-    ----------
-    regret : ndarray of shape (n_tasks, n_candidates)
-    weights : ndarray of shape (n_tasks,), optional
-        Task weights of the mean (uniform by default).
-
-    Returns
-    -------
-    list of int
-        Every candidate index, in greedy order (ties go to the lower index).
-    """
-    n_tasks, n_cands = regret.shape
-    weights = np.full(n_tasks, 1.0 / max(n_tasks, 1)) if weights is None else weights
-    current = np.ones(n_tasks)
-    left = list(range(n_cands))
-    order: list[int] = []
-    while left:
-        scores = [float(weights @ np.minimum(current, regret[:, c])) for c in left]
-        best = left.pop(int(np.argmin(scores)))
-        order.append(best)
-        current = np.minimum(current, regret[:, best])
-    return order
+def _key(config: Mapping) -> str:
+    return json.dumps(config, sort_keys=True)
 
 
 # -- files --------------------------------------------------------------------------------------

@@ -22,13 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from ConfigSpace import Configuration, ConfigurationSpace
+from ConfigSpace import ConfigurationSpace
 
 from autometa.records import Trial
 from autometa.sandbox import Job, JobResult
-from autometa.space import ROOT, to_dict
+from autometa.space import ROOT, configuration, to_dict
 
 PORTFOLIO_ORIGIN = "portfolio"
+
+WarmStartFn = Callable[[Sequence[tuple[dict, float | None]]], dict | None]
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class SearchSettings:
 
     ``deadline`` is a ``time.monotonic()`` instant; ``reserve`` is called with the
     trials so far and returns the seconds to keep free before it (for refitting).
+    ``warm_start``, while it returns configurations, chooses the trials instead of SMAC:
+    it is called with the (config, loss) pairs tried so far (loss ``inf`` for a failure,
+    ``None`` while running) and returns the next configuration, or ``None`` when done.
     """
 
     seed: int
@@ -44,7 +49,7 @@ class SearchSettings:
     trial_time_limit: float
     memory_limit: int | None = None
     max_evals: int | None = None
-    initial_configs: Sequence[Configuration] = ()
+    warm_start: WarmStartFn | None = None
     n_random_initial: int = 0
     n_threads: int = 1
     reserve: Callable[[list[Trial]], float] = field(default=lambda trials: 0.0)
@@ -61,6 +66,7 @@ class SearchState:
     best_models: tuple[int, object] | None = None  # fold models of the best trial so far
     interrupted: bool = False  # the last run was ended early by Ctrl-C
     portfolio: set[str] = field(default_factory=set)  # keys of the warm-start configurations
+    warming: bool = True  # the warm start may still hand out configurations
 
     @property
     def successes(self) -> list[Trial]:
@@ -80,11 +86,7 @@ def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path)
         seed=settings.seed,
         output_directory=output,
     )
-    initial = HPO.get_initial_design(
-        scenario,
-        n_configs=settings.n_random_initial,
-        additional_configs=list(settings.initial_configs),
-    )
+    initial = HPO.get_initial_design(scenario, n_configs=settings.n_random_initial)
     # SMAC's default forest uses all cores and preallocates 2**20 leaves per tree,
     # which costs about a second per retraining; this one costs milliseconds.
     model = RandomForest(space, log_y=True, n_trees=10, ratio_features=1.0, min_samples_split=2,
@@ -111,17 +113,16 @@ def run_search(space, pool, settings: SearchSettings, state: SearchState | None 
     try:
         if state.smac is None:
             state.smac = make_smac(space, settings, output)
-            state.portfolio = {_key(to_dict(c)) for c in settings.initial_configs}
-        _loop(state, pool, settings, on_trial)
+        _loop(state, space, pool, settings, on_trial)
     finally:
         shutil.rmtree(output, ignore_errors=True)
     return state
 
 
-def _loop(state: SearchState, pool, settings: SearchSettings, on_trial) -> None:
+def _loop(state: SearchState, space, pool, settings: SearchSettings, on_trial) -> None:
     state.interrupted = False
     try:
-        _run_trials(state, pool, settings, on_trial)
+        _run_trials(state, space, pool, settings, on_trial)
     except KeyboardInterrupt:
         if not state.successes:
             raise
@@ -129,7 +130,7 @@ def _loop(state: SearchState, pool, settings: SearchSettings, on_trial) -> None:
         state.interrupted = True
 
 
-def _run_trials(state: SearchState, pool, settings: SearchSettings, on_trial) -> None:
+def _run_trials(state: SearchState, space, pool, settings: SearchSettings, on_trial) -> None:
     smac, running, asked = state.smac, {}, None
     start_count = len(state.trials)
     clock = time.monotonic
@@ -143,7 +144,7 @@ def _run_trials(state: SearchState, pool, settings: SearchSettings, on_trial) ->
 
     while True:
         while pool.idle() and more() and clock() < end() - 0.2:
-            info = asked or _ask(smac)
+            info = asked or _next(state, space, settings, running) or _ask(smac)
             asked = None
             trial_id = len(state.trials) + len(running)
             job = Job(trial_id, "evaluate", to_dict(info.config), settings.seed, end(),
@@ -152,8 +153,8 @@ def _run_trials(state: SearchState, pool, settings: SearchSettings, on_trial) ->
             pool.submit(job)
         if not running:
             return
-        if asked is None and more():
-            asked = _ask(smac)
+        if asked is None and more() and not state.warming:
+            asked = _ask(smac)  # while the current trials run
         for result in pool.wait(timeout=max(0.0, end() - clock())):
             _record(state, result, *running.pop(result.job.key))
             if on_trial is not None:
@@ -165,6 +166,32 @@ def _run_trials(state: SearchState, pool, settings: SearchSettings, on_trial) ->
                                    wall_time=clock() - started)
                 _record(state, result, info, started)
             return
+
+
+def _next(state: SearchState, space, settings: SearchSettings, running: dict):
+    """The warm start's next trial, or ``None`` when it is over (for good)."""
+    if not state.warming or settings.warm_start is None:
+        state.warming = False
+        return None
+    from smac.runhistory.dataclasses import TrialInfo
+
+    tried = [(t.config, t.loss if t.ok else np.inf) for t in state.trials]
+    tried += [(to_dict(info.config), None) for info, _ in running.values()]
+    config = settings.warm_start(tried)
+    if config is None:
+        state.warming = False
+        return None
+    state.portfolio.add(_key(config))
+    return TrialInfo(config=configuration(space, config), seed=settings.seed)
+
+
+def in_order(configs: Sequence[dict]) -> WarmStartFn:
+    """A warm start handing out ``configs`` in order (those not tried yet)."""
+    def next_config(tried: Sequence[tuple[dict, float | None]]) -> dict | None:
+        seen = {_key(c) for c, _ in tried}
+        return next((dict(c) for c in configs if _key(c) not in seen), None)
+
+    return next_config
 
 
 def _ask(smac):

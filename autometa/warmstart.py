@@ -1,25 +1,104 @@
-"""How a fit starts from the shipped portfolio: which configurations it evaluates first."""
+"""How a fit starts from the shipped portfolio: which configurations it evaluates first.
+
+The warm start hands out the portfolio's configurations one at a time, so that each pick
+can use the losses seen so far: once a few are known, the source tasks that rank the
+same configurations as the new task does count more (see :meth:`Portfolio.select`).
+"""
 
 from __future__ import annotations
 
+import copy
 import warnings
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from autometa.portfolio import Pick, Portfolio, PortfolioError, load
 
+BASELINE = "lightgbm"  # its default comes second on more rows than the portfolio measured
 
-def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
-                  families: Collection[str], source: Portfolio | str | Path | None = None,
-                  budget: tuple[float, int, int | None] | None = None,
-                  n_rows: int | None = None) -> list[Pick]:
-    """The configurations a fit evaluates first, from the shipped portfolio.
+Tried = Sequence[tuple[Mapping, float | None]]
+
+
+class WarmStart:
+    """The portfolio configurations a fit evaluates first, handed out one at a time.
+
+    Parameters
+    ----------
+    portfolio : Portfolio or None
+        The candidates to choose from (``None``: no warm start).
+    strategy : {"auto", "greedy"}
+        See :meth:`Portfolio.select`.
+    metafeatures : mapping or None
+        The new task's meta-features (needed by ``"auto"``).
+    n : int
+        Number of configurations handed out at most.
+    baseline : dict, optional
+        A configuration to evaluate second, whatever the portfolio says.
+
+    Attributes
+    ----------
+    picks : list of Pick
+        The configurations handed out so far, in order.
+    """
+
+    def __init__(self, portfolio: Portfolio | None, strategy: str = "auto",
+                 metafeatures: Mapping[str, float] | None = None, n: int = 0,
+                 baseline: dict | None = None) -> None:
+        self.portfolio = portfolio if portfolio is not None and portfolio.configs else None
+        self.strategy, self.metafeatures, self.n = strategy, metafeatures, n
+        self.baseline = baseline
+        self.picks: list[Pick] = []
+
+    @property
+    def done(self) -> bool:
+        """Whether no more configuration will be handed out."""
+        return self.portfolio is None or len(self.picks) >= self.n
+
+    def __call__(self, tried: Tried) -> dict | None:
+        """The next configuration to evaluate, or ``None`` when the warm start is over.
+
+        Parameters
+        ----------
+        tried : sequence of (config, loss)
+            Configurations evaluated on the task so far, in order: loss ``inf`` for a
+            failed trial, ``None`` for one still running.
+        """
+        if self.done:
+            return None
+        pick = self._next(tried)
+        if pick is None:
+            self.n = len(self.picks)
+            return None
+        self.picks.append(pick)
+        return pick.config
+
+    def _next(self, tried: Tried) -> Pick | None:
+        configs = [dict(c) for c, _ in tried]
+        if len(self.picks) == 1 and self.baseline is not None and self.baseline not in configs:
+            return Pick(dict(self.baseline), "default")
+        picks = self.portfolio.select(self.metafeatures, 1, self.strategy, tried=tried)
+        return picks[0] if picks else None
+
+    def planned(self) -> list[Pick]:
+        """The configurations it hands out when no loss becomes known (a dry run)."""
+        dry = copy.copy(self)
+        dry.picks, tried = [], []
+        while (config := dry(tried)) is not None:
+            tried.append((config, None))
+        return dry.picks
+
+
+def warm_start(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
+               families: Collection[str], source: Portfolio | str | Path | None = None,
+               budget: tuple[float, int, int | None] | None = None,
+               n_rows: int | None = None) -> WarmStart:
+    """The warm start of a fit from the shipped portfolio.
 
     Parameters
     ----------
     task : {"classification", "regression"}
     strategy : {"auto", "greedy", "off"}
-        See :meth:`Portfolio.select`; ``"off"`` returns no configuration.
+        See :meth:`Portfolio.select`; ``"off"`` hands out no configuration.
     metafeatures : mapping or None
         The task's meta-features (needed by ``"auto"``).
     n : int
@@ -34,55 +113,34 @@ def initial_picks(task: str, strategy: str, metafeatures: Mapping[str, float] | 
         :meth:`Portfolio.affordable`).
     n_rows : int, optional
         Rows of the task. On more rows than the portfolio measured its candidates on, its
-        evidence is extrapolated, and the default LightGBM configuration comes second
-        (see :func:`with_baseline`).
+        evidence is extrapolated, and the default :data:`BASELINE` configuration comes
+        second.
 
     Returns
     -------
-    list of Pick
-        Empty, with a warning, when the portfolio cannot be read.
+    WarmStart
+        One that hands out nothing, with a warning, when the portfolio cannot be read.
     """
     if strategy == "off" or n <= 0:
-        return []
+        return WarmStart(None)
     try:
         portfolio = source if isinstance(source, Portfolio) else load(task, source)
         if portfolio.task != task:
             raise PortfolioError(f"The portfolio given is for {portfolio.task}, not {task}.")
     except PortfolioError as exc:
         warnings.warn(f"{exc} Starting the search without meta-learning.", stacklevel=3)
-        return []
+        return WarmStart(None)
     portfolio = portfolio.only_families(families)
     if budget is not None:
         portfolio = portfolio.affordable(*budget)
-    picks = portfolio.select(metafeatures, n, strategy)
-    if n_rows is not None and n_rows > portfolio.measured_rows:
-        picks = with_baseline(picks, families, task, n)
-    return picks
+    large = n_rows is not None and n_rows > portfolio.measured_rows
+    return WarmStart(portfolio, strategy, metafeatures, n,
+                     baseline=baseline(families, task) if large else None)
 
 
-BASELINE = "lightgbm"  # its default comes second on more rows than the portfolio measured
-
-
-def with_baseline(picks: list[Pick], families: Collection[str], task: str, n: int
-                  ) -> list[Pick]:
-    """``picks`` with the default configuration of :data:`BASELINE` second (after the
-    most promising pick): the usual strong default on large data.
-
-    Parameters
-    ----------
-    picks : list of Pick
-        The portfolio's choice; returned unchanged when empty (no meta-learning).
-    families : collection of str
-        The families searched; unchanged when :data:`BASELINE` is not among them.
-    task : str
-    n : int
-        Number of configurations to return at most.
-    """
+def baseline(families: Collection[str], task: str) -> dict | None:
+    """The default configuration of :data:`BASELINE` (``None`` when it is not searched)."""
     from autometa.components import registry
     from autometa.space import family_default
 
-    if not picks or BASELINE not in families:
-        return picks
-    default = family_default(registry()[BASELINE], task)
-    rest = [p for p in picks if p.config != default]
-    return [*rest[:1], Pick(default, "default"), *rest[1:]][:n]
+    return family_default(registry()[BASELINE], task) if BASELINE in families else None

@@ -5,7 +5,8 @@ candidates T's own search found) chooses the first configurations, and the best
 validation loss after k = 1..25 evaluations is compared for:
 
 * ``knn``    — the warm start ``fit`` uses (``meta_learning="auto"``) on data of at most
-  the portfolio's 1,500 rows,
+  the portfolio's 1,500 rows: each pick sees the task's losses on the earlier ones,
+* ``knn-static`` — the same picks made without seeing any loss,
 * ``knn+lgbm`` — the same with the default LightGBM second, as ``fit`` does on more rows,
 * ``greedy`` — the greedy portfolio alone (``meta_learning="greedy"``),
 * ``random`` — configurations sampled uniformly from the search space,
@@ -53,14 +54,14 @@ from autometa.metalearning.corpus import load_corpus
 from autometa.pool import LocalPool
 from autometa.search import SearchSettings, run_search
 from autometa.space import to_dict
-from autometa.warmstart import with_baseline
+from autometa.warmstart import WarmStart, baseline
 
 K = 25
 FRESH_SEED = 1
 N_RANDOM_INITIAL = 10  # what fit uses with meta_learning="off"
 HERE = Path(__file__).parent
 OUT = HERE / "results" / "loo"
-METHODS = ("knn", "knn+lgbm", "greedy", "random", "smac")
+METHODS = ("knn", "knn-static", "knn+lgbm", "greedy", "random", "smac")
 
 
 # -- run: the baselines that need real evaluations ---------------------------------------------
@@ -151,7 +152,7 @@ def recheck(corpus: str, out: Path, n_jobs: int) -> None:
             index = indexes[ct.task]
             chosen = {m: best_so_far([p.config for p in ps],
                                      [full.losses[t, index[_key(p.config)]] for p in ps], 5)
-                      for m, ps in _picks(full, t).items()}
+                      for m, ps in _picks(full, t).items() if m in ("knn", "greedy")}
             chosen["random"] = best_so_far(random_configs(ct.task, j), baselines[ct.name], K)
             record = {"task": ct.name}
             for seed in (base.seed, FRESH_SEED):
@@ -176,11 +177,27 @@ def _index(full: pf.Portfolio) -> dict[str, int]:
 
 
 def _picks(full: pf.Portfolio, t: int) -> dict[str, list]:
-    """What each portfolio strategy picks for task ``t`` without its group."""
+    """What each portfolio strategy picks for task ``t`` without its group, seeing the
+    task's losses (its row of the matrix) one pick at a time, as ``fit`` does."""
     loo = full.without([full.groups[t]])
     meta = dict(zip(full.metafeature_names, full.metafeatures[t], strict=True))
-    return {method: loo.select(meta, K, strategy)
-            for method, strategy in (("knn", "auto"), ("greedy", "greedy"))}
+    index = _index(full)
+
+    def loss(config: dict) -> float:
+        value = full.losses[t, index[_key(config)]]
+        return value if np.isfinite(value) else np.inf  # a failed trial
+
+    def run(warm: WarmStart) -> list:
+        tried: list = []
+        while (config := warm(tried)) is not None:
+            tried.append((config, loss(config)))
+        return warm.picks
+
+    return {"knn": run(WarmStart(loo, "auto", meta, K)),
+            "knn-static": WarmStart(loo, "auto", meta, K).planned(),
+            "knn+lgbm": run(WarmStart(loo, "auto", meta, K,
+                                      baseline=baseline(list(registry()), full.task))),
+            "greedy": run(WarmStart(loo, "greedy", None, K))}
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -190,7 +207,6 @@ def portfolio_curves(full: pf.Portfolio, t: int) -> dict[str, list[float]]:
     """Losses on task ``t`` of the configurations each strategy picks without its group."""
     index = _index(full)
     picks = _picks(full, t)
-    picks["knn+lgbm"] = with_baseline(picks["knn"], list(registry()), full.task, K)
     return {method: [full.losses[t, index[_key(p.config)]] for p in chosen]
             for method, chosen in picks.items()}
 

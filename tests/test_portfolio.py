@@ -17,14 +17,13 @@ from autometa.portfolio import (
     Portfolio,
     PortfolioError,
     from_json,
-    greedy_order,
     load,
-    normalised_regret,
     portfolio_path,
     to_json,
 )
+from autometa.regret import greedy_order, normalised_regret
 from autometa.space import build_space, configuration, select_families
-from autometa.warmstart import initial_picks, with_baseline
+from autometa.warmstart import warm_start
 
 
 def _toy() -> Portfolio:
@@ -158,7 +157,7 @@ def test_a_wrong_schema_version_or_broken_file_is_a_clear_error(tmp_path):
     with pytest.raises(PortfolioError, match="Cannot read"):
         load("classification", bad)
     with pytest.warns(UserWarning, match="without meta-learning"):
-        assert initial_picks("classification", "auto", {}, 5, ["linear"], bad) == []
+        assert warm_start("classification", "auto", {}, 5, ["linear"], bad).done
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -172,8 +171,8 @@ def test_shipped_portfolio_configurations_are_valid_in_the_current_space(task):
     assert p.provenance["corpus_tasks"] >= len(p.tasks)
 
 
-def test_initial_picks_only_use_the_searched_families():
-    picks = initial_picks("classification", "greedy", None, 8, ["linear", "knn"])
+def test_the_warm_start_only_uses_the_searched_families():
+    picks = warm_start("classification", "greedy", None, 8, ["linear", "knn"]).planned()
     assert picks and {q.config["model"] for q in picks} <= {"linear", "knn"}
 
 
@@ -200,7 +199,7 @@ def test_fit_without_meta_learning_uses_no_portfolio(regression_data):
     assert set(reg.leaderboard()["origin"]) == {"smac"}
     greedy = AutoMetaRegressor(time_budget=20, max_evals=3, meta_learning="greedy",
                                include=["linear", "knn"], random_state=0).fit(X, y)
-    assert [c["reason"] for c in greedy.initial_configs_] == ["greedy"] * 16
+    assert [c["reason"] for c in greedy.initial_configs_] == ["greedy"] * 3  # max_evals
     assert {c["config"]["model"] for c in greedy.initial_configs_} <= {"linear", "knn"}
 
 
@@ -225,28 +224,13 @@ def test_a_wheel_install_finds_the_shipped_portfolios(tmp_path):
     assert all(n >= 20 for n in json.loads(counts))
 
 
-def test_the_default_lightgbm_comes_second_once():
-    from autometa.portfolio import Pick
-    from autometa.space import family_default
-
-    default = family_default(registry()["lightgbm"], "classification")
-    picks = [Pick({"model": "knn"}, "knn:a"), Pick(default, "greedy"), Pick({"model": "mlp"}, "x")]
-    every = list(registry())
-    out = with_baseline(picks, every, "classification", 3)
-    assert [p.reason for p in out] == ["knn:a", "default", "x"]
-    assert with_baseline(picks[:1], every, "classification", 1) == picks[:1]
-    assert with_baseline([], every, "classification", 5) == []  # meta-learning off
-    no_lgbm = [m for m in every if m != "lightgbm"]
-    assert with_baseline(picks, no_lgbm, "classification", 3) == picks
-
-
 @pytest.mark.parametrize(("n_rows", "has_default"), [(None, False), (1500, False), (1501, True)])
 def test_the_default_lightgbm_joins_only_on_more_rows_than_the_portfolio_measured(
         n_rows, has_default):
     shipped = load("classification")
     assert shipped.measured_rows == 1500
-    picks = initial_picks("classification", "greedy", None, 6, list(registry()), shipped,
-                          n_rows=n_rows)
+    picks = warm_start("classification", "greedy", None, 6, list(registry()), shipped,
+                       n_rows=n_rows).planned()
     assert [p.reason == "default" for p in picks][1] is has_default
 
 

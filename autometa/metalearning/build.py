@@ -30,8 +30,8 @@ from autometa.evaluation import TaskData, prepare_task
 from autometa.metalearning.corpus import CorpusTask, subsample
 from autometa.pool import LocalPool
 from autometa.sandbox import Job
-from autometa.search import SearchSettings, run_search
-from autometa.space import build_space, configuration, family_default, select_families
+from autometa.search import SearchSettings, in_order, run_search
+from autometa.space import build_space, family_default, select_families
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def search_task(ct: CorpusTask, pool: LocalPool, fidelity: Fidelity) -> list[dic
         deadline=time.monotonic() + 3 * fidelity.search_trials * fidelity.trial_time_limit,
         trial_time_limit=fidelity.trial_time_limit,
         max_evals=fidelity.search_trials,
-        initial_configs=[configuration(cs, c) for c in default_configs(ct.task)],
+        warm_start=in_order(default_configs(ct.task)),
         n_random_initial=fidelity.n_random,
     )
     state = run_search(cs, pool, settings)

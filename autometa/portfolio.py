@@ -30,6 +30,7 @@ PER_CLASS_FAMILIES = frozenset({"lightgbm", "xgboost", "hist_gradient_boosting"}
 MIN_SAME_KIND = 10  # fewer binary (or multiclass) source tasks than this: use them all
 MIN_OBSERVED = 3  # losses seen on the new task before source tasks are re-weighted by them
 AGREEMENT = 10.0  # how strongly (see Portfolio.select)
+OPEN = 0.1  # share of the task weights always spread over all source tasks (select)
 
 
 class PortfolioError(ValueError):
@@ -253,7 +254,9 @@ class Portfolio:
     def _neighbourhood(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest source tasks (nearest first) and task weights for the greedy
         order: ``closeness`` spread over them, the rest over all tasks. ``closeness`` is the
-        source tasks' typical 1-NN distance over the query's, capped at 1.
+        source tasks' typical 1-NN distance over the query's, capped at 1, times
+        ``1 - OPEN``: every source task keeps some weight, which the agreement of its
+        losses with the new task's can raise (see :meth:`select`).
 
         Brute force: a few hundred source tasks take a millisecond, with no thread pool
         to compete with the trials for the cores."""
@@ -266,7 +269,7 @@ class Portfolio:
         typical = float(np.median(between.min(axis=1)))  # source tasks' 1-NN distance
         dist = cdist(self.scaled(query[None, :]), points)[0]
         idx = np.argsort(dist, kind="stable")[:k]
-        closeness = float(np.clip(typical / max(dist[idx[0]], 1e-12), 0.0, 1.0))
+        closeness = (1 - OPEN) * float(np.clip(typical / max(dist[idx[0]], 1e-12), 0.0, 1.0))
         weights = np.full(len(points), (1.0 - closeness) / len(points))
         weights[idx] += closeness / k
         return idx, weights

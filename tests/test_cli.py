@@ -288,7 +288,7 @@ def test_ctrl_c_ends_a_search_with_a_success_and_aborts_one_without(monkeypatch)
     ok = Trial(id=0, family="linear", config={}, origin="smac", status="ok", loss=-0.9,
                fit_time=0.1, predict_time=0.01, wall_time=0.2)
 
-    def trials_then_ctrl_c(state, pool, settings, on_trial):
+    def trials_then_ctrl_c(state, space, pool, settings, on_trial):
         state.trials.extend(trials)
         raise KeyboardInterrupt
 
@@ -296,11 +296,11 @@ def test_ctrl_c_ends_a_search_with_a_success_and_aborts_one_without(monkeypatch)
     pool = type("Pool", (), {"cancel": lambda self: []})()
     trials = [ok]
     state = search.SearchState()
-    search._loop(state, pool, None, None)
+    search._loop(state, None, pool, None, None)
     assert state.interrupted and state.trials == [ok]
     trials = []  # nothing succeeded yet: nothing to build a model from
     with pytest.raises(KeyboardInterrupt):
-        search._loop(search.SearchState(), pool, None, None)
+        search._loop(search.SearchState(), None, pool, None, None)
 
 
 def test_ctrl_c_before_any_trial_saves_nothing(work, monkeypatch, capsys):

@@ -60,7 +60,8 @@ PARAMS_DOC = """
         one built on your own corpus, or ``autometa.portfolio.load(task).without(groups)``
         to hold tasks out.
     random_state : int, RandomState or None
-        Seed; the same seed with ``max_evals`` gives the same result.
+        Seed; the same seed with ``max_evals`` gives the same result with ``n_jobs=1``
+        (in parallel, the order in which trials finish steers the next choices).
     verbose : int, default=0
         Print progress when > 0.
 """

@@ -4,8 +4,10 @@ A portfolio (one versioned JSON file per task type in ``autometa/portfolios``) h
 source tasks of the corpus with their meta-feature vectors, a pool of candidate
 configurations, the task x candidate loss matrix measured on them, and a greedy order
 of the candidates. :meth:`Portfolio.select` turns a new task's meta-features into the
-configurations SMAC evaluates first: a greedy order that weights the nearest source tasks
-up, the more the closer they are, and falls back to all tasks when none is close.
+configurations a fit evaluates first: a greedy order that weights the nearest source tasks
+up, the more the closer they are, and falls back to all tasks when none is close. Once
+the losses of a few of them are known, the source tasks that rank them as the new task
+does count more.
 """
 
 from __future__ import annotations
@@ -212,6 +214,8 @@ class Portfolio:
         list of Pick
             Distinct configurations, most promising first.
         """
+        if not self.configs or n <= 0:
+            return []
         index = {_key(c): i for i, c in enumerate(self.configs)}
         done = list(dict.fromkeys(index[_key(c)] for c, _ in tried if _key(c) in index))
         if strategy != "auto" or metafeatures is None or len(self.tasks) < 2:

@@ -283,13 +283,14 @@ def report(out: Path) -> None:
     summary = table.pivot_table(index="k", columns="method", values="regret", aggfunc="median")
     summary = summary[[m for m in METHODS if m in summary]]
     means = table.pivot_table(index="k", columns="method", values="regret", aggfunc="mean")
+    means = means[summary.columns]  # one column order: the plot's colours follow it
     n_tasks = table["task"].nunique()
     per_type = table.groupby("type")["task"].nunique().items()
     text = [f"Leave-one-group-out over {n_tasks} tasks "
             f"({', '.join(f'{k}: {v}' for k, v in per_type)})",
             "", "Median normalised regret of the best loss after k evaluations:", "",
             summary.round(4).to_string(), "", "Mean normalised regret:", "",
-            means[summary.columns].round(4).to_string(), "",
+            means.round(4).to_string(), "",
             "Failed evaluations (share of the first 25):", "",
             table.groupby("method")["failed"].mean()[summary.columns].round(4).to_string(), "",
             _acceptance(summary, table), *_recheck(out, table)]

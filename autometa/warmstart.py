@@ -48,11 +48,12 @@ class WarmStart:
         self.strategy, self.metafeatures, self.n = strategy, metafeatures, n
         self.baseline = baseline
         self.picks: list[Pick] = []
+        self._exhausted = False  # every candidate has been tried
 
     @property
     def done(self) -> bool:
         """Whether no more configuration will be handed out."""
-        return self.portfolio is None or len(self.picks) >= self.n
+        return self.portfolio is None or self._exhausted or len(self.picks) >= self.n
 
     def __call__(self, tried: Tried) -> dict | None:
         """The next configuration to evaluate, or ``None`` when the warm start is over.
@@ -67,7 +68,7 @@ class WarmStart:
             return None
         pick = self._next(tried)
         if pick is None:
-            self.n = len(self.picks)
+            self._exhausted = True
             return None
         self.picks.append(pick)
         return pick.config

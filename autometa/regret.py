@@ -55,7 +55,7 @@ def greedy_order(regret: np.ndarray, weights: np.ndarray | None = None,
     n = n_cands if n is None else min(n, n_cands)
     order = list(start)
     current = regret[:, order].min(axis=1) if order else np.ones(n_tasks)
-    left = np.array([c for c in range(n_cands) if c not in set(order)], dtype=int)
+    left = np.setdiff1d(np.arange(n_cands), order)
     while len(order) < n and len(left):
         scores = weights @ np.minimum(current[:, None], regret[:, left])
         best = int(np.argmin(scores))

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from autometa.records import config_key
 from autometa.regret import agreement, greedy_order, normalised_regret
 
 SCHEMA_VERSION = 1
@@ -216,16 +217,16 @@ class Portfolio:
         """
         if not self.configs or n <= 0:
             return []
-        index = {_key(c): i for i, c in enumerate(self.configs)}
-        done = list(dict.fromkeys(index[_key(c)] for c, _ in tried if _key(c) in index))
+        index = {config_key(c): i for i, c in enumerate(self.configs)}
+        known = [(index[config_key(c)], loss) for c, loss in tried if config_key(c) in index]
+        done = list(dict.fromkeys(c for c, _ in known))  # candidate indices, in order
         if strategy != "auto" or metafeatures is None or len(self.tasks) < 2:
             order = [c for c in self.order if c not in done]
             return [Pick(dict(self.configs[c]), "greedy") for c in order[:n]]
         source = self.same_kind(metafeatures)
         neighbours, weights = source._neighbourhood(self.vector(metafeatures), k)
         regret = source.regret
-        seen = [(index[_key(c)], loss) for c, loss in tried
-                if loss is not None and _key(c) in index]
+        seen = [(c, loss) for c, loss in known if loss is not None]
         if len(seen) >= MIN_OBSERVED:
             cols, losses = zip(*seen, strict=True)
             tau = agreement(np.array(losses, dtype=float), regret[:, list(cols)])
@@ -262,8 +263,8 @@ class Portfolio:
         ``1 - OPEN``: every source task keeps some weight, which the agreement of its
         losses with the new task's can raise (see :meth:`select`).
 
-        Brute force: a few hundred source tasks take a millisecond, with no thread pool
-        to compete with the trials for the cores."""
+        Brute force: the 149 shipped classification tasks take under a millisecond, with
+        no thread pool to compete with the trials for the cores."""
         from scipy.spatial.distance import cdist
 
         points = self.scaled(self.metafeatures)
@@ -283,10 +284,6 @@ def _nan_stat(fn, values: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
         return fn(values, axis=0)
-
-
-def _key(config: Mapping) -> str:
-    return json.dumps(config, sort_keys=True)
 
 
 # -- files --------------------------------------------------------------------------------------

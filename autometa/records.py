@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+
+def config_key(config: Mapping[str, Any]) -> str:
+    """A configuration as a hashable key: its JSON with sorted keys."""
+    return json.dumps(config, sort_keys=True)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ with the trials so far. Before any success, the interrupt propagates.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from ConfigSpace import ConfigurationSpace
 
-from autometa.records import Trial
+from autometa.records import Trial, config_key
 from autometa.sandbox import Job, JobResult
 from autometa.space import ROOT, configuration, to_dict
 
@@ -181,15 +180,15 @@ def _next(state: SearchState, space, settings: SearchSettings, running: dict):
     if config is None:
         state.warming = False
         return None
-    state.portfolio.add(_key(config))
+    state.portfolio.add(config_key(config))
     return TrialInfo(config=configuration(space, config), seed=settings.seed)
 
 
 def in_order(configs: Sequence[dict]) -> WarmStartFn:
     """A warm start handing out ``configs`` in order (those not tried yet)."""
     def next_config(tried: Sequence[tuple[dict, float | None]]) -> dict | None:
-        seen = {_key(c) for c, _ in tried}
-        return next((dict(c) for c in configs if _key(c) not in seen), None)
+        seen = {config_key(c) for c, _ in tried}
+        return next((dict(c) for c in configs if config_key(c) not in seen), None)
 
     return next_config
 
@@ -198,10 +197,6 @@ def _ask(smac):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SMAC's local search warns on empty means
         return smac.ask()
-
-
-def _key(config: dict) -> str:
-    return json.dumps(config, sort_keys=True)
 
 
 def _record(state: SearchState, result: JobResult, info, started: float) -> None:
@@ -214,7 +209,7 @@ def _record(state: SearchState, result: JobResult, info, started: float) -> None
         id=len(state.trials),
         family=str(config[ROOT]),
         config=config,
-        origin=PORTFOLIO_ORIGIN if _key(config) in state.portfolio else "smac",
+        origin=PORTFOLIO_ORIGIN if config_key(config) in state.portfolio else "smac",
         status=result.status,
         loss=outcome.loss if outcome else None,
         fit_time=outcome.fit_time if outcome else None,

@@ -52,6 +52,7 @@ from autometa.metalearning.build import (
 )
 from autometa.metalearning.corpus import load_corpus
 from autometa.pool import LocalPool
+from autometa.records import config_key
 from autometa.search import SearchSettings, run_search
 from autometa.space import to_dict
 from autometa.warmstart import WarmStart, baseline
@@ -151,7 +152,7 @@ def recheck(corpus: str, out: Path, n_jobs: int) -> None:
             t = full.tasks.index(ct.name)
             index = indexes[ct.task]
             chosen = {m: best_so_far([p.config for p in ps],
-                                     [full.losses[t, index[_key(p.config)]] for p in ps], 5)
+                                     [full.losses[t, index[config_key(p.config)]] for p in ps], 5)
                       for m, ps in _picks(full, t).items() if m in ("knn", "greedy")}
             chosen["random"] = best_so_far(random_configs(ct.task, j), baselines[ct.name], K)
             record = {"task": ct.name}
@@ -168,12 +169,8 @@ def recheck(corpus: str, out: Path, n_jobs: int) -> None:
         pool.close()
 
 
-def _key(config: dict) -> str:
-    return json.dumps(config, sort_keys=True)
-
-
 def _index(full: pf.Portfolio) -> dict[str, int]:
-    return {_key(c): i for i, c in enumerate(full.configs)}
+    return {config_key(c): i for i, c in enumerate(full.configs)}
 
 
 def _picks(full: pf.Portfolio, t: int) -> dict[str, list]:
@@ -184,7 +181,7 @@ def _picks(full: pf.Portfolio, t: int) -> dict[str, list]:
     index = _index(full)
 
     def loss(config: dict) -> float:
-        value = full.losses[t, index[_key(config)]]
+        value = full.losses[t, index[config_key(config)]]
         return value if np.isfinite(value) else np.inf  # a failed trial
 
     def run(warm: WarmStart) -> list:
@@ -207,7 +204,7 @@ def portfolio_curves(full: pf.Portfolio, t: int) -> dict[str, list[float]]:
     """Losses on task ``t`` of the configurations each strategy picks without its group."""
     index = _index(full)
     picks = _picks(full, t)
-    return {method: [full.losses[t, index[_key(p.config)]] for p in chosen]
+    return {method: [full.losses[t, index[config_key(p.config)]] for p in chosen]
             for method, chosen in picks.items()}
 
 

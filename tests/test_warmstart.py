@@ -1,12 +1,11 @@
 """The warm start: one configuration at a time, learning from the losses seen so far."""
 
-import json
-
 import numpy as np
 import pytest
 
 from autometa import AutoMetaClassifier
 from autometa.portfolio import Portfolio
+from autometa.records import config_key
 from autometa.regret import agreement, greedy_order
 from autometa.warmstart import WarmStart
 
@@ -26,10 +25,6 @@ def _two_clusters() -> Portfolio:
         sources=("default",) * 5, source_groups=("default",) * 5,
         losses=np.array([A] * 3 + [B] * 3), times=np.ones((6, 5)), fit_rows=np.full(6, 100.0),
     )
-
-
-def _key(config: dict) -> str:
-    return json.dumps(config, sort_keys=True)
 
 
 def _tried(losses):
@@ -117,6 +112,6 @@ def test_a_fit_hands_the_losses_seen_to_the_warm_start(mixed, monkeypatch, n_job
     assert [len(t) for t in seen] == [0, 1, 2, 3, 4]
     last = seen[-1]
     assert sum(loss is not None for _, loss in last) >= 4 - n_jobs  # finished trials
-    first = {_key(t.config) for t in clf.trials_ if t.origin == "portfolio"}
-    assert first == {_key(c["config"]) for c in clf.initial_configs_} and len(first) == 5
+    first = {config_key(t.config) for t in clf.trials_ if t.origin == "portfolio"}
+    assert first == {config_key(c["config"]) for c in clf.initial_configs_} and len(first) == 5
     assert [t.origin for t in clf.trials_].count("smac") == 2

@@ -24,6 +24,12 @@ def ensemble_selection(
 ) -> np.ndarray:
     """Weights for ``predictions`` chosen by greedy forward selection with replacement.
 
+    As in Caruana et al. (2004), the result is the best of the nested ensembles the
+    steps build (the earliest, among equally good ones). Steps that do not lower the
+    loss are thus dropped: under a rank metric such as ROC AUC, adding a (near)
+    constant predictor changes nothing, and without this rule it would take every
+    remaining step and flatten the blend's probabilities.
+
     Parameters
     ----------
     predictions : sequence of arrays
@@ -52,13 +58,16 @@ def ensemble_selection(
     for i in np.argsort(own, kind="stable")[: max(1, min(n_init, size))]:
         counts[i] += 1
     total = stacked[counts > 0].sum(axis=0) if counts.any() else np.zeros_like(stacked[0])
+    kept, kept_loss = counts.copy(), loss(total / counts.sum())
     for _ in range(size - counts.sum()):
         k = counts.sum() + 1
         trial_losses = [loss((total + stacked[i]) / k) for i in range(n)]
         best = min(range(n), key=lambda i: (trial_losses[i], own[i]))  # ties: better model
         counts[best] += 1
         total += stacked[best]
-    return counts / counts.sum()
+        if trial_losses[best] < kept_loss:
+            kept, kept_loss = counts.copy(), trial_losses[best]
+    return kept / kept.sum()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -7,6 +8,10 @@ from sklearn.datasets import make_classification
 from autometa import AutoMetaClassifier
 from autometa.data import as_frame
 from autometa.ensemble import ensemble_selection
+from autometa.final import prior_prediction, select_weights
+from autometa.metrics import resolve_metric
+from autometa.records import Trial
+from autometa.search import SearchState
 
 
 def mse_loss(y):
@@ -69,6 +74,45 @@ def test_ties_go_to_the_better_candidate():
     constant = np.full(6, 0.5)
     weights = ensemble_selection([constant, good], rank_loss, size=10, n_init=1)
     assert weights[1] == 1.0
+
+
+def test_the_best_nested_ensemble_is_kept():
+    y = np.zeros(4)
+    high, low = y + 1.0, y - 1.0  # together exact; any third step makes it worse
+    weights = ensemble_selection([high, low], mse_loss(y), size=5, n_init=1)
+    np.testing.assert_allclose(weights, [0.5, 0.5])
+
+
+def two_columns(p1: np.ndarray) -> np.ndarray:
+    return np.column_stack([1 - p1, p1])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_near_constant_model_does_not_flatten_a_roc_auc_blend(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 200)
+    signal = 2.0 * (y - 0.5)
+    preds = [two_columns(1 / (1 + np.exp(-(signal + rng.normal(scale=s, size=200)))))
+             for s in (1.0, 1.2, 1.5)]
+    # a heavily regularised booster: three values around the prior; its jitter breaks
+    # the blend's ties, so ROC AUC selection alone would give it most of the weight
+    preds.append(two_columns(0.545 + 0.0025 * rng.integers(-1, 2, 200)))
+    data = SimpleNamespace(y=y, val_index=np.arange(200), n_classes=2,
+                           metric=resolve_metric("roc_auc", "classification", 2))
+    state = SearchState()
+    for i, p in enumerate(preds):
+        state.trials.append(Trial(i, "x", {}, "smac", "ok", data.metric.loss(y, p), 1.0, 0.1, 1.0))
+        state.predictions[i] = p
+    weights = select_weights(state, data, size=50, nbest=50)
+    assert 3 not in weights and sum(weights.values()) == pytest.approx(1.0)
+    blend = sum(w * preds[i] for i, w in weights.items())
+    assert (blend.argmax(axis=1) == y).mean() >= (preds[2].argmax(axis=1) == y).mean()
+
+
+def test_prior_prediction():
+    y = np.array([0, 2, 2, 2])
+    np.testing.assert_allclose(prior_prediction(y, 3), [[0.25, 0.0, 0.75]] * 4)
+    np.testing.assert_allclose(prior_prediction(np.array([1.0, 3.0]), None), [2.0, 2.0])
 
 
 # -- the ensemble of a fit -------------------------------------------------------------------

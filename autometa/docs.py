@@ -33,9 +33,12 @@ PARAMS_DOC = """
         Megabytes of resident memory for a trial's worker process; a trial exceeding it
         is stopped and recorded as ``memout``.
     ensemble_size : int, default=50
-        Steps of greedy ensemble selection; 1 keeps the single best pipeline.
+        Steps of greedy ensemble selection (the best of the nested ensembles they build
+        is kept); 1 keeps the single best pipeline.
     ensemble_nbest : int, default=50
-        Number of best trials ensemble selection chooses from.
+        Number of best trials ensemble selection chooses from (under a rank metric such
+        as ROC AUC, among those that gain at least half as much over predicting the class
+        shares as the best).
     extra_models : list of ModelSpec or None
         Additional model families to search besides the built-in ones
         (see ``autometa.components.ModelSpec``).

@@ -14,8 +14,8 @@ from autometa.search import SearchState
 
 REFIT_SAFETY = 1.5
 MAX_RESERVE_SHARE = 0.3  # at most this share of the budget is kept back for refitting
-MEMBER_GAIN = 0.5  # an ensemble member gains at least this share of the best trial's gain
-# over predicting the prior
+MEMBER_GAIN = 0.5  # under a rank metric, an ensemble member gains at least this share of
+# the best trial's gain over predicting the class shares
 
 
 def seconds_per_row(trial: Trial, data: TaskData) -> float:
@@ -49,19 +49,36 @@ def refit_reserve(trials: list[Trial], data: TaskData, n_workers: int, budget: f
 
 def select_weights(state: SearchState, data: TaskData, size: int, nbest: int) -> dict[int, float]:
     """Ensemble weight per trial id (only non-zero weights)."""
-    y_val = data.y[data.val_index]
-    chance = data.metric.loss(y_val, prior_prediction(y_val, data.n_classes))
-    ranked = sorted(state.successes, key=lambda t: t.loss)
-    # Weak models only blur a blend, and a rank metric such as ROC AUC can even reward
-    # a near-constant one with most of the weight (its jitter breaks ties), flattening
-    # the blend's probabilities and so spoiling ``predict``.
-    floor = MEMBER_GAIN * max(chance - ranked[0].loss, 0.0) if ranked else 0.0
-    ok = ([t for t in ranked if chance - t.loss > floor] or ranked)[:nbest]
+    ok = candidates(state, data)[:nbest]
     if not ok:
         raise RuntimeError("no trial succeeded")
+    y_val = data.y[data.val_index]
     preds = [state.predictions[t.id] for t in ok]
     weights = ensemble_selection(preds, lambda p: data.metric.loss(y_val, p), size=size)
     return {t.id: float(w) for t, w in zip(ok, weights, strict=True) if w > 0}
+
+
+def candidates(state: SearchState, data: TaskData) -> list[Trial]:
+    """The successful trials ensemble selection may use, best first.
+
+    Constant predictors only blur a blend. Under a metric that sees only the order of
+    the probabilities (ROC AUC), so does any weak model, and worse: a near-constant one
+    whose jitter breaks the blend's ties can take most of the weight, flattening the
+    probabilities that ``predict`` thresholds. There a member must gain at least
+    ``MEMBER_GAIN`` of the best trial's gain over predicting the class shares. (Under log
+    loss such a gate left out members that helped.)
+    """
+    ranked = sorted(state.successes, key=lambda t: t.loss)
+    if not ranked:
+        return []
+    if data.metric.ranks_only:
+        y_val = data.y[data.val_index]
+        chance = data.metric.loss(y_val, prior_prediction(y_val, data.n_classes))
+        floor = MEMBER_GAIN * max(chance - ranked[0].loss, 0.0)
+        kept = [t for t in ranked if chance - t.loss > floor]
+    else:
+        kept = [t for t in ranked if np.ptp(state.predictions[t.id], axis=0).max() > 0]
+    return kept or ranked
 
 
 def prior_prediction(y: np.ndarray, n_classes: int | None) -> np.ndarray:

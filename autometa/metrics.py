@@ -43,6 +43,13 @@ class Metric:
     response: str
     kwargs: dict = field(default_factory=dict)
 
+    @property
+    def ranks_only(self) -> bool:
+        """Whether the score sees only the order of the probabilities, not their level
+        (ROC AUC, average precision)."""
+        module = getattr(self.score_func, "__module__", "") or ""
+        return self.response == "proba" and module.endswith("._ranking")
+
     def score(self, y_true: np.ndarray, pred: np.ndarray) -> float:
         """Score predictions; greater is better (the scorer's convention)."""
         y_pred = self._prepare(pred)

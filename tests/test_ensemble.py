@@ -8,7 +8,7 @@ from sklearn.datasets import make_classification
 from autometa import AutoMetaClassifier
 from autometa.data import as_frame
 from autometa.ensemble import ensemble_selection
-from autometa.final import prior_prediction, select_weights
+from autometa.final import candidates, prior_prediction, select_weights
 from autometa.metrics import resolve_metric
 from autometa.records import Trial
 from autometa.search import SearchState
@@ -107,6 +107,20 @@ def test_a_near_constant_model_does_not_flatten_a_roc_auc_blend(seed):
     assert 3 not in weights and sum(weights.values()) == pytest.approx(1.0)
     blend = sum(w * preds[i] for i, w in weights.items())
     assert (blend.argmax(axis=1) == y).mean() >= (preds[2].argmax(axis=1) == y).mean()
+
+
+def test_weak_members_may_help_a_log_loss_blend():
+    y = np.array([0, 1] * 50)
+    data = SimpleNamespace(y=y, val_index=np.arange(100), n_classes=2,
+                           metric=resolve_metric("neg_log_loss", "classification", 2))
+    state = SearchState()
+    for i, p1 in enumerate([0.95 * y + 0.02, 0.55 + 0.1 * y, np.full(100, 0.5)]):
+        pred = two_columns(p1)
+        state.trials.append(Trial(i, "x", {}, "smac", "ok", data.metric.loss(y, pred), 1.0, 0.1,
+                                  1.0))
+        state.predictions[i] = pred
+    # the weak but informative model stays a candidate; the constant one does not
+    assert [t.id for t in candidates(state, data)] == [0, 1]
 
 
 def test_prior_prediction():

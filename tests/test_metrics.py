@@ -36,3 +36,14 @@ def test_unknown_names_and_objects_say_what_is_accepted():
 def test_a_custom_scorer_is_trusted():
     metric = resolve_metric(make_scorer(mean_absolute_error), "regression")
     assert metric.name == "mean_absolute_error" and metric.response == "value"
+
+
+@pytest.mark.parametrize("name, task, ranks_only", [
+    ("roc_auc", "classification", True),
+    ("average_precision", "classification", True),
+    ("neg_log_loss", "classification", False),
+    ("accuracy", "classification", False),
+    ("neg_root_mean_squared_error", "regression", False),
+])
+def test_rank_metrics_are_known(name, task, ranks_only):
+    assert resolve_metric(name, task, 2).ranks_only is ranks_only

@@ -1,0 +1,188 @@
+"""Ensemble-selection rules compared on the same searches.
+
+For each task of the comparison (``compare.py``: same tasks, same 75/25 splits, the
+portfolio without the task's group), autometa searches once; then the final ensemble is
+chosen and refitted under each rule from that one search, so only the rule differs:
+
+- ``before``: fixed-length selection (every step counts), constant predictors left out
+  (autometa until November 2026);
+- ``prefix``: the best of the nested ensembles the steps build (Caruana et al., 2004);
+- ``gate-all``: fixed-length; under every metric, members must gain at least half the
+  best trial's gain over predicting the prior;
+- ``prefix+gate-all``: both;
+- ``autometa``: autometa's ``select_weights``: prefix, and the gate under rank metrics
+  (ROC AUC) only.
+
+Every ensemble's refit gets the whole budget (none is squeezed by the search), so refit
+sizes match across rules. Rows are appended to ``OUT/results.jsonl`` per task; a re-run
+skips the tasks done.
+
+Usage::
+
+    python benchmarks/ensemble_rules.py run --budget 30
+    python benchmarks/ensemble_rules.py report
+    python benchmarks/ensemble_rules.py run --budget 30 --out OUT_FIRST \\
+        --rules before prefix gate-all prefix+gate-all
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import compare
+import compare_runner
+import numpy as np
+import pandas as pd
+
+import autometa.estimators as estimators
+from autometa.ensemble import ensemble_selection
+from autometa.final import MEMBER_GAIN, prior_prediction, select_weights
+
+OUT = compare.HERE / "results" / "ensemble_rules"
+RULES = ("before", "prefix", "gate-all", "prefix+gate-all", "autometa")
+DEFAULT_RULES = ("before", "prefix", "autometa")
+
+
+def fixed_length_selection(predictions, loss, size=50, n_init=3) -> np.ndarray:
+    """Ensemble selection whose every step counts (no choice among the nested ensembles)."""
+    stacked = np.stack([np.asarray(p, dtype=np.float64) for p in predictions])
+    own = np.array([loss(p) for p in stacked])
+    counts = np.zeros(len(stacked), dtype=np.int64)
+    counts[np.argsort(own, kind="stable")[:min(n_init, size)]] = 1
+    total = stacked[counts > 0].sum(axis=0)
+    for _ in range(size - counts.sum()):
+        k = counts.sum() + 1
+        trial = [loss((total + p) / k) for p in stacked]
+        best = min(range(len(stacked)), key=lambda i: (trial[i], own[i]))
+        counts[best] += 1
+        total += stacked[best]
+    return counts / counts.sum()
+
+
+def rule_weights(rule: str):
+    """A ``select_weights`` replacement applying ``rule``."""
+    if rule == "autometa":
+        return select_weights
+    gate, prefix = "gate" in rule, rule.startswith("prefix")
+
+    def select(state, data, size: int, nbest: int) -> dict[int, float]:
+        y_val = data.y[data.val_index]
+        ranked = sorted(state.successes, key=lambda t: t.loss)
+        if gate:
+            chance = data.metric.loss(y_val, prior_prediction(y_val, data.n_classes))
+            floor = MEMBER_GAIN * max(chance - ranked[0].loss, 0.0)
+            ok = [t for t in ranked if chance - t.loss > floor]
+        else:
+            ok = [t for t in ranked if np.ptp(state.predictions[t.id], axis=0).max() > 0]
+        ok = (ok or ranked)[:nbest]
+        choose = ensemble_selection if prefix else fixed_length_selection
+        weights = choose([state.predictions[t.id] for t in ok],
+                         lambda p: data.metric.loss(y_val, p), size=size)
+        return {t.id: float(w) for t, w in zip(ok, weights, strict=True) if w > 0}
+
+    return select
+
+
+class OneSearch:
+    """``run_search`` that searches on its first call and returns that state afterwards."""
+
+    def __init__(self):
+        self.state = None
+        self.search = estimators.run_search
+
+    def __call__(self, *args, **kwargs):
+        if self.state is None:
+            self.state = self.search(*args, **kwargs)
+        return self.state
+
+
+def run_task(task: compare.Task, corpus: list[compare.Task], rules: list[str], budget: float,
+             n_jobs: int) -> list[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        y_test = compare.prepare_split(task, 0, Path(tmp))
+        X = pd.read_parquet(Path(tmp) / "X_train.parquet")
+        y = np.load(Path(tmp) / "y_train.npy", allow_pickle=True)
+        X_test = pd.read_parquet(Path(tmp) / "X_test.parquet")
+    meta = {"type": task.type, "group": task.group, "portfolio": "loo", "seed": 0,
+            "group_tasks": [t.name for t in corpus if t.group == task.group],
+            "budget": budget, "n_jobs": n_jobs, "n_classes": task.n_classes}
+    original = (estimators.run_search, estimators.select_weights)
+    estimators.run_search = OneSearch()
+    rows = []
+    try:
+        compare_runner.fit_autometa(X, y, meta)  # the search (its own ensemble is not used)
+        for rule in rules:
+            estimators.select_weights = rule_weights(rule)
+            _, predict, notes = compare_runner.fit_autometa(X, y, meta)
+            start = time.perf_counter()
+            pred = predict(X_test)
+            rows.append({"task": task.name, "type": task.type, "rule": rule,
+                         "score": compare.score(task.type, y_test, pred, task.n_classes),
+                         "members": notes["ensemble_members"], "trials": notes["n_trials"],
+                         "predict_ms_per_1000": 1e6 * (time.perf_counter() - start) / len(pred)})
+    finally:
+        estimators.run_search, estimators.select_weights = original
+    return rows
+
+
+def run(args: argparse.Namespace) -> None:
+    corpus = compare.read_manifest(args.corpus)
+    tasks = compare.select_tasks(corpus, args.tasks, 0)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = args.out / "results.jsonl"
+    done = {r["task"] for r in compare.read_rows(results)}
+    for n, task in enumerate(tasks, 1):
+        if task.name in done:
+            continue
+        rows = run_task(task, corpus, args.rules, args.budget, args.n_jobs)
+        with results.open("a") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+        print(f"[{n}/{len(tasks)}] {task.name}: " + ", ".join(
+            f"{r['rule']} {r['score']:.4f} ({r['members']})" for r in rows), flush=True)
+
+
+def report(args: argparse.Namespace) -> None:
+    rows = pd.DataFrame(compare.read_rows(args.out / "results.jsonl"))
+    sign = np.where(rows["type"] == "binary", 1.0, -1.0)  # ROC AUC up, log loss / RMSE down
+    rows["signed"] = sign * rows["score"]
+    wide = rows.pivot(index="task", columns="rule", values="signed")
+    types = rows.groupby("task")["type"].first()
+    lines = ["| rule | better / worse / same vs before | binary | multiclass | regression "
+             "| mean change vs before, % | members, median |", "|---" * 7 + "|"]
+    for rule in [r for r in RULES if r in wide.columns]:
+        diff = wide[rule] - wide["before"]
+        by_type = [_wlt(diff[types == kind]) for kind in compare.TYPES]
+        change = 100 * (diff / wide["before"].abs()).mean()
+        members = rows.loc[rows["rule"] == rule, "members"].median()
+        lines.append(f"| {rule} | {_wlt(diff)} | " + " | ".join(by_type)
+                     + f" | {change:+.2f} | {members:g} |")
+    (args.out / "summary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def _wlt(diff: pd.Series, tol: float = 1e-9) -> str:
+    return f"{(diff > tol).sum()}-{(diff < -tol).sum()}-{(diff.abs() <= tol).sum()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--corpus", type=Path, default=compare.ROOT.parent / "shared" / "datasets")
+    r.add_argument("--tasks", type=int, default=30)
+    r.add_argument("--budget", type=float, default=30)
+    r.add_argument("--n-jobs", type=int, default=2)
+    r.add_argument("--rules", nargs="+", choices=RULES, default=list(DEFAULT_RULES))
+    r.add_argument("--out", type=Path, default=OUT)
+    p = sub.add_parser("report")
+    p.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    run(args) if args.command == "run" else report(args)
+
+
+if __name__ == "__main__":
+    main()

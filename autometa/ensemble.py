@@ -21,6 +21,7 @@ def ensemble_selection(
     loss: Callable[[np.ndarray], float],
     size: int = 50,
     n_init: int = 3,
+    best_nested: bool = True,
 ) -> np.ndarray:
     """Weights for ``predictions`` chosen by greedy forward selection with replacement.
 
@@ -41,6 +42,9 @@ def ensemble_selection(
         the single best candidate.
     n_init : int
         The best ``n_init`` candidates (by their own loss) start the ensemble.
+    best_nested : bool
+        Keep the best of the nested ensembles; ``False`` keeps the last one, every step
+        counting (as auto-sklearn does).
 
     Returns
     -------
@@ -67,7 +71,8 @@ def ensemble_selection(
         total += stacked[best]
         if trial_losses[best] < kept_loss:
             kept, kept_loss = counts.copy(), trial_losses[best]
-    return kept / kept.sum()
+    chosen = kept if best_nested else counts
+    return chosen / chosen.sum()
 
 
 @dataclass(frozen=True)

@@ -69,16 +69,24 @@ def candidates(state: SearchState, data: TaskData) -> list[Trial]:
     loss such a gate left out members that helped.)
     """
     ranked = sorted(state.successes, key=lambda t: t.loss)
+    kept = gaining(ranked, data) if data.metric.ranks_only else informative(ranked, state)
+    return kept or ranked
+
+
+def informative(ranked: list[Trial], state: SearchState) -> list[Trial]:
+    """The trials whose validation predictions are not constant."""
+    return [t for t in ranked if np.ptp(state.predictions[t.id], axis=0).max() > 0]
+
+
+def gaining(ranked: list[Trial], data: TaskData) -> list[Trial]:
+    """The trials (best first) that gain at least ``MEMBER_GAIN`` of the best one's gain
+    over predicting the prior."""
     if not ranked:
         return []
-    if data.metric.ranks_only:
-        y_val = data.y[data.val_index]
-        chance = data.metric.loss(y_val, prior_prediction(y_val, data.n_classes))
-        floor = MEMBER_GAIN * max(chance - ranked[0].loss, 0.0)
-        kept = [t for t in ranked if chance - t.loss > floor]
-    else:
-        kept = [t for t in ranked if np.ptp(state.predictions[t.id], axis=0).max() > 0]
-    return kept or ranked
+    y_val = data.y[data.val_index]
+    chance = data.metric.loss(y_val, prior_prediction(y_val, data.n_classes))
+    floor = MEMBER_GAIN * max(chance - ranked[0].loss, 0.0)
+    return [t for t in ranked if chance - t.loss > floor]
 
 
 def prior_prediction(y: np.ndarray, n_classes: int | None) -> np.ndarray:

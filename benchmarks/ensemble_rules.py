@@ -40,27 +40,11 @@ import pandas as pd
 
 import autometa.estimators as estimators
 from autometa.ensemble import ensemble_selection
-from autometa.final import MEMBER_GAIN, prior_prediction, select_weights
+from autometa.final import gaining, informative, select_weights
 
 OUT = compare.HERE / "results" / "ensemble_rules"
 RULES = ("before", "prefix", "gate-all", "prefix+gate-all", "autometa")
 DEFAULT_RULES = ("before", "prefix", "autometa")
-
-
-def fixed_length_selection(predictions, loss, size=50, n_init=3) -> np.ndarray:
-    """Ensemble selection whose every step counts (no choice among the nested ensembles)."""
-    stacked = np.stack([np.asarray(p, dtype=np.float64) for p in predictions])
-    own = np.array([loss(p) for p in stacked])
-    counts = np.zeros(len(stacked), dtype=np.int64)
-    counts[np.argsort(own, kind="stable")[:min(n_init, size)]] = 1
-    total = stacked[counts > 0].sum(axis=0)
-    for _ in range(size - counts.sum()):
-        k = counts.sum() + 1
-        trial = [loss((total + p) / k) for p in stacked]
-        best = min(range(len(stacked)), key=lambda i: (trial[i], own[i]))
-        counts[best] += 1
-        total += stacked[best]
-    return counts / counts.sum()
 
 
 def rule_weights(rule: str):
@@ -72,16 +56,10 @@ def rule_weights(rule: str):
     def select(state, data, size: int, nbest: int) -> dict[int, float]:
         y_val = data.y[data.val_index]
         ranked = sorted(state.successes, key=lambda t: t.loss)
-        if gate:
-            chance = data.metric.loss(y_val, prior_prediction(y_val, data.n_classes))
-            floor = MEMBER_GAIN * max(chance - ranked[0].loss, 0.0)
-            ok = [t for t in ranked if chance - t.loss > floor]
-        else:
-            ok = [t for t in ranked if np.ptp(state.predictions[t.id], axis=0).max() > 0]
-        ok = (ok or ranked)[:nbest]
-        choose = ensemble_selection if prefix else fixed_length_selection
-        weights = choose([state.predictions[t.id] for t in ok],
-                         lambda p: data.metric.loss(y_val, p), size=size)
+        ok = ((gaining(ranked, data) if gate else informative(ranked, state)) or ranked)[:nbest]
+        weights = ensemble_selection([state.predictions[t.id] for t in ok],
+                                     lambda p: data.metric.loss(y_val, p), size=size,
+                                     best_nested=prefix)
         return {t.id: float(w) for t, w in zip(ok, weights, strict=True) if w > 0}
 
     return select

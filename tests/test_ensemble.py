@@ -81,6 +81,8 @@ def test_the_best_nested_ensemble_is_kept():
     high, low = y + 1.0, y - 1.0  # together exact; any third step makes it worse
     weights = ensemble_selection([high, low], mse_loss(y), size=5, n_init=1)
     np.testing.assert_allclose(weights, [0.5, 0.5])
+    last = ensemble_selection([high, low], mse_loss(y), size=5, n_init=1, best_nested=False)
+    np.testing.assert_allclose(last, [0.6, 0.4])
 
 
 def two_columns(p1: np.ndarray) -> np.ndarray:

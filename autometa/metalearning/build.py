@@ -29,6 +29,7 @@ from autometa.components import registry
 from autometa.evaluation import TaskData, prepare_task
 from autometa.metalearning.corpus import CorpusTask, subsample
 from autometa.pool import LocalPool
+from autometa.records import config_key
 from autometa.sandbox import Job
 from autometa.search import SearchSettings, in_order, run_search
 from autometa.space import build_space, family_default, select_families
@@ -72,8 +73,7 @@ def default_configs(task: str) -> list[dict]:
 
 def config_id(config: dict) -> str:
     """A stable short id of a configuration."""
-    text = json.dumps(config, sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
+    return hashlib.sha1(config_key(config).encode()).hexdigest()[:12]
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -55,7 +55,7 @@ def fingerprint(frame: pd.DataFrame, y: np.ndarray) -> str:
                         y, rows))
 
 
-class _AutoMetaBase(BaseEstimator):
+class AutoMetaEstimator(BaseEstimator):
     """Shared fit/predict machinery; see the public subclasses for the parameters."""
 
     _task: str = ""
@@ -352,7 +352,7 @@ class _AutoMetaBase(BaseEstimator):
 
 
 
-class AutoMetaClassifier(ClassifierMixin, _AutoMetaBase):
+class AutoMetaClassifier(ClassifierMixin, AutoMetaEstimator):
     __doc__ = ("AutoML classifier: searches model families and hyperparameters, then "
                "ensembles the best pipelines.\n" + PARAMS_DOC + ATTRS_DOC
                + "    classes_ : ndarray\n        Class labels.\n")
@@ -368,7 +368,7 @@ class AutoMetaClassifier(ClassifierMixin, _AutoMetaBase):
         return self.classes_[np.argmax(proba, axis=1)]
 
 
-class AutoMetaRegressor(RegressorMixin, _AutoMetaBase):
+class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):
     __doc__ = ("AutoML regressor: searches model families and hyperparameters, then "
                "ensembles the best pipelines.\n" + PARAMS_DOC + ATTRS_DOC)
     _task = "regression"

@@ -349,7 +349,7 @@ def load_model(path: str | Path) -> dict[str, Any]:
     """
     import joblib
 
-    from autometa.estimators import _AutoMetaBase
+    from autometa.estimators import AutoMetaEstimator
 
     path = Path(path)
     if not path.is_file():
@@ -363,7 +363,7 @@ def load_model(path: str | Path) -> dict[str, Any]:
         reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}".rstrip(": ")
         raise DataFileError(f"{path}: not an autometa model file, or one written with other "
                             f"library versions (joblib could not load it: {reason}).") from None
-    if isinstance(loaded, _AutoMetaBase):
+    if isinstance(loaded, AutoMetaEstimator):
         loaded = {"format": MODEL_FORMAT, "estimator": loaded}
     if not isinstance(loaded, dict) or loaded.get("format") != MODEL_FORMAT:
         raise DataFileError(f"{path}: not an autometa model file (it holds a "

@@ -101,15 +101,12 @@ def _estimator(task_name: str, args: argparse.Namespace):
 
 
 def _fit(estimator, X: pd.DataFrame, y: pd.Series) -> None:
+    from autometa.errors import NoSuccessfulTrial
+
     try:
         estimator.fit(X, y)
-    except RuntimeError as exc:  # no pipeline succeeded: say it in the command's terms
-        message = " ".join(str(exc).split())
-        for library, option in (("time_budget=", "--time-budget "),
-                                (" or per_trial_time_limit", ""),
-                                ("increase time_budget", "increase --time-budget")):
-            message = message.replace(library, option)
-        raise FitFailed(message) from exc
+    except NoSuccessfulTrial as exc:  # say it in the command's terms
+        raise FitFailed(exc.describe(budget="--time-budget ", trial_limit=None)) from exc
 
 
 def _print_fit_summary(estimator) -> None:

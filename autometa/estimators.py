@@ -1,11 +1,15 @@
-"""The public estimators: AutoMetaClassifier and AutoMetaRegressor."""
+"""The public estimators: AutoMetaClassifier and AutoMetaRegressor.
+
+They hold the parameters, validate the input, and copy the result of
+:func:`autometa.automl.run_automl` onto themselves; the fit itself happens there.
+"""
 
 from __future__ import annotations
 
 import os
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import joblib
@@ -17,32 +21,24 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from autometa import data as tabular
-from autometa import metafeatures
-from autometa.components import registry
+from autometa.automl import FitResult, run_automl
+from autometa.callbacks import Callback
 from autometa.docs import ATTRS_DOC, PARAMS_DOC
-from autometa.evaluation import TaskData, prepare_task
 from autometa.export import fitted_types, to_voting
-from autometa.final import best_trial_ensemble, refit_members, refit_reserve, select_weights
-from autometa.leaderboard import leaderboard_frame
+from autometa.final import GreedyEnsembler
+from autometa.plan import FitPlan
 from autometa.pool import borrowed_pool
 from autometa.portfolio import Portfolio
-from autometa.progress import fit_progress
-from autometa.search import SearchSettings, SearchState, run_search
-from autometa.space import build_space, select_families
+from autometa.progress import FitProgress
+from autometa.task import CLASSIFICATION, REGRESSION, Table, TaskType
 from autometa.versions import library_versions, warn_if_changed
-from autometa.warmstart import WarmStart, warm_start
-
-MB = 2**20
-END_MARGIN = 0.4  # seconds kept for bookkeeping after the last refit
-AFFORDABLE = 0.5  # portfolio candidates expected to need more of the trial limit are skipped
 
 
 @dataclass(frozen=True)
 class _Previous:
-    """A finished search that ``warm_start`` may continue, and the data it ran on."""
+    """A finished fit that ``warm_start`` may continue, and the identity of its data."""
 
-    state: SearchState
-    seed: int
+    result: FitResult
     fingerprint: str
 
 
@@ -58,7 +54,7 @@ def fingerprint(frame: pd.DataFrame, y: np.ndarray) -> str:
 class AutoMetaEstimator(BaseEstimator):
     """Shared fit/predict machinery; see the public subclasses for the parameters."""
 
-    _task: str = ""
+    _task_type: TaskType
 
     _parameter_constraints: dict = {
         "time_budget": [Interval(Real, 0, None, closed="neither")],
@@ -79,6 +75,7 @@ class AutoMetaEstimator(BaseEstimator):
         "meta_learning": [StrOptions({"auto", "greedy", "off"})],
         "n_initial_configs": [Interval(Integral, 0, None, closed="left")],
         "portfolio": [None, str, os.PathLike, Portfolio],
+        "callbacks": [None, list, tuple],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -102,6 +99,7 @@ class AutoMetaEstimator(BaseEstimator):
         meta_learning: str = "auto",
         n_initial_configs: int = 16,
         portfolio=None,
+        callbacks: list[Callback] | None = None,
         random_state=None,
         verbose: int = 0,
     ):
@@ -122,6 +120,7 @@ class AutoMetaEstimator(BaseEstimator):
         self.meta_learning = meta_learning
         self.n_initial_configs = n_initial_configs
         self.portfolio = portfolio
+        self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
 
@@ -129,6 +128,8 @@ class AutoMetaEstimator(BaseEstimator):
 
     def fit(self, X, y):
         """Search pipelines for ``time_budget`` seconds and keep the best ensemble.
+
+        Nothing of the estimator changes unless the fit succeeds.
 
         Parameters
         ----------
@@ -144,133 +145,79 @@ class AutoMetaEstimator(BaseEstimator):
         """
         start = time.monotonic()
         self._validate_params()
-        frame, target = self._check_training_data(X, y)
-        previous = self._previous_search(frame, target.y)
+        frame = tabular.as_frame(X)
+        shape = self._input_shape(X)
+        table = Table.from_frame(frame, y, self._task_type, type(self).__name__)
+        key = fingerprint(frame, table.y)
+        previous = self._previous_fit(key)
         seed = previous.seed if previous else self._seed()
-        with borrowed_pool(self._n_workers(), self.dask_client) as pool, \
-                fit_progress(self, start):
-            pool.start()
-            data = self._task_data(frame, target, seed)
-            pool.set_data(data)
-            state = self._search(data, pool, seed, start, previous)
-            self.ensemble_ = self._final_ensemble(state, data, pool, seed, start)
-        self._store_results(state, frame, target.y, seed)
-        self.fit_time_ = time.monotonic() - start
+        with borrowed_pool(self._n_workers(), self.dask_client) as executor:
+            executor.start()
+            plan = self._plan(len(table.y), seed, start, executor.capacity)
+            result = run_automl(table, plan, executor=executor, callbacks=self._callbacks(),
+                                ensembler=GreedyEnsembler(self.ensemble_size, self.ensemble_nbest),
+                                previous=previous)
+        self._set_fitted(table, shape, result, key)
         return self
 
-    def _previous_search(self, frame: pd.DataFrame, y: np.ndarray) -> _Previous | None:
-        """The search to continue when ``warm_start`` and this data was fitted before."""
+    def _input_shape(self, X) -> dict:
+        """``n_features_in_`` (and ``feature_names_in_``) of ``X``, not yet set on self."""
+        probe = object.__new__(type(self))  # the parameters, without the fitted state
+        probe.__dict__.update(self.get_params(deep=False))
+        validate_data(probe, X, reset=True, skip_check_array=True)
+        return {name: getattr(probe, name) for name in ("n_features_in_", "feature_names_in_")
+                if hasattr(probe, name)}
+
+    def _previous_fit(self, key: str) -> FitResult | None:
+        """The fit to continue when ``warm_start`` and this data was fitted before."""
         previous = getattr(self, "_previous", None)
         if not self.warm_start or previous is None:
             return None
-        if previous.fingerprint != fingerprint(frame, y):
+        if previous.fingerprint != key:
             raise ValueError(
                 "warm_start=True continues the previous search, which was run on other data; "
                 "fit the same X and y again, or set warm_start=False to start anew."
             )
-        return previous
+        return previous.result
 
-    def _final_ensemble(self, state, data: TaskData, pool, seed: int, start: float):
-        """Ensemble selection and refit; after Ctrl-C, the best trial's models at once."""
-        if state.interrupted:
-            warnings.warn(f"fit interrupted after {len(state.trials)} trials; the model is "
+    def _plan(self, n_rows: int, seed: int, start: float, n_workers: int) -> FitPlan:
+        return FitPlan.create(
+            self.time_budget, n_rows, seed=seed, start=start, n_workers=n_workers,
+            per_trial_time_limit=self.per_trial_time_limit, memory_limit=self.memory_limit,
+            resampling=self.resampling, max_evals=self.max_evals, metric=self.metric,
+            include=None if self.include is None else tuple(self.include),
+            exclude=None if self.exclude is None else tuple(self.exclude),
+            extra_models=tuple(self.extra_models or ()), meta_learning=self.meta_learning,
+            n_initial_configs=self.n_initial_configs, portfolio=self.portfolio,
+        )
+
+    def _callbacks(self) -> list[Callback]:
+        shown = [FitProgress(self.time_budget, int(self.verbose))] if self.verbose else []
+        return shown + list(self.callbacks or ())
+
+    def _set_fitted(self, table: Table, shape: dict, result: FitResult, key: str) -> None:
+        """Every fitted attribute, from the fit's result."""
+        if result.interrupted:
+            warnings.warn(f"fit interrupted after {len(result.trials)} trials; the model is "
                           "the best pipeline found so far (not refitted, no ensemble).",
                           UserWarning, stacklevel=3)
-            return best_trial_ensemble(state, data)
-        weights = select_weights(state, data, self.ensemble_size, self.ensemble_nbest)
-        hard_end = start + 1.03 * self.time_budget - END_MARGIN
-        return refit_members(weights, state, data, pool, seed, hard_end)
-
-    def _check_training_data(self, X, y):
-        frame = tabular.as_frame(X)
-        validate_data(self, X, reset=True, skip_check_array=True)
-        if frame.shape[1] == 0:
-            raise ValueError(f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is "
-                             "required.")
-        tabular.check_min_rows(len(frame))
-        target = tabular.check_target(y, len(frame), self._task, type(self).__name__)
-        self.schema_ = tabular.learn_schema(frame)
-        if target.classes is not None:
-            self.classes_ = target.classes
-        return self.schema_.transform(frame), target
-
-    def _task_data(self, frame: pd.DataFrame, target, seed: int) -> TaskData:
-        schema = self.schema_
-        data = prepare_task(
-            frame, target.y, self._task,
-            categorical=schema.categorical_names,
-            cardinalities=tuple(schema.cardinalities),
-            n_classes=None if target.classes is None else len(target.classes),
-            metric=self.metric, resampling=self.resampling, seed=seed,
-            specs=registry(self.extra_models or ()), budget=self.time_budget,
-        )
-        self.metric_ = data.metric
-        return data
-
-    def _search(self, data: TaskData, pool, seed: int, start: float,
-                previous: _Previous | None):
-        families = select_families(self._task, data.specs, self.include, self.exclude)
-        space = build_space(self._task, families, seed=seed)
-        warm = WarmStart(None) if previous else self._warm_start(data, families, seed)
-        n_workers = pool.capacity
-        settings = SearchSettings(
-            seed=seed,
-            deadline=start + self.time_budget,
-            trial_time_limit=self._trial_time_limit(),
-            memory_limit=int(self.memory_limit * MB) if self.memory_limit else None,
-            max_evals=self.max_evals,
-            warm_start=None if warm.done else warm,
-            n_random_initial=0 if not warm.done else min(10, self.max_evals or 10),
-            reserve=lambda trials: refit_reserve(trials, data, n_workers, self.time_budget),
-        )
-        state = run_search(space, pool, settings, state=previous and previous.state,
-                           on_trial=self._report_trial)
-        if not previous:
-            self.initial_configs_ = [{"config": p.config, "reason": p.reason} for p in warm.picks]
-        if not state.successes:
-            raise RuntimeError(self._no_success_message(state))
-        return state
-
-    def _warm_start(self, data: TaskData, families, seed: int) -> WarmStart:
-        """Meta-features of the task and the portfolio's warm start for it."""
-        self.metafeatures_ = None
-        if self.meta_learning == "auto":
-            self.metafeatures_ = metafeatures.compute(data.X, data.y, self._task,
-                                                      categorical=data.categorical, seed=seed)
-        fit_rows = sum(len(train) for train, _ in data.splits)
-        return warm_start(self._task, self.meta_learning, self.metafeatures_,
-                          self.n_initial_configs, [f.name for f in families], self.portfolio,
-                          (AFFORDABLE * self._trial_time_limit(), fit_rows, data.n_classes),
-                          n_rows=len(data.y))
-
-    def _no_success_message(self, state) -> str:
-        if not state.trials:
-            return (f"No pipeline could be evaluated within time_budget={self.time_budget} s; "
-                    "increase time_budget.")
-        errors = sorted({f"{t.status}: {t.error}" for t in state.trials})[:5]
-        return (f"All {len(state.trials)} trials failed; increase time_budget or "
-                f"per_trial_time_limit. Errors seen: {errors}")
-
-    def _report_trial(self, trial) -> None:
-        progress = getattr(self, "_progress", None)  # set by fit_progress when verbose
-        if progress is not None:
-            progress.update(trial)
-
-    def _store_results(self, state, frame: pd.DataFrame, y: np.ndarray, seed: int) -> None:
-        self.trials_ = list(state.trials)
-        self.interrupted_ = state.interrupted
-        self._previous = _Previous(state, seed, fingerprint(frame, y))
-        # the refitted members' weights: a member whose refit missed the deadline is out
-        self.leaderboard_ = leaderboard_frame(state.trials, self.ensemble_.weights)
-        best = min(state.successes, key=lambda t: t.loss)
-        self.best_config_ = dict(best.config)
-        self.best_score_ = -best.loss
+        self.__dict__.pop("feature_names_in_", None)
+        self.__dict__.update(shape)
+        self.schema_ = table.schema
+        if table.classes is not None:
+            self.classes_ = table.classes
+        self.metric_ = result.metric
+        self.ensemble_ = result.ensemble
+        self.trials_ = result.trials
+        self.leaderboard_ = result.leaderboard()
+        self.best_config_ = dict(result.best.config)
+        self.best_score_ = -result.best.loss
+        self.metafeatures_ = result.metafeatures
+        self.initial_configs_ = result.initial_configs
+        self.interrupted_ = result.interrupted
+        self.fit_time_ = result.fit_time
         self.versions_ = library_versions()
-
-    def _trial_time_limit(self) -> float:
-        if self.per_trial_time_limit is not None:
-            return float(self.per_trial_time_limit)
-        return max(4.0, self.time_budget / 5)
+        self._previous = _Previous(replace(result, data=None), key)
 
     def _seed(self) -> int:
         if isinstance(self.random_state, Integral):
@@ -291,7 +238,7 @@ class AutoMetaEstimator(BaseEstimator):
 
     def _raw_predict(self, X) -> np.ndarray:
         frame = self._transform(X)
-        return self.ensemble_.predict(frame, n_threads=os.cpu_count() or 1)
+        return self.ensemble_.predict(frame, n_threads=self._n_workers())
 
     def leaderboard(self) -> pd.DataFrame:
         """Every trial, best first: rank, family, origin, score, times, status, weight, config.
@@ -324,7 +271,7 @@ class AutoMetaEstimator(BaseEstimator):
         return to_voting(self.ensemble_, types, getattr(self, "classes_", None))
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: the object's own __dict__ otherwise
         state.pop("_previous", None)  # the live search (SMAC, fold models) stays in memory
         state["dask_client"] = None  # a connection does not pickle
         return state
@@ -356,7 +303,7 @@ class AutoMetaClassifier(ClassifierMixin, AutoMetaEstimator):
     __doc__ = ("AutoML classifier: searches model families and hyperparameters, then "
                "ensembles the best pipelines.\n" + PARAMS_DOC + ATTRS_DOC
                + "    classes_ : ndarray\n        Class labels.\n")
-    _task = "classification"
+    _task_type = CLASSIFICATION
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
@@ -371,7 +318,7 @@ class AutoMetaClassifier(ClassifierMixin, AutoMetaEstimator):
 class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):
     __doc__ = ("AutoML regressor: searches model families and hyperparameters, then "
                "ensembles the best pipelines.\n" + PARAMS_DOC + ATTRS_DOC)
-    _task = "regression"
+    _task_type = REGRESSION
 
     def predict(self, X) -> np.ndarray:
         """Predicted values."""

@@ -6,16 +6,17 @@ Pure functions of their arguments; they run inside a sandbox process.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from autometa.components import BuildContext, ModelSpec
-from autometa.metrics import Metric
+from autometa.components import BuildContext, ModelSpec, registry
+from autometa.metrics import Metric, resolve_metric
 from autometa.space import build_pipeline
+from autometa.task import CLASSIFICATION, Table, TaskType
 
 HOLDOUT_FRACTION = 0.2
 SEARCH_ROWS_PER_SECOND = 200  # a holdout search trains on 200 rows per second of budget,
@@ -29,13 +30,49 @@ class TaskData:
 
     X: pd.DataFrame
     y: np.ndarray
-    task: str
+    task: TaskType
     n_classes: int | None
     splits: tuple[tuple[np.ndarray, np.ndarray], ...]
     metric: Metric
     specs: dict[str, ModelSpec]
     categorical: tuple[str, ...] = ()
     cardinalities: tuple[int, ...] = ()
+
+    @classmethod
+    def from_table(cls, table: Table, *, resampling: str | int | tuple[str, int] = "auto",
+                   seed: int = 0, metric=None, specs: dict[str, ModelSpec] | None = None,
+                   budget: float | None = None) -> TaskData:
+        """The task of a validated table: its resampling splits, metric and model families.
+
+        Parameters
+        ----------
+        table : Table
+            The typed training table.
+        resampling : {"auto", "holdout", "cv"}, int or (kind, n_splits)
+            See :func:`choose_resampling`; a ``(kind, n_splits)`` pair is used as it is.
+        seed : int
+            Seed of the splits.
+        metric : str, scorer or None
+            See :func:`autometa.metrics.resolve_metric`.
+        specs : dict of str to ModelSpec, optional
+            The model families trials may use (default: the built-in ones).
+        budget : float, optional
+            The fit's time budget (see :func:`choose_resampling` and :func:`search_rows`).
+        """
+        n_rows = len(table.y)
+        kind, n_splits = resampling if isinstance(resampling, tuple) else \
+            choose_resampling(resampling, n_rows, budget)
+        return cls(
+            X=table.X,
+            y=table.y,
+            task=table.task,
+            n_classes=table.n_classes,
+            splits=make_splits(table.y, table.task, kind, n_splits, seed, search_rows(budget)),
+            metric=resolve_metric(metric, table.task, table.n_classes),
+            specs=registry() if specs is None else specs,
+            categorical=table.schema.categorical_names,
+            cardinalities=tuple(table.schema.cardinalities),
+        )
 
     @property
     def val_index(self) -> np.ndarray:
@@ -100,7 +137,7 @@ def make_splits(y: np.ndarray, task: str, kind: str, n_splits: int, seed: int,
     rows, so that a search on large data evaluates many configurations.
     """
     n = len(y)
-    stratify = task == "classification" and np.bincount(y).min() >= 2
+    stratify = task == CLASSIFICATION and np.bincount(y).min() >= 2
     if kind == "holdout":
         n_val = max(1, round(HOLDOUT_FRACTION * n))
         max_train = max_train or n
@@ -125,7 +162,7 @@ def make_splits(y: np.ndarray, task: str, kind: str, n_splits: int, seed: int,
 
 def fit_pipeline(pipeline, X: pd.DataFrame, y: np.ndarray, task: str):
     """Fit ``pipeline`` and return it; labels absent from ``y`` are handled by the caller."""
-    if task == "classification":
+    if task == CLASSIFICATION:
         present = np.unique(y)
         pipeline.fit(X, np.searchsorted(present, y))
         pipeline.autometa_classes_ = present
@@ -136,7 +173,7 @@ def fit_pipeline(pipeline, X: pd.DataFrame, y: np.ndarray, task: str):
 
 def predict_pipeline(pipeline, X: pd.DataFrame, task: str, n_classes: int | None) -> np.ndarray:
     """Probabilities over all ``n_classes`` (classification) or values (regression)."""
-    if task != "classification":
+    if task != CLASSIFICATION:
         return np.asarray(pipeline.predict(X), dtype=np.float64)
     proba = np.asarray(pipeline.predict_proba(X), dtype=np.float64)
     present = pipeline.autometa_classes_
@@ -195,6 +232,40 @@ def evaluate_with_models(config: dict[str, Any], data: TaskData, seed: int,
     return outcome, FoldAverage(models, data.task, data.n_classes)
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """A job for an executor: evaluate ``config`` on the executor's data.
+
+    The fold models come back with the outcome only when its loss is below
+    ``keep_models_below`` (the search passes the best loss known when it sends the job:
+    the best trial's models are the fallback should the fit end before any refit; by
+    default they never come back).
+    """
+
+    config: dict[str, Any]
+    seed: int
+    n_threads: int = 1
+    keep_models_below: float = -float("inf")
+
+    def __call__(self, data: TaskData) -> Outcome:
+        outcome, models = evaluate_with_models(self.config, data, self.seed, self.n_threads)
+        return replace(outcome, models=models) if outcome.loss < self.keep_models_below \
+            else outcome
+
+
+@dataclass(frozen=True)
+class Refit:
+    """A job for an executor: fit ``config`` on all rows (or ``max_rows`` of them)."""
+
+    config: dict[str, Any]
+    seed: int
+    n_threads: int = 1
+    max_rows: int | None = None
+
+    def __call__(self, data: TaskData):
+        return refit(self.config, data, self.seed, self.n_threads, self.max_rows)
+
+
 def refit(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1,
           max_rows: int | None = None):
     """The pipeline of ``config`` fitted on all rows (or ``max_rows`` of them)."""
@@ -218,24 +289,3 @@ def refit_rows(data: TaskData, max_rows: int | None, seed: int) -> np.ndarray | 
     others = np.setdiff1d(np.arange(n), train, assume_unique=True)
     extra = rng.choice(others, max_rows - len(train), replace=False)
     return np.sort(np.concatenate([train, extra]))
-
-
-def prepare_task(frame: pd.DataFrame, y: np.ndarray, task: str, *, categorical: tuple[str, ...],
-                 cardinalities: tuple[int, ...], n_classes: int | None, metric, resampling,
-                 seed: int, specs: dict[str, ModelSpec], budget: float | None = None
-                 ) -> TaskData:
-    """TaskData for a typed frame and an encoded target (``budget``: see :func:`search_rows`)."""
-    from autometa.metrics import resolve_metric
-
-    kind, n_splits = choose_resampling(resampling, len(frame), budget)
-    return TaskData(
-        X=frame,
-        y=y,
-        task=task,
-        n_classes=n_classes,
-        splits=make_splits(y, task, kind, n_splits, seed, search_rows(budget)),
-        metric=resolve_metric(metric, task, n_classes),
-        specs=specs,
-        categorical=categorical,
-        cardinalities=cardinalities,
-    )

@@ -1,50 +1,46 @@
-"""From trials to the final predictor: ensemble selection, then refitting the members."""
+"""From trials to the final predictor: ensemble selection, then refitting the members.
+
+The ensembler is pluggable: anything with a ``weights(state, data)`` method
+(:class:`Ensembler`) can replace :class:`GreedyEnsembler`, the default.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from autometa.ensemble import Ensemble, Member, ensemble_selection
-from autometa.evaluation import TaskData
+from autometa.evaluation import Refit, TaskData
+from autometa.plan import REFIT_SAFETY, affordable_rows, seconds_per_row
+from autometa.pool import Executor, run_jobs
 from autometa.records import Trial
 from autometa.sandbox import Job
 from autometa.search import SearchState
 
-REFIT_SAFETY = 1.5
-MAX_RESERVE_SHARE = 0.3  # at most this share of the budget is kept back for refitting
 MEMBER_GAIN = 0.5  # under a rank metric, an ensemble member gains at least this share of
 # the best trial's gain over predicting the class shares
 
 
-def seconds_per_row(trial: Trial, data: TaskData) -> float:
-    """A trial's measured wall time per training row of one split."""
-    train_sizes = [len(tr) for tr, _ in data.splits]
-    return trial.wall_time / len(train_sizes) / float(np.mean(train_sizes))
+class Ensembler(Protocol):
+    """Chooses the ensemble: a weight per trial id, from the trials' validation predictions."""
+
+    def weights(self, state: SearchState, data: TaskData) -> dict[int, float]:
+        """Non-zero weights by trial id (``state.predictions`` holds the predictions)."""
 
 
-def refit_seconds(trial: Trial, data: TaskData) -> float:
-    """Expected seconds to refit ``trial`` on all rows, from its measured wall time."""
-    return seconds_per_row(trial, data) * len(data.y)
+@dataclass(frozen=True)
+class GreedyEnsembler:
+    """Greedy ensemble selection (Caruana et al., 2004) over the ``nbest`` best trials
+    (see :func:`candidates`), ``size`` steps with replacement."""
 
+    size: int = 50
+    nbest: int = 50
 
-def affordable_rows(trial: Trial, data: TaskData, seconds: float) -> int | None:
-    """Rows a refit of ``trial`` can use in ``seconds`` (``None``: all of them); never fewer
-    than the search trained it on."""
-    rows = int(seconds / max(seconds_per_row(trial, data), 1e-9))
-    if rows >= len(data.y):
-        return None
-    return max(rows, len(data.splits[0][0]))
-
-
-def refit_reserve(trials: list[Trial], data: TaskData, n_workers: int, budget: float,
-                  top: int = 8) -> float:
-    """Seconds to keep free at the end of the search for selecting and refitting members."""
-    ok = sorted((t for t in trials if t.ok), key=lambda t: t.loss)[:top]
-    estimates = [refit_seconds(t, data) for t in ok] or [0.0]
-    needed = REFIT_SAFETY * max(max(estimates), sum(estimates) / n_workers)
-    return max(0.1 * budget, min(MAX_RESERVE_SHARE * budget, 1.0 + needed))
+    def weights(self, state: SearchState, data: TaskData) -> dict[int, float]:
+        return select_weights(state, data, self.size, self.nbest)
 
 
 def select_weights(state: SearchState, data: TaskData, size: int, nbest: int) -> dict[int, float]:
@@ -97,32 +93,31 @@ def prior_prediction(y: np.ndarray, n_classes: int | None) -> np.ndarray:
     return np.tile(shares, (len(y), 1))
 
 
-def refit_members(weights: dict[int, float], state: SearchState, data: TaskData, pool,
-                  seed: int, deadline: float, n_threads: int = 1) -> Ensemble:
+def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
+                  pool: Executor, seed: int, deadline: float, n_threads: int = 1,
+                  clock=time.monotonic) -> Ensemble:
     """Refit the weighted trials before ``deadline``, on all rows or as many as time allows;
     drop those that miss it."""
     trials = {t.id: t for t in state.trials}
-    queue = sorted(weights, key=lambda i: -weights[i])
-    rounds = -(-len(queue) // pool.capacity)
-    slot = (deadline - time.monotonic()) / REFIT_SAFETY / max(rounds, 1)
+    order = sorted(weights, key=lambda i: -weights[i])
+    rounds = -(-len(order) // pool.capacity)
+    slot = (deadline - clock()) / REFIT_SAFETY / max(rounds, 1)
     fitted, errors = {}, {}
-    while queue or pool.idle() < pool.capacity:
-        while queue and pool.idle():
-            trial = trials[queue.pop(0)]
+
+    def jobs():
+        for trial in (trials[i] for i in order):
             rows = affordable_rows(trial, data, slot)
             expected = seconds_per_row(trial, data) * (rows or len(data.y))
-            if fitted and expected > deadline - time.monotonic():
+            if fitted and expected > deadline - clock():
                 continue  # it would miss the deadline: leave it out of the ensemble
-            pool.submit(Job(trial.id, "refit", trial.config, seed, deadline, n_threads=n_threads,
-                            max_rows=rows))
-        for result in pool.wait(timeout=max(0.0, deadline - time.monotonic())):
-            if result.ok:
-                fitted[result.job.key] = result.value
-            else:
-                errors[result.job.key] = result.error
-        if time.monotonic() >= deadline:
-            pool.cancel()
-            queue.clear()
+            yield Job(trial.id, Refit(trial.config, seed, n_threads, rows), deadline,
+                      n_threads=n_threads)
+
+    for result in run_jobs(pool, jobs(), deadline, clock):
+        if result.ok:
+            fitted[result.job.key] = result.value
+        else:
+            errors[result.job.key] = result.error
     if not fitted:
         return best_trial_ensemble(state, data, errors)
     members = tuple(Member(i, weights[i], fitted[i]) for i in sorted(fitted))

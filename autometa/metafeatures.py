@@ -398,10 +398,8 @@ def _landmark_score(key: str, model, Z: np.ndarray, t: np.ndarray, folds: np.nda
 
 def of_table(X, y, task: str, seed: int = 0) -> dict[str, float]:
     """:func:`compute` on a raw table: X as given to ``fit``, y of labels or numbers."""
-    from autometa import data as tabular
+    from autometa.task import Table
 
-    frame = tabular.as_frame(X)
-    schema = tabular.learn_schema(frame)
-    target = tabular.check_target(y, len(frame), task, "metafeatures")
-    return compute(schema.transform(frame), target.y, task,
-                   categorical=schema.categorical_names, seed=seed)
+    table = Table.from_raw(X, y, task, "metafeatures")
+    return compute(table.X, table.y, task, categorical=table.schema.categorical_names,
+                   seed=seed)

@@ -1,10 +1,10 @@
-"""Running jobs on sandboxes: the executors used by the search.
+"""Executors: where jobs run. The :class:`Executor` protocol and the local sandbox pool.
 
-An executor offers ``start``, ``capacity``, ``idle``, ``set_data``, ``submit``, ``wait``,
-``cancel``, ``release`` and ``close``; :class:`LocalPool` runs sandboxes on this machine,
-:class:`autometa.dask_pool.DaskPool` on a Dask cluster.
-Worker processes are reused across fits in one interpreter (like joblib's reusable
-executor), since starting one costs seconds of imports.
+:class:`LocalPool` runs sandboxes on this machine, :class:`autometa.dask_pool.DaskPool`
+on a Dask cluster; the search, the refit and the portfolio build use either through
+:class:`Executor` (and :func:`run_jobs` for a batch of jobs). Executors are reused
+across fits in one interpreter (like joblib's reusable executor), since starting a
+worker costs seconds of imports, and closed after :data:`IDLE_TIMEOUT` seconds unused.
 """
 
 from __future__ import annotations
@@ -13,14 +13,77 @@ import atexit
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any, Protocol, runtime_checkable
 
 import cloudpickle
 
 from autometa.sandbox import Job, JobResult, Sandbox
 
 POLL_INTERVAL = 0.02
+IDLE_TIMEOUT = 120.0  # seconds an unused executor (and its worker processes) is kept
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs :class:`~autometa.sandbox.Job` s on some workers, all on one piece of data.
+
+    ``submit`` never blocks (call it only while ``idle()`` is positive); ``wait`` returns
+    the results that finished, waiting up to ``timeout`` seconds for at least one;
+    ``cancel`` stops every running job and returns those jobs (they produce no result).
+    """
+
+    @property
+    def capacity(self) -> int:
+        """Jobs that can run at once."""
+
+    def start(self) -> None:
+        """Get the workers ready (returns at once)."""
+
+    def set_data(self, data: Any) -> None:
+        """The data every following job is called with."""
+
+    def idle(self) -> int:
+        """Workers free for a job now."""
+
+    def submit(self, job: Job) -> None:
+        """Start ``job`` on a free worker."""
+
+    def wait(self, timeout: float) -> list[JobResult]:
+        """Finished jobs' results, waiting up to ``timeout`` seconds for one."""
+
+    def cancel(self) -> list[Job]:
+        """Stop the running jobs; return them."""
+
+    def release(self) -> None:
+        """Drop the data; the workers stay up for reuse."""
+
+    def close(self) -> None:
+        """End the workers."""
+
+
+def run_jobs(executor: Executor, jobs: Iterable[Job], deadline: float = float("inf"),
+             clock=time.monotonic) -> Iterator[JobResult]:
+    """Run ``jobs`` on ``executor`` and yield their results as they finish.
+
+    ``jobs`` is consumed lazily, one job each time a worker is free, so a generator
+    can decide what to submit from the time left. At ``deadline`` the jobs still
+    running are cancelled (and yield nothing).
+    """
+    pending, running = iter(jobs), 0
+    while True:
+        while executor.idle() and (job := next(pending, None)) is not None:
+            executor.submit(job)
+            running += 1
+        if not running:
+            return
+        results = executor.wait(timeout=min(1.0, max(0.0, deadline - clock())))
+        running -= len(results)
+        yield from results
+        if clock() >= deadline:
+            executor.cancel()
+            return
 
 
 class LocalPool:
@@ -79,11 +142,11 @@ class LocalPool:
             sandbox.kill()
 
 
-_idle: dict[int, object] = {}
+_idle: dict[int, tuple[Executor, threading.Timer]] = {}  # n_workers -> (executor, closer)
 _lock = threading.Lock()
 
 
-def make_pool(n_workers: int, client=None):
+def make_pool(n_workers: int, client=None) -> Executor:
     """The executor for a fit: a sandbox for one worker, Dask for more, or the user's client."""
     if client is not None or n_workers > 1:
         from autometa.dask_pool import DaskPool
@@ -93,9 +156,12 @@ def make_pool(n_workers: int, client=None):
 
 
 @contextmanager
-def borrowed_pool(n_workers: int, client=None) -> Iterator:
-    """An executor of ``n_workers`` (or on ``client``), reused between fits in this process
-    (one idle executor per size; a user's client is used as given and not kept)."""
+def borrowed_pool(n_workers: int, client=None) -> Iterator[Executor]:
+    """An executor of ``n_workers`` (or on ``client``), reused between fits in this process.
+
+    One unused executor per size is kept, and closed after :data:`IDLE_TIMEOUT` seconds
+    unused; a user's client is used as given and not kept.
+    """
     if client is not None:
         pool = make_pool(n_workers, client)
         try:
@@ -104,20 +170,43 @@ def borrowed_pool(n_workers: int, client=None) -> Iterator:
             pool.close()
         return
     with _lock:
-        pool = _idle.pop(n_workers, None) or make_pool(n_workers)
+        kept = _idle.pop(n_workers, None)
+    if kept is not None:
+        kept[1].cancel()
+    pool = kept[0] if kept is not None else make_pool(n_workers)
     try:
         yield pool
     finally:
         pool.release()
-        with _lock:
-            extra = _idle.get(n_workers)
-            _idle[n_workers] = pool
-        if extra is not None:
-            extra.close()
+        _keep(n_workers, pool)
+
+
+def _keep(n_workers: int, pool: Executor) -> None:
+    closer = threading.Timer(IDLE_TIMEOUT, _close_idle, args=(n_workers, pool))
+    closer.daemon = True
+    with _lock:
+        extra = _idle.get(n_workers)
+        _idle[n_workers] = (pool, closer)
+    closer.start()
+    if extra is not None:
+        extra[1].cancel()
+        extra[0].close()
+
+
+def _close_idle(n_workers: int, pool: Executor) -> None:
+    with _lock:
+        if _idle.get(n_workers, (None,))[0] is not pool:
+            return  # borrowed again (or replaced) meanwhile
+        del _idle[n_workers]
+    pool.close()
 
 
 def _close_all() -> None:
-    for pool in _idle.values():
+    with _lock:
+        kept = list(_idle.values())
+        _idle.clear()
+    for pool, closer in kept:
+        closer.cancel()
         pool.close()
 
 

@@ -1,22 +1,19 @@
 """Progress of a fit on stderr: a live ``rich`` display, or one line per trial.
 
-:func:`fit_progress` wraps the search inside ``fit``. When the estimator's
-``verbose`` is at least 1 it stores a :class:`FitProgress` in the estimator's private
-``_progress`` attribute, which ``_report_trial`` feeds with every finished trial, and
-removes it again on the way out (so the fitted estimator stays picklable). On a
-terminal (or in a notebook) the display is a live bar of elapsed time against the
-budget with the trial counts, the best validation score so far and the last model
-family; otherwise (stderr redirected to a file or a pipe) it prints one plain line per
-trial. ``verbose >= 2`` also prints a line per trial above the live bar.
+:class:`FitProgress` is a :class:`~autometa.callbacks.Callback`; the estimators add one
+when their ``verbose`` is at least 1. On a terminal (or in a notebook) the display is a
+live bar of elapsed time against the budget with the trial counts, the best validation
+score so far and the last model family; otherwise (stderr redirected to a file or a
+pipe) it prints one plain line per trial. ``verbose >= 2`` also prints a line per trial
+above the live bar.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -32,63 +29,44 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
+from autometa.callbacks import Callback
 from autometa.records import Trial
+
+if TYPE_CHECKING:
+    from autometa.automl import FitResult
+    from autometa.evaluation import TaskData
+    from autometa.plan import FitPlan
 
 PREFIX = "[autometa]"
 ERROR_WIDTH = 100  # characters of a failed trial's error shown in a line
 
 
-@contextmanager
-def fit_progress(estimator, start: float) -> Iterator[FitProgress | None]:
-    """Show the progress of ``estimator.fit`` while the block runs (if it is verbose).
-
-    Parameters
-    ----------
-    estimator : AutoMetaClassifier or AutoMetaRegressor
-        The estimator being fitted; its ``verbose`` and ``time_budget`` are used.
-    start : float
-        ``time.monotonic()`` when ``fit`` started.
-
-    Yields
-    ------
-    FitProgress or None
-        The display, also stored as ``estimator._progress`` while the block runs.
-    """
-    if not getattr(estimator, "verbose", 0):
-        yield None
-        return
-    progress = FitProgress(estimator, start)
-    estimator._progress = progress
-    finished = False
-    try:
-        progress.start()
-        yield progress
-        finished = True
-    finally:
-        progress.stop(finished)
-        estimator.__dict__.pop("_progress", None)
-
-
-class FitProgress:
+class FitProgress(Callback):
     """Counts trials and shows them, live on a terminal or line by line otherwise.
 
     Parameters
     ----------
-    estimator : AutoMetaClassifier or AutoMetaRegressor
-        The estimator being fitted (read for ``time_budget``, ``verbose``, ``metric_``).
-    start : float
-        ``time.monotonic()`` when ``fit`` started.
+    budget : float
+        The fit's time budget in seconds.
+    verbose : int
+        1: the live display (or a line per trial off a terminal); 2: also a line per
+        trial above the live display.
     stream : file-like, optional
         Where to write (default: ``sys.stderr``).
     live : bool or None
         Force the live display on or off; ``None`` decides from the stream.
+    start : float, optional
+        ``time.monotonic()`` when the fit started (default: when it is told of the start).
+    metric : str
+        Name of the metric shown until the fit says which one it optimises.
     """
 
-    def __init__(self, estimator, start: float, stream=None, live: bool | None = None):
-        self.estimator = estimator
-        self.start_time = start
-        self.budget = float(estimator.time_budget)
-        self.verbose = int(estimator.verbose)
+    def __init__(self, budget: float, verbose: int = 1, stream=None, live: bool | None = None,
+                 start: float | None = None, metric: str = "score"):
+        self.start_time = time.monotonic() if start is None else start
+        self.budget = float(budget)
+        self.verbose = int(verbose)
+        self.metric = metric
         self.console = Console(file=stream or sys.stderr, highlight=False)
         self.live = (self.console.is_terminal or self.console.is_jupyter) if live is None \
             else live
@@ -98,17 +76,23 @@ class FitProgress:
         self._progress = None
         self._task = None
 
+    # -- callback ---------------------------------------------------------------------------
+
+    def on_start(self, plan: FitPlan, data: TaskData) -> None:
+        self.start_time, self.metric = plan.start, data.metric.name
+        self.start()
+
+    def on_trial(self, trial: Trial) -> None:
+        self.update(trial)
+
+    def on_end(self, result: FitResult | None) -> None:
+        self.stop(finished=result is not None)
+
     # -- state ------------------------------------------------------------------------------
 
     def elapsed(self) -> float:
         """Seconds since ``fit`` started."""
         return time.monotonic() - self.start_time
-
-    @property
-    def metric(self) -> str:
-        """Name of the metric being optimised (``score`` until it is known)."""
-        metric = getattr(self.estimator, "metric_", None)
-        return getattr(metric, "name", "score")
 
     def update(self, trial: Trial) -> None:
         """Record a finished trial and show it."""

@@ -1,10 +1,11 @@
-"""A persistent worker process that runs trials under time and memory limits.
+"""A persistent worker process that runs jobs under time and memory limits.
 
 The parent keeps one end of a socket pair; the child (a fresh interpreter started
 with ``subprocess``, so no ``__main__`` guard is needed and notebooks work) loads
-the task data once and then evaluates configurations on request. A trial that
-exceeds its deadline or memory limit is ended by killing the child, which is
-restarted lazily. Children run in their own session, so Ctrl-C in a terminal
+the data once and then runs jobs on request: a job carries a picklable callable,
+which the child calls with the data. The sandbox knows nothing of what the jobs do.
+A job that exceeds its deadline or memory limit is ended by killing the child, which
+is restarted lazily. Children run in their own session, so Ctrl-C in a terminal
 reaches only the parent.
 """
 
@@ -19,7 +20,8 @@ import threading
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -31,17 +33,18 @@ _LAUNCH = "from autometa.sandbox import serve; serve({fd})"
 
 @dataclass(frozen=True)
 class Job:
-    """One unit of work: evaluate a configuration, or refit it on all rows."""
+    """One unit of work: ``run(data)`` in a worker, under limits.
+
+    ``run`` must be picklable (e.g. an instance of a module-level class); its return
+    value comes back as the result's ``value``.
+    """
 
     key: Any
-    kind: str  # "evaluate" | "refit"
-    config: dict
-    seed: int
+    run: Callable[[Any], Any]
     deadline: float  # time.monotonic() by which it must be done, whatever happens
     time_limit: float = float("inf")  # seconds of running, counted once the worker starts it
     memory_limit: int | None = None  # bytes of resident memory for the whole worker
-    n_threads: int = 1
-    max_rows: int | None = None  # a refit on at most this many rows (None: all)
+    n_threads: int = 1  # BLAS/OpenMP threads while it runs
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,7 @@ def serve(fd: int) -> None:
     conn = Connection(fd)
     _watch_parent(os.getppid())
     warnings.simplefilter("ignore")
-    from autometa import evaluation  # noqa: F401  (warm imports before the first job)
+    from autometa import evaluation  # noqa: F401  (warm imports for the usual jobs)
 
     data = None
     while True:
@@ -187,7 +190,6 @@ def serve(fd: int) -> None:
             return
         if message[0] == "data":
             data = None
-            _best_loss.clear()
             data = cloudpickle.loads(message[2])
         elif message[0] == "run":
             conn.send(("started", None, ""))
@@ -198,23 +200,12 @@ def serve(fd: int) -> None:
                 conn.send(("error", None, f"result could not be sent back: {exc!r}"))
 
 
-_best_loss: list[float] = []  # this worker's best loss so far on the current data
-
-
 def _run(job: Job, data) -> tuple[str, Any, str]:
     from threadpoolctl import threadpool_limits
 
-    from autometa.evaluation import evaluate_with_models, refit
-
     try:
         with _address_space_limit(job.memory_limit), threadpool_limits(job.n_threads):
-            if job.kind == "refit":
-                return "ok", refit(job.config, data, job.seed, job.n_threads, job.max_rows), ""
-            outcome, models = evaluate_with_models(job.config, data, job.seed, job.n_threads)
-            if not _best_loss or outcome.loss < _best_loss[0]:  # send the fold models along
-                _best_loss[:] = [outcome.loss]
-                outcome = replace(outcome, models=models)
-            return "ok", outcome, ""
+            return "ok", job.run(data), ""
     except MemoryError:
         return "memout", None, "ran out of memory (MemoryError)"
     except Exception as exc:

@@ -1,8 +1,9 @@
 """Bayesian optimisation with SMAC3 over the CASH space (the only module importing SMAC).
 
-SMAC is used through ask/tell: trials run on an executor (sandbox processes), the
+SMAC is used through ask/tell: trials run on an :class:`~autometa.pool.Executor`, the
 next configuration is asked for while the current one runs, and every trial —
-successful or not — becomes a :class:`Trial` record.
+successful or not — becomes a :class:`Trial` record. Failures are told to SMAC at the
+cost of the worst success (once there is one).
 
 Ctrl-C (``KeyboardInterrupt``) ends a search that has a successful trial early: the
 running trials are dropped and the state says ``interrupted``, so the caller can go on
@@ -23,24 +24,26 @@ from pathlib import Path
 import numpy as np
 from ConfigSpace import ConfigurationSpace
 
+from autometa.evaluation import Evaluation
+from autometa.pool import Executor
 from autometa.records import Trial, config_key
 from autometa.sandbox import Job, JobResult
 from autometa.space import ROOT, configuration, to_dict
 
 PORTFOLIO_ORIGIN = "portfolio"
 
-WarmStartFn = Callable[[Sequence[tuple[dict, float | None]]], dict | None]
+InitialDesignFn = Callable[[Sequence[tuple[dict, float | None]]], dict | None]
 
 
 @dataclass(frozen=True)
 class SearchSettings:
     """How long and how a search runs.
 
-    ``deadline`` is a ``time.monotonic()`` instant; ``reserve`` is called with the
-    trials so far and returns the seconds to keep free before it (for refitting).
-    ``warm_start``, while it returns configurations, chooses the trials instead of SMAC:
-    it is called with the (config, loss) pairs tried so far (loss ``inf`` for a failure,
-    ``None`` while running) and returns the next configuration, or ``None`` when done.
+    ``deadline`` is an instant of ``clock``; ``reserve`` is called with the trials so far
+    and returns the seconds to keep free before it (for refitting). ``initial_design``,
+    while it returns configurations, chooses the trials instead of SMAC: it is called
+    with the (config, loss) pairs tried so far (loss ``inf`` for a failure, ``None``
+    while running) and returns the next configuration, or ``None`` when done.
     """
 
     seed: int
@@ -48,10 +51,11 @@ class SearchSettings:
     trial_time_limit: float
     memory_limit: int | None = None
     max_evals: int | None = None
-    warm_start: WarmStartFn | None = None
+    initial_design: InitialDesignFn | None = None
     n_random_initial: int = 0
     n_threads: int = 1
     reserve: Callable[[list[Trial]], float] = field(default=lambda trials: 0.0)
+    clock: Callable[[], float] = time.monotonic
 
 
 @dataclass
@@ -64,12 +68,17 @@ class SearchState:
     untold: list = field(default_factory=list)
     best_models: tuple[int, object] | None = None  # fold models of the best trial so far
     interrupted: bool = False  # the last run was ended early by Ctrl-C
-    portfolio: set[str] = field(default_factory=set)  # keys of the warm-start configurations
-    warming: bool = True  # the warm start may still hand out configurations
+    portfolio: set[str] = field(default_factory=set)  # keys of the initial design's configs
+    warming: bool = True  # the initial design may still hand out configurations
 
     @property
     def successes(self) -> list[Trial]:
         return [t for t in self.trials if t.ok]
+
+    @property
+    def best_loss(self) -> float:
+        """The lowest loss so far (``inf`` before a success)."""
+        return min((t.loss for t in self.successes), default=np.inf)
 
 
 def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path):
@@ -104,7 +113,8 @@ def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path)
     )
 
 
-def run_search(space, pool, settings: SearchSettings, state: SearchState | None = None,
+def run_search(space: ConfigurationSpace, pool: Executor, settings: SearchSettings,
+               state: SearchState | None = None,
                on_trial: Callable[[Trial], None] | None = None) -> SearchState:
     """Run trials until the deadline (minus the reserve) or ``max_evals``."""
     state = state or SearchState()
@@ -118,7 +128,8 @@ def run_search(space, pool, settings: SearchSettings, state: SearchState | None 
     return state
 
 
-def _loop(state: SearchState, space, pool, settings: SearchSettings, on_trial) -> None:
+def _loop(state: SearchState, space, pool: Executor, settings: SearchSettings,
+          on_trial) -> None:
     state.interrupted = False
     try:
         _run_trials(state, space, pool, settings, on_trial)
@@ -129,10 +140,11 @@ def _loop(state: SearchState, space, pool, settings: SearchSettings, on_trial) -
         state.interrupted = True
 
 
-def _run_trials(state: SearchState, space, pool, settings: SearchSettings, on_trial) -> None:
+def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSettings,
+                on_trial) -> None:
     smac, running, asked = state.smac, {}, None
     start_count = len(state.trials)
-    clock = time.monotonic
+    clock = settings.clock
 
     def end() -> float:
         return settings.deadline - settings.reserve(state.trials)
@@ -146,10 +158,11 @@ def _run_trials(state: SearchState, space, pool, settings: SearchSettings, on_tr
             info = asked or _next(state, space, settings, running) or _ask(smac)
             asked = None
             trial_id = len(state.trials) + len(running)
-            job = Job(trial_id, "evaluate", to_dict(info.config), settings.seed, end(),
-                      settings.trial_time_limit, settings.memory_limit, settings.n_threads)
+            evaluation = Evaluation(to_dict(info.config), settings.seed, settings.n_threads,
+                                    keep_models_below=state.best_loss)
             running[trial_id] = (info, clock())
-            pool.submit(job)
+            pool.submit(Job(trial_id, evaluation, end(), settings.trial_time_limit,
+                            settings.memory_limit, settings.n_threads))
         if not running:
             return
         if asked is None and more() and not state.warming:
@@ -168,15 +181,15 @@ def _run_trials(state: SearchState, space, pool, settings: SearchSettings, on_tr
 
 
 def _next(state: SearchState, space, settings: SearchSettings, running: dict):
-    """The warm start's next trial, or ``None`` when it is over (for good)."""
-    if not state.warming or settings.warm_start is None:
+    """The initial design's next trial, or ``None`` when it is over (for good)."""
+    if not state.warming or settings.initial_design is None:
         state.warming = False
         return None
     from smac.runhistory.dataclasses import TrialInfo
 
     tried = [(t.config, t.loss if t.ok else np.inf) for t in state.trials]
     tried += [(to_dict(info.config), None) for info, _ in running.values()]
-    config = settings.warm_start(tried)
+    config = settings.initial_design(tried)
     if config is None:
         state.warming = False
         return None
@@ -184,8 +197,8 @@ def _next(state: SearchState, space, settings: SearchSettings, running: dict):
     return TrialInfo(config=configuration(space, config), seed=settings.seed)
 
 
-def in_order(configs: Sequence[dict]) -> WarmStartFn:
-    """A warm start handing out ``configs`` in order (those not tried yet)."""
+def in_order(configs: Sequence[dict]) -> InitialDesignFn:
+    """An initial design handing out ``configs`` in order (those not tried yet)."""
     def next_config(tried: Sequence[tuple[dict, float | None]]) -> dict | None:
         seen = {config_key(c) for c, _ in tried}
         return next((dict(c) for c in configs if config_key(c) not in seen), None)
@@ -204,7 +217,7 @@ def _record(state: SearchState, result: JobResult, info, started: float) -> None
     from smac.runhistory.enumerations import StatusType
 
     outcome = result.value if result.ok else None
-    config = result.job.config
+    config = to_dict(info.config)
     trial = Trial(
         id=len(state.trials),
         family=str(config[ROOT]),
@@ -219,8 +232,7 @@ def _record(state: SearchState, result: JobResult, info, started: float) -> None
     )
     if outcome is not None:  # before the trial is listed: an interrupt may come in between
         state.predictions[trial.id] = outcome.predictions
-        best = min((t.loss for t in state.successes), default=np.inf)
-        if outcome.models is not None and trial.loss <= best:
+        if outcome.models is not None and trial.loss <= state.best_loss:
             state.best_models = (trial.id, outcome.models)
     state.trials.append(trial)
     state.untold.append((info, trial))

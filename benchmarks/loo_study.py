@@ -55,7 +55,7 @@ from autometa.pool import LocalPool
 from autometa.records import config_key
 from autometa.search import SearchSettings, run_search
 from autometa.space import to_dict
-from autometa.warmstart import WarmStart, baseline
+from autometa.initial_design import InitialDesign, baseline
 
 K = 25
 FRESH_SEED = 1
@@ -184,17 +184,17 @@ def _picks(full: pf.Portfolio, t: int) -> dict[str, list]:
         value = full.losses[t, index[config_key(config)]]
         return value if np.isfinite(value) else np.inf  # a failed trial
 
-    def run(warm: WarmStart) -> list:
+    def run(warm: InitialDesign) -> list:
         tried: list = []
         while (config := warm(tried)) is not None:
             tried.append((config, loss(config)))
         return warm.picks
 
-    return {"knn": run(WarmStart(loo, "auto", meta, K)),
-            "knn-static": WarmStart(loo, "auto", meta, K).planned(),
-            "knn+lgbm": run(WarmStart(loo, "auto", meta, K,
+    return {"knn": run(InitialDesign(loo, "auto", meta, K)),
+            "knn-static": InitialDesign(loo, "auto", meta, K).planned(),
+            "knn+lgbm": run(InitialDesign(loo, "auto", meta, K,
                                       baseline=baseline(list(registry()), full.task))),
-            "greedy": run(WarmStart(loo, "greedy", None, K))}
+            "greedy": run(InitialDesign(loo, "greedy", None, K))}
 
 
 # -- report ------------------------------------------------------------------------------------

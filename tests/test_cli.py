@@ -318,16 +318,16 @@ def test_ctrl_c_before_any_trial_saves_nothing(work, monkeypatch, capsys):
 
 def test_a_search_without_success_is_one_line_in_the_options_terms(work, monkeypatch, capsys):
     from autometa import AutoMetaClassifier
+    from autometa.errors import NoSuccessfulTrial
 
     def no_success(self, X, y):
-        raise RuntimeError("No pipeline could be evaluated within time_budget=2.0 s; "
-                           "increase time_budget.")
+        raise NoSuccessfulTrial([], 2.0)
 
     monkeypatch.setattr(AutoMetaClassifier, "fit", no_success)
     monkeypatch.chdir(work)
     assert main(["fit", "train.csv", "--target", "label", "--time-budget", "2"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == ("autometa: error: No pipeline could be evaluated within --time-budget 2.0 s; "
+    assert err == ("autometa: error: No pipeline could be evaluated within --time-budget 2 s; "
                    "increase --time-budget.")
 
 

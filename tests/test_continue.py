@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from autometa import AutoMetaClassifier
+from autometa.callbacks import Callback
 from tests.conftest import mixed_frame
 
 FAST = {"include": ["linear", "knn"], "meta_learning": "off", "time_budget": 60}
@@ -38,21 +39,24 @@ def test_a_pickled_model_forgets_the_live_search_but_predicts(mixed, tmp_path):
     joblib.dump(clf, tmp_path / "m.joblib")
     loaded = joblib.load(tmp_path / "m.joblib")
     np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    clf.set_params(max_evals=1).fit(X, y)  # saving did not drop the live search
+    assert len(clf.trials_) == 3
     loaded.fit(X, y)  # nothing to continue: starts anew
     assert len(loaded.trials_) == 2
 
 
-def test_ctrl_c_during_fit_leaves_a_usable_model_with_a_warning(mixed, monkeypatch):
+def test_ctrl_c_during_fit_leaves_a_usable_model_with_a_warning(mixed):
     X, y = mixed
-    seen = []
 
-    def interrupt_after_three(self, trial):
-        seen.append(trial)
-        if len(seen) == 3:
-            raise KeyboardInterrupt
+    class InterruptAfterThree(Callback):
+        seen = 0
 
-    monkeypatch.setattr(AutoMetaClassifier, "_report_trial", interrupt_after_three)
-    clf = AutoMetaClassifier(random_state=0, **FAST)
+        def on_trial(self, trial):
+            self.seen += 1
+            if self.seen == 3:
+                raise KeyboardInterrupt
+
+    clf = AutoMetaClassifier(random_state=0, callbacks=[InterruptAfterThree()], **FAST)
     with pytest.warns(UserWarning, match="interrupted after 3 trials"):
         clf.fit(X, y)
     assert clf.interrupted_ and len(clf.trials_) == 3

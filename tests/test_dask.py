@@ -18,6 +18,7 @@ from autometa import AutoMetaClassifier
 from autometa.components import ModelSpec
 from autometa.components.base import subspace
 from autometa.dask_pool import DaskPool
+from autometa.evaluation import Evaluation
 from autometa.sandbox import Job
 from tests.conftest import mixed_frame
 from tests.test_pool import _data
@@ -64,7 +65,7 @@ def test_pool_runs_jobs_on_both_workers(cluster):
     config = family_default(registry()["linear"], "classification")
     with distributed.get_task_stream(cluster) as stream:
         for i in range(4):
-            pool.submit(Job(i, "evaluate", config, 0, time.monotonic() + 120, 60))
+            pool.submit(Job(i, Evaluation(config, 0), time.monotonic() + 120, 60))
         results = []
         while len(results) < 4:
             results += pool.wait(5.0)

@@ -20,9 +20,9 @@ from autometa import AutoMetaClassifier, AutoMetaRegressor
 from autometa.components import registry
 from autometa.data import as_frame
 from autometa.ensemble import Ensemble, Member
-from autometa.evaluation import FoldAverage, evaluate_with_models, fit_pipeline, prepare_task
+from autometa.evaluation import FoldAverage, evaluate_with_models, fit_pipeline
 from autometa.space import family_default
-from tests.conftest import mixed_frame
+from tests.conftest import mixed_frame, task_data
 
 SMALL = dict(time_budget=15, max_evals=8, include=["linear", "random_forest", "lightgbm"],
              random_state=0)
@@ -140,14 +140,9 @@ def test_exported_model_loads_in_a_fresh_interpreter(name, request, tmp_path):
 
 def fold_models(model, X, y) -> FoldAverage:
     """The fold models of a default linear pipeline, as kept by the fallback ensemble."""
-    frame = model.schema_.transform(as_frame(X))
     task = "classification" if hasattr(model, "classes_") else "regression"
-    n_classes = len(model.classes_) if task == "classification" else None
-    target = np.searchsorted(model.classes_, y) if task == "classification" else y
     specs = registry()
-    data = prepare_task(frame, target, task, categorical=model.schema_.categorical_names,
-                        cardinalities=tuple(model.schema_.cardinalities), n_classes=n_classes,
-                        metric=None, resampling=3, seed=0, specs=specs)
+    data = task_data(X, y, task)
     return evaluate_with_models(family_default(specs["linear"], task), data, seed=0)[1]
 
 

@@ -1,46 +1,80 @@
-"""The sandbox pool: jobs, results, and fold models sent with a worker's best trials."""
+"""The sandbox pool: generic jobs, results, and fold models sent back on request."""
 
+import operator
+import threading
 import time
 
 import numpy as np
 
-from autometa import data as tabular
+from autometa import pool as pools
 from autometa.components import registry
-from autometa.evaluation import predict_pipeline, prepare_task
-from autometa.pool import LocalPool
+from autometa.evaluation import Evaluation, predict_pipeline
+from autometa.pool import LocalPool, borrowed_pool, run_jobs
 from autometa.sandbox import Job
 from autometa.space import family_default
-from tests.conftest import mixed_frame
+from tests.conftest import mixed_frame, task_data
 
 
 def _data():
-    X, y = mixed_frame(120)
-    schema = tabular.learn_schema(X)
-    target = tabular.check_target(y, len(X), "classification", "t")
-    return prepare_task(schema.transform(X), target.y, "classification",
-                        categorical=schema.categorical_names,
-                        cardinalities=tuple(schema.cardinalities), n_classes=2, metric=None,
-                        resampling=3, seed=0, specs=registry())
+    return task_data(*mixed_frame(120))
 
 
-def test_fold_models_come_back_only_with_a_workers_new_best():
+def _evaluation(name: str, keep_models_below: float = -np.inf) -> Evaluation:
+    return Evaluation(family_default(registry()[name], "classification"), 0,
+                      keep_models_below=keep_models_below)
+
+
+def test_a_job_is_any_picklable_callable_of_the_data():
     data = _data()
     pool = LocalPool(1)
     try:
         pool.set_data(data)
-        names = ("linear", "knn", "linear")
-        results = []
-        for i, name in enumerate(names):
-            config = family_default(registry()[name], "classification")
-            pool.submit(Job(i, "evaluate", config, 0, time.monotonic() + 120, 60))
-            while not (done := pool.wait(1.0)):
-                pass
-            results += done
-        outcomes = [r.value for r in results]
-        assert outcomes[0].models is not None
-        assert (outcomes[1].models is not None) == (outcomes[1].loss < outcomes[0].loss)
-        assert outcomes[2].models is None  # same loss as the first: not a new best
-        proba = predict_pipeline(outcomes[0].models, data.X, "classification", 2)
+        jobs = [Job("rows", operator.attrgetter("y.shape"), time.monotonic() + 60),
+                Job("boom", operator.itemgetter("missing"), time.monotonic() + 60)]
+        results = {r.job.key: r for r in run_jobs(pool, jobs)}
+        assert results["rows"].ok and results["rows"].value == (120,)
+        assert results["boom"].status == "error" and "TypeError" in results["boom"].error
+    finally:
+        pool.close()
+
+
+def test_fold_models_come_back_only_below_the_loss_asked_for():
+    data = _data()
+    pool = LocalPool(1)
+    try:
+        pool.set_data(data)
+        first = next(run_jobs(pool, [Job(0, _evaluation("linear", np.inf), np.inf, 60)])).value
+        assert first.models is not None
+        jobs = [Job(1, _evaluation("linear", first.loss), np.inf, 60),  # not below: a tie
+                Job(2, _evaluation("linear"), np.inf, 60)]  # the default: never
+        assert all(r.value.models is None for r in run_jobs(pool, jobs))
+        proba = predict_pipeline(first.models, data.X, "classification", 2)
         np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     finally:
         pool.close()
+
+
+def test_run_jobs_cancels_what_runs_at_the_deadline():
+    pool = LocalPool(1)
+    try:
+        pool.set_data(_data())
+        slow = Job("slow", _evaluation("mlp"), np.inf, 60)
+        start = time.monotonic()
+        assert list(run_jobs(pool, [slow], deadline=start + 0.3)) == []
+        assert time.monotonic() - start < 5 and pool.idle() == 1
+    finally:
+        pool.close()
+
+
+def test_an_unused_pool_is_closed_after_the_idle_timeout(monkeypatch):
+    monkeypatch.setattr(pools, "IDLE_TIMEOUT", 0.2)
+    with borrowed_pool(1) as pool:
+        pool.start()
+        process = pool.sandboxes[0].proc
+    deadline = time.monotonic() + 10
+    while process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is not None  # the worker process has ended
+    assert 1 not in pools._idle
+    assert not any(t.name.startswith("Timer") and t.is_alive() for t in threading.enumerate()
+                   if t is not threading.current_thread())

@@ -24,7 +24,7 @@ from autometa.portfolio import (
 from autometa.records import config_key
 from autometa.regret import greedy_order, normalised_regret
 from autometa.space import build_space, configuration, select_families
-from autometa.warmstart import warm_start
+from autometa.initial_design import portfolio_design
 
 
 def _toy() -> Portfolio:
@@ -158,7 +158,7 @@ def test_a_wrong_schema_version_or_broken_file_is_a_clear_error(tmp_path):
     with pytest.raises(PortfolioError, match="Cannot read"):
         load("classification", bad)
     with pytest.warns(UserWarning, match="without meta-learning"):
-        assert warm_start("classification", "auto", {}, 5, ["linear"], bad).done
+        assert portfolio_design("classification", "auto", {}, 5, ["linear"], bad).done
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -173,7 +173,7 @@ def test_shipped_portfolio_configurations_are_valid_in_the_current_space(task):
 
 
 def test_the_warm_start_only_uses_the_searched_families():
-    picks = warm_start("classification", "greedy", None, 8, ["linear", "knn"]).planned()
+    picks = portfolio_design("classification", "greedy", None, 8, ["linear", "knn"]).planned()
     assert picks and {q.config["model"] for q in picks} <= {"linear", "knn"}
 
 
@@ -230,7 +230,7 @@ def test_the_default_lightgbm_joins_only_on_more_rows_than_the_portfolio_measure
         n_rows, has_default):
     shipped = load("classification")
     assert shipped.measured_rows == 1500
-    picks = warm_start("classification", "greedy", None, 6, list(registry()), shipped,
+    picks = portfolio_design("classification", "greedy", None, 6, list(registry()), shipped,
                        n_rows=n_rows).planned()
     assert [p.reason == "default" for p in picks][1] is has_default
 

@@ -12,7 +12,7 @@ import pytest
 
 from autometa.ensemble import Ensemble, Member
 from autometa.plots import metric_label, shown
-from autometa.progress import FitProgress, fit_progress
+from autometa.progress import FitProgress
 from autometa.records import Trial
 from autometa.report import info_dict, info_text, plot_report, summarize, write_report
 
@@ -126,12 +126,12 @@ def test_report_of_an_unfitted_estimator_is_refused(tmp_path):
         summarize(SimpleNamespace())
 
 
-# -- progress display (fed by the estimator's _report_trial during fit) ---------------------
+# -- progress display (a callback of the fit) ---------------------------------------------
 
 
 def test_plain_progress_prints_one_line_per_trial():
     stream = io.StringIO()
-    progress = FitProgress(FittedStandIn(), start=0.0, stream=stream)
+    progress = FitProgress(10, start=0.0, metric="roc_auc", stream=stream)
     assert not progress.live  # a StringIO is not a terminal
     progress.start()
     for t in FittedStandIn().trials_[:3]:
@@ -148,7 +148,7 @@ def test_plain_progress_prints_one_line_per_trial():
 
 def test_live_progress_shows_counts_and_best():
     stream = io.StringIO()
-    progress = FitProgress(FittedStandIn(), start=0.0, stream=stream, live=True)
+    progress = FitProgress(10, start=0.0, metric="roc_auc", stream=stream, live=True)
     progress.console.width = 160
     progress.start()
     for t in FittedStandIn().trials_:
@@ -163,7 +163,7 @@ def test_live_progress_shows_counts_and_best():
 
 def test_live_progress_keeps_bar_and_clock_on_a_narrow_terminal():
     stream = io.StringIO()
-    progress = FitProgress(FittedStandIn(), start=0.0, stream=stream, live=True)
+    progress = FitProgress(10, start=0.0, metric="roc_auc", stream=stream, live=True)
     progress.console.width = 80
     progress.start()
     for t in FittedStandIn().trials_:
@@ -173,16 +173,16 @@ def test_live_progress_keeps_bar_and_clock_on_a_narrow_terminal():
     assert "━" in last and "/10 s" in last and "8 trials" in last and "…" in last
 
 
-def test_fit_progress_is_attached_only_while_fitting():
-    estimator = FittedStandIn()
-    estimator.time_budget = 5
-    with pytest.raises(KeyboardInterrupt), fit_progress(estimator, 0.0) as progress:
-        assert estimator._progress is progress
-        raise KeyboardInterrupt
-    assert not hasattr(estimator, "_progress")  # removed, so the estimator stays picklable
-    estimator.verbose = 0
-    with fit_progress(estimator, 0.0) as progress:
-        assert progress is None and not hasattr(estimator, "_progress")
+def test_progress_follows_the_fit_callbacks_and_says_when_it_stopped():
+    stream = io.StringIO()
+    progress = FitProgress(5, stream=stream, live=True)
+    progress.console.width = 160
+    plan, data = SimpleNamespace(start=0.0), SimpleNamespace(metric=SimpleNamespace(name="r2"))
+    progress.on_start(plan, data)
+    progress.on_trial(FittedStandIn().trials_[0])
+    progress.on_end(None)  # the fit failed
+    assert progress.metric == "r2" and progress._progress is None
+    assert stream.getvalue().rstrip().endswith("stopped")
 
 
 def test_info_text_lists_metafeatures_and_version_changes():

@@ -24,15 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from autometa import data as tabular
 from autometa.components import registry
-from autometa.evaluation import TaskData, prepare_task
+from autometa.evaluation import Evaluation, TaskData
 from autometa.metalearning.corpus import CorpusTask, subsample
-from autometa.pool import LocalPool
+from autometa.pool import Executor, LocalPool, run_jobs
 from autometa.records import config_key
 from autometa.sandbox import Job
 from autometa.search import SearchSettings, in_order, run_search
 from autometa.space import build_space, family_default, select_families
+from autometa.task import TASK_TYPES, Table
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,8 @@ def task_data(ct: CorpusTask, fidelity: Fidelity) -> TaskData:
     """The task at the build fidelity: subsampled rows, k-fold CV, default metric."""
     X, y = ct.load()
     X, y = subsample(X, y, ct.task, fidelity.max_rows, fidelity.seed)
-    schema = tabular.learn_schema(X)
-    target = tabular.check_target(y.to_numpy(), len(X), ct.task, "corpus")
-    return prepare_task(
-        schema.transform(X), target.y, ct.task,
-        categorical=schema.categorical_names,
-        cardinalities=tuple(schema.cardinalities),
-        n_classes=None if target.classes is None else len(target.classes),
-        metric=None, resampling=fidelity.n_splits, seed=fidelity.seed, specs=registry(),
-    )
+    table = Table.from_raw(X, y.to_numpy(), ct.task, "corpus")
+    return TaskData.from_table(table, resampling=fidelity.n_splits, seed=fidelity.seed)
 
 
 def space_for(task: str):
@@ -98,7 +91,7 @@ def append_jsonl(path: Path, records: Iterable[dict]) -> None:
 # -- phase 1: search ---------------------------------------------------------------------
 
 
-def search_task(ct: CorpusTask, pool: LocalPool, fidelity: Fidelity) -> list[dict]:
+def search_task(ct: CorpusTask, pool: Executor, fidelity: Fidelity) -> list[dict]:
     """A fixed-size SMAC search on one task, starting from the family defaults."""
     data = task_data(ct, fidelity)
     pool.set_data(data)
@@ -108,7 +101,7 @@ def search_task(ct: CorpusTask, pool: LocalPool, fidelity: Fidelity) -> list[dic
         deadline=time.monotonic() + 3 * fidelity.search_trials * fidelity.trial_time_limit,
         trial_time_limit=fidelity.trial_time_limit,
         max_evals=fidelity.search_trials,
-        warm_start=in_order(default_configs(ct.task)),
+        initial_design=in_order(default_configs(ct.task)),
         n_random_initial=fidelity.n_random,
     )
     state = run_search(cs, pool, settings)
@@ -119,7 +112,7 @@ def search_task(ct: CorpusTask, pool: LocalPool, fidelity: Fidelity) -> list[dic
     ]
 
 
-def run_search_phase(tasks: list[CorpusTask], pool: LocalPool, out: Path,
+def run_search_phase(tasks: list[CorpusTask], pool: Executor, out: Path,
                      fidelity: Fidelity, log=print) -> None:
     path = out / "search.jsonl"
     done = {r["task"] for r in read_jsonl(path) if r.get("done")}
@@ -164,7 +157,7 @@ def candidates(tasks: list[CorpusTask], out: Path, limit: int = N_CANDIDATES,
     best = {name: r for name, r in best_per_task(out).items() if name in kind}
     rng = np.random.default_rng(seed)
     pool: dict[str, dict[str, dict]] = {}
-    for task in ("classification", "regression"):
+    for task in TASK_TYPES:
         chosen = {config_id(c): {"config": c, "source": "default"}
                   for c in default_configs(task)}
         names = [n for n in sorted(best) if kind[n] == task]
@@ -201,7 +194,7 @@ def fixed_candidates(tasks: list[CorpusTask], out: Path, limit: int = N_CANDIDAT
     return recorded
 
 
-def run_matrix_phase(tasks: list[CorpusTask], pool: LocalPool, out: Path,
+def run_matrix_phase(tasks: list[CorpusTask], pool: Executor, out: Path,
                      fidelity: Fidelity, log=print, n_candidates: int = N_CANDIDATES) -> None:
     """Evaluate every candidate on every task (tasks in a seeded random order, so that a
     partial matrix is a fair sample of the corpus); cells already measured are skipped."""
@@ -226,15 +219,11 @@ def run_matrix_phase(tasks: list[CorpusTask], pool: LocalPool, out: Path,
             f"({time.monotonic() - start:.0f} s)")
 
 
-def evaluate_all(pool: LocalPool, configs: dict, fidelity: Fidelity):
+def evaluate_all(pool: Executor, configs: dict, fidelity: Fidelity):
     """Evaluate ``configs`` (key -> configuration) on the pool's data; yield results."""
-    queue = list(configs.items())
-    while queue or pool.idle() < pool.capacity:
-        while queue and pool.idle():
-            key, config = queue.pop(0)
-            pool.submit(Job(key, "evaluate", config, fidelity.seed, float("inf"),
-                            fidelity.trial_time_limit))
-        yield from pool.wait(timeout=1.0)
+    jobs = (Job(key, Evaluation(config, fidelity.seed), float("inf"), fidelity.trial_time_limit)
+            for key, config in configs.items())
+    return run_jobs(pool, jobs)
 
 
 def build_metadata(tasks: list[CorpusTask], out: Path, n_workers: int = 2,

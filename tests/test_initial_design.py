@@ -7,7 +7,7 @@ from autometa import AutoMetaClassifier
 from autometa.portfolio import Portfolio
 from autometa.records import config_key
 from autometa.regret import agreement, greedy_order
-from autometa.warmstart import WarmStart
+from autometa.initial_design import InitialDesign
 
 A = [0.1, 0.2, 0.3, 0.0, 0.5]  # ranks c0 < c1 < c2; c3 is its best, c4 its worst
 B = [0.3, 0.2, 0.1, 0.5, 0.0]  # ranks c2 < c1 < c0; c4 is its best, c3 its worst
@@ -64,7 +64,7 @@ def test_select_never_repeats_a_tried_configuration():
 
 def test_a_warm_start_hands_out_n_configurations_and_passes_on_their_losses(monkeypatch):
     p = _two_clusters()
-    planned = WarmStart(p, "auto", NEAR_A, n=4).planned()
+    planned = InitialDesign(p, "auto", NEAR_A, n=4).planned()
     assert planned == p.select(NEAR_A, 4)  # with no loss known, the order of select
     seen = []
 
@@ -73,7 +73,7 @@ def test_a_warm_start_hands_out_n_configurations_and_passes_on_their_losses(monk
         return [q for q in planned if q.config not in [c for c, _ in tried]]
 
     monkeypatch.setattr(Portfolio, "select", fake_select)
-    warm, tried = WarmStart(p, "auto", NEAR_A, n=4), []
+    warm, tried = InitialDesign(p, "auto", NEAR_A, n=4), []
     while (config := warm(tried)) is not None:
         tried.append((config, float(config["id"])))
     assert warm.done and warm.picks == planned
@@ -83,21 +83,21 @@ def test_a_warm_start_hands_out_n_configurations_and_passes_on_their_losses(monk
 def test_the_baseline_comes_second_once():
     p = _two_clusters()
     base = {"model": "lightgbm"}
-    reasons = [q.reason for q in WarmStart(p, "greedy", None, 3, baseline=base).planned()]
+    reasons = [q.reason for q in InitialDesign(p, "greedy", None, 3, baseline=base).planned()]
     assert reasons == ["greedy", "default", "greedy"]
     first = p.configs[p.order[0]]
-    again = WarmStart(p, "greedy", None, 3, baseline=first).planned()
+    again = InitialDesign(p, "greedy", None, 3, baseline=first).planned()
     assert [q.config for q in again] == [p.configs[i] for i in p.order[:3]]
-    assert WarmStart(None, "greedy", None, 3, baseline=base).planned() == []
+    assert InitialDesign(None, "greedy", None, 3, baseline=base).planned() == []
 
 
 def test_a_warm_start_ends_early_when_the_portfolio_runs_out():
-    warm = WarmStart(_two_clusters(), "greedy", None, n=8)
+    warm = InitialDesign(_two_clusters(), "greedy", None, n=8)
     assert len(warm.planned()) == 5 and not warm.done
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_a_fit_hands_the_losses_seen_to_the_warm_start(mixed, monkeypatch, n_jobs):
+def test_a_fit_hands_the_losses_seen_to_the_initial_design(mixed, monkeypatch, n_jobs):
     seen = []
     select = Portfolio.select
 

@@ -1,6 +1,7 @@
-"""How a fit starts from the shipped portfolio: which configurations it evaluates first.
+"""The initial design: which configurations a fit evaluates first, from the shipped portfolio.
 
-The warm start hands out the portfolio's configurations one at a time, so that each pick
+(Not to be confused with the estimators' ``warm_start``, which continues a previous fit.)
+The initial design hands out the portfolio's configurations one at a time, so that each pick
 can use the losses seen so far: once a few are known, the source tasks that rank the
 same configurations as the new task does count more (see :meth:`Portfolio.select`).
 """
@@ -19,13 +20,13 @@ BASELINE = "lightgbm"  # its default comes second on more rows than the portfoli
 Tried = Sequence[tuple[Mapping, float | None]]
 
 
-class WarmStart:
+class InitialDesign:
     """The portfolio configurations a fit evaluates first, handed out one at a time.
 
     Parameters
     ----------
     portfolio : Portfolio or None
-        The candidates to choose from (``None``: no warm start).
+        The candidates to choose from (``None``: hand out nothing).
     strategy : {"auto", "greedy"}
         See :meth:`Portfolio.select`.
     metafeatures : mapping or None
@@ -56,7 +57,7 @@ class WarmStart:
         return self.portfolio is None or self._exhausted or len(self.picks) >= self.n
 
     def __call__(self, tried: Tried) -> dict | None:
-        """The next configuration to evaluate, or ``None`` when the warm start is over.
+        """The next configuration to evaluate, or ``None`` when the design is exhausted.
 
         Parameters
         ----------
@@ -89,11 +90,11 @@ class WarmStart:
         return dry.picks
 
 
-def warm_start(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
+def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
                families: Collection[str], source: Portfolio | str | Path | None = None,
                budget: tuple[float, int, int | None] | None = None,
-               n_rows: int | None = None) -> WarmStart:
-    """The warm start of a fit from the shipped portfolio.
+               n_rows: int | None = None) -> InitialDesign:
+    """The initial design of a fit from the shipped portfolio.
 
     Parameters
     ----------
@@ -119,23 +120,23 @@ def warm_start(task: str, strategy: str, metafeatures: Mapping[str, float] | Non
 
     Returns
     -------
-    WarmStart
+    InitialDesign
         One that hands out nothing, with a warning, when the portfolio cannot be read.
     """
     if strategy == "off" or n <= 0:
-        return WarmStart(None)
+        return InitialDesign(None)
     try:
         portfolio = source if isinstance(source, Portfolio) else load(task, source)
         if portfolio.task != task:
             raise PortfolioError(f"The portfolio given is for {portfolio.task}, not {task}.")
     except PortfolioError as exc:
         warnings.warn(f"{exc} Starting the search without meta-learning.", stacklevel=3)
-        return WarmStart(None)
+        return InitialDesign(None)
     portfolio = portfolio.only_families(families)
     if budget is not None:
         portfolio = portfolio.affordable(*budget)
     large = n_rows is not None and n_rows > portfolio.measured_rows
-    return WarmStart(portfolio, strategy, metafeatures, n,
+    return InitialDesign(portfolio, strategy, metafeatures, n,
                      baseline=baseline(families, task) if large else None)
 
 

@@ -1,0 +1,175 @@
+"""The whole fit, top to bottom: :func:`run_automl` follows a :class:`FitPlan` on a table.
+
+No scikit-learn estimator is involved: the estimators validate their parameters, build
+the plan, borrow an executor, call :func:`run_automl` and copy the :class:`FitResult`
+onto themselves. Benchmarks and other front ends call it directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from autometa import metafeatures as mf
+from autometa.callbacks import Callback, CallbackList
+from autometa.components import registry
+from autometa.ensemble import Ensemble
+from autometa.errors import NoSuccessfulTrial
+from autometa.evaluation import TaskData
+from autometa.final import Ensembler, GreedyEnsembler, best_trial_ensemble, refit_members
+from autometa.initial_design import InitialDesign, portfolio_design
+from autometa.leaderboard import leaderboard_frame
+from autometa.metrics import Metric
+from autometa.plan import FitPlan
+from autometa.pool import Executor
+from autometa.records import Trial
+from autometa.search import SearchSettings, SearchState, run_search
+from autometa.space import build_space, select_families
+from autometa.task import Table
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What a fit produced.
+
+    Attributes
+    ----------
+    trials : list of Trial
+        Every trial, in the order they finished.
+    ensemble : Ensemble
+        The final predictor.
+    metric : Metric
+        The metric optimised.
+    seed : int
+        The seed the search ran with (a continued search keeps it).
+    interrupted : bool
+        The search was ended early (Ctrl-C); the ensemble is the best trial's models.
+    fit_time : float
+        Seconds from the plan's start to the end of the fit.
+    metafeatures : dict or None
+        The task's meta-features (``None`` unless ``meta_learning="auto"``).
+    initial_configs : list of dict
+        The initial design's configurations, each with the reason it was chosen.
+    state : SearchState
+        The search, to continue it (holds SMAC and fold models; not for pickling).
+    data : TaskData or None
+        The data the trials ran on (its splits and metric).
+    """
+
+    trials: list[Trial]
+    ensemble: Ensemble
+    metric: Metric
+    seed: int
+    interrupted: bool
+    fit_time: float
+    metafeatures: dict[str, float] | None
+    initial_configs: list[dict[str, Any]]
+    state: SearchState = field(repr=False)
+    data: TaskData | None = field(default=None, repr=False)
+
+    @property
+    def best(self) -> Trial:
+        """The successful trial with the lowest validation loss."""
+        return min((t for t in self.trials if t.ok), key=lambda t: t.loss)
+
+    def leaderboard(self) -> pd.DataFrame:
+        """Every trial, best first, with its ensemble weight (see :mod:`autometa.leaderboard`)."""
+        return leaderboard_frame(self.trials, self.ensemble.weights)
+
+
+def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
+               ensembler: Ensembler | None = None, callbacks: Sequence[Callback] = (),
+               previous: FitResult | None = None) -> FitResult:
+    """Search pipelines for ``table`` as ``plan`` says, then ensemble and refit the best.
+
+    Parameters
+    ----------
+    table : Table
+        The validated training data.
+    plan : FitPlan
+        Budget, deadlines, limits and settings (its ``n_workers`` should be the
+        executor's capacity).
+    executor : Executor
+        Where trials and refits run (started; its data is set here).
+    ensembler : Ensembler, optional
+        Chooses the ensemble weights (default: :class:`GreedyEnsembler`).
+    callbacks : sequence of Callback
+        Told of the start, of every trial and of the end.
+    previous : FitResult, optional
+        A fit on the same data to continue: its trials are kept and SMAC goes on.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    NoSuccessfulTrial
+        When no trial succeeded.
+    """
+    events = CallbackList(callbacks)
+    data = TaskData.from_table(table, resampling=plan.resampling, seed=plan.seed,
+                               metric=plan.metric, specs=registry(plan.extra_models),
+                               budget=plan.budget)
+    executor.set_data(data)
+    result = None
+    events.on_start(plan, data)
+    try:
+        families = select_families(table.task, data.specs, plan.include, plan.exclude)
+        space = build_space(table.task, families, seed=plan.seed)
+        if previous is None:
+            metafeatures, design = initial_design(data, plan, [f.name for f in families])
+        else:
+            metafeatures, design = previous.metafeatures, None
+        state = run_search(space, executor, search_settings(plan, data, design),
+                           state=previous and previous.state, on_trial=events.on_trial)
+        if not state.successes:
+            raise NoSuccessfulTrial(state.trials, plan.budget)
+        if state.interrupted:
+            ensemble = best_trial_ensemble(state, data)
+        else:
+            weights = (ensembler or GreedyEnsembler()).weights(state, data)
+            ensemble = refit_members(weights, state, data, executor, plan.seed, plan.hard_end)
+        picks = previous.initial_configs if previous else [
+            {"config": p.config, "reason": p.reason} for p in design.picks]
+        result = FitResult(list(state.trials), ensemble, data.metric, plan.seed,
+                           state.interrupted, time.monotonic() - plan.start, metafeatures,
+                           picks, state, data)
+    finally:
+        events.on_end(result)
+    return result
+
+
+def initial_design(data: TaskData, plan: FitPlan, families: Collection[str]
+                   ) -> tuple[dict[str, float] | None, InitialDesign]:
+    """The task's meta-features (for ``meta_learning="auto"``) and its initial design."""
+    metafeatures = None
+    if plan.meta_learning == "auto":
+        metafeatures = mf.compute(data.X, data.y, data.task, categorical=data.categorical,
+                                  seed=plan.seed)
+    fit_rows = sum(len(train) for train, _ in data.splits)
+    design = portfolio_design(data.task, plan.meta_learning, metafeatures,
+                              plan.n_initial_configs, families, plan.portfolio,
+                              (plan.affordable_seconds, fit_rows, data.n_classes),
+                              n_rows=len(data.y))
+    return metafeatures, design
+
+
+def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None
+                    ) -> SearchSettings:
+    """The search's part of the plan; ``design`` chooses the first trials while it can."""
+    designed = design is not None and not design.done
+    return SearchSettings(
+        seed=plan.seed,
+        deadline=plan.search_end,
+        trial_time_limit=plan.trial_time_limit,
+        memory_limit=plan.memory_limit,
+        max_evals=plan.max_evals,
+        initial_design=design if designed else None,
+        n_random_initial=plan.n_random_initial(designed),
+        reserve=lambda trials: plan.reserve(trials, data),
+    )

@@ -1,0 +1,181 @@
+"""How a fit spends its budget: every deadline, limit and share, decided in one place.
+
+:meth:`FitPlan.create` turns the user's parameters and the size of the data into a frozen
+:class:`FitPlan`; :func:`autometa.automl.run_automl` follows it. The rules:
+
+* the search runs until ``start + budget`` minus a reserve for ensembling and refitting,
+  estimated from the measured wall times of the best trials (:meth:`FitPlan.reserve`:
+  ``REFIT_SAFETY`` x the refit estimate, at least ``MIN_RESERVE_SHARE`` and at most
+  ``MAX_RESERVE_SHARE`` of the budget);
+* refits must end by :attr:`FitPlan.hard_end`, ``BUDGET_SLACK`` x the budget minus
+  ``END_MARGIN`` seconds of bookkeeping;
+* a trial may run ``per_trial_time_limit`` seconds (default: ``TRIAL_SHARE`` of the
+  budget, at least ``MIN_TRIAL_LIMIT``), and a portfolio candidate expected to need more
+  than ``AFFORDABLE`` of that is skipped;
+* without an initial design from meta-learning, SMAC starts with ``N_RANDOM_INITIAL``
+  random configurations (fewer under a smaller ``max_evals``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from autometa.evaluation import choose_resampling
+from autometa.records import Trial
+
+if TYPE_CHECKING:
+    from autometa.evaluation import TaskData
+
+MB = 2**20
+BUDGET_SLACK = 1.03  # a fit returns within this multiple of its time budget
+END_MARGIN = 0.4  # seconds kept for bookkeeping after the last refit
+TRIAL_SHARE = 0.2  # default time limit of a trial: this share of the budget ...
+MIN_TRIAL_LIMIT = 4.0  # ... but at least this many seconds
+AFFORDABLE = 0.5  # portfolio candidates expected to need more of the trial limit are skipped
+N_RANDOM_INITIAL = 10  # SMAC's random initial configurations when nothing is meta-learned
+REFIT_SAFETY = 1.5  # refit time estimates are multiplied by this
+MIN_RESERVE_SHARE = 0.1  # at least this share of the budget is kept back for refitting
+MAX_RESERVE_SHARE = 0.3  # at most this share
+RESERVE_TOP = 8  # the reserve is estimated from this many best trials
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """Everything a fit is asked to do and by when (all times ``time.monotonic()``).
+
+    Attributes
+    ----------
+    budget : float
+        Seconds for the whole fit.
+    start : float
+        When the fit started.
+    seed : int
+        Seed of the splits, SMAC and the models.
+    n_workers : int
+        Trials run at once (informs the refit reserve).
+    max_evals : int or None
+        Most trials (``None``: until the time is up).
+    trial_time_limit : float
+        Seconds one trial may run.
+    memory_limit : int or None
+        Bytes of resident memory a trial's worker may use.
+    resampling : (str, int)
+        ``("cv", k)`` or ``("holdout", 1)``.
+    metric : str, scorer or None
+        The metric asked for (``None``: the task's default).
+    include, exclude : tuple of str or None
+        Model families to search, or to leave out.
+    extra_models : tuple of ModelSpec
+        Families added to the built-in ones.
+    meta_learning : {"auto", "greedy", "off"}
+        How the initial design is chosen (see :mod:`autometa.initial_design`).
+    n_initial_configs : int
+        Portfolio configurations evaluated first, at most.
+    portfolio : Portfolio, path or None
+        A portfolio to use instead of the shipped one.
+    """
+
+    budget: float
+    start: float
+    seed: int
+    n_workers: int = 1
+    max_evals: int | None = None
+    trial_time_limit: float = MIN_TRIAL_LIMIT
+    memory_limit: int | None = None
+    resampling: tuple[str, int] = ("cv", 5)
+    metric: Any = None
+    include: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] | None = None
+    extra_models: tuple = ()
+    meta_learning: str = "auto"
+    n_initial_configs: int = 16
+    portfolio: Any = field(default=None, compare=False)
+
+    @classmethod
+    def create(cls, time_budget: float, n_rows: int, *, seed: int, start: float | None = None,
+               per_trial_time_limit: float | None = None, memory_limit: float | None = None,
+               resampling: str | int = "auto", **settings: Any) -> FitPlan:
+        """The plan for a fit of ``time_budget`` seconds on ``n_rows`` rows.
+
+        Parameters
+        ----------
+        time_budget : float
+            Seconds for the whole fit.
+        n_rows : int
+            Training rows (they decide the resampling).
+        seed : int
+        start : float, optional
+            ``time.monotonic()`` when the fit started (default: now).
+        per_trial_time_limit : float, optional
+            Seconds per trial (default: ``TRIAL_SHARE`` of the budget, at least
+            ``MIN_TRIAL_LIMIT``).
+        memory_limit : float, optional
+            Megabytes per trial's worker.
+        resampling : {"auto", "holdout", "cv"} or int
+            See :func:`autometa.evaluation.choose_resampling`.
+        **settings
+            The other fields of :class:`FitPlan`.
+        """
+        limit = per_trial_time_limit or max(MIN_TRIAL_LIMIT, TRIAL_SHARE * time_budget)
+        return cls(
+            budget=float(time_budget),
+            start=time.monotonic() if start is None else start,
+            seed=seed,
+            trial_time_limit=float(limit),
+            memory_limit=int(memory_limit * MB) if memory_limit else None,
+            resampling=choose_resampling(resampling, n_rows, time_budget),
+            **settings,
+        )
+
+    @property
+    def search_end(self) -> float:
+        """When the search must stop, before its refit reserve."""
+        return self.start + self.budget
+
+    @property
+    def hard_end(self) -> float:
+        """When the last refit must be done."""
+        return self.start + BUDGET_SLACK * self.budget - END_MARGIN
+
+    @property
+    def affordable_seconds(self) -> float:
+        """Expected seconds above which a portfolio candidate is not tried."""
+        return AFFORDABLE * self.trial_time_limit
+
+    def n_random_initial(self, has_initial_design: bool) -> int:
+        """SMAC's random initial configurations: none after a meta-learned design."""
+        return 0 if has_initial_design else min(N_RANDOM_INITIAL, self.max_evals or
+                                                N_RANDOM_INITIAL)
+
+    def reserve(self, trials: Sequence[Trial], data: TaskData) -> float:
+        """Seconds to keep free at the end of the search for selecting and refitting."""
+        ok = sorted((t for t in trials if t.ok), key=lambda t: t.loss)[:RESERVE_TOP]
+        estimates = [refit_seconds(t, data) for t in ok] or [0.0]
+        needed = REFIT_SAFETY * max(max(estimates), sum(estimates) / self.n_workers)
+        return max(MIN_RESERVE_SHARE * self.budget,
+                   min(MAX_RESERVE_SHARE * self.budget, 1.0 + needed))
+
+
+def seconds_per_row(trial: Trial, data: TaskData) -> float:
+    """A trial's measured wall time per training row of one split."""
+    train_sizes = [len(tr) for tr, _ in data.splits]
+    return trial.wall_time / len(train_sizes) / float(np.mean(train_sizes))
+
+
+def refit_seconds(trial: Trial, data: TaskData) -> float:
+    """Expected seconds to refit ``trial`` on all rows, from its measured wall time."""
+    return seconds_per_row(trial, data) * len(data.y)
+
+
+def affordable_rows(trial: Trial, data: TaskData, seconds: float) -> int | None:
+    """Rows a refit of ``trial`` can use in ``seconds`` (``None``: all of them); never fewer
+    than the search trained it on."""
+    rows = int(seconds / max(seconds_per_row(trial, data), 1e-9))
+    if rows >= len(data.y):
+        return None
+    return max(rows, len(data.splits[0][0]))

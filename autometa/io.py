@@ -7,7 +7,6 @@ person can act on; the command line prints it as one line.
 from __future__ import annotations
 
 import difflib
-import importlib.metadata
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from autometa.versions import library_versions
+
 MODEL_FORMAT = "autometa-model"
 MODEL_FORMAT_VERSION = 1
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".zip")
 MAX_INTEGER_CLASSES = 10  # an integer target with at most this many values is a class label
-LIBRARIES = ("scikit-learn", "xgboost", "lightgbm", "smac", "ConfigSpace", "numpy", "pandas")
 
 
 class DataFileError(ValueError):
@@ -292,25 +292,6 @@ def check_learnable(y: pd.Series, name: str) -> None:
 
 
 # -- model files -----------------------------------------------------------------------------
-
-
-def library_versions() -> dict[str, str]:
-    """Installed versions of autometa and the libraries its models depend on.
-
-    Returns
-    -------
-    dict
-        Distribution name to version (``"not installed"`` when missing).
-    """
-    from autometa import __version__
-
-    versions = {"autometa": __version__}
-    for name in LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def save_model(path: str | Path, estimator, **metadata: Any) -> None:

@@ -17,8 +17,10 @@ from typing import Any
 from autometa.io import jsonable
 from autometa.plots import plot_report
 from autometa.records import Trial
+from autometa.versions import library_versions
 
 PLOTS_EXTRA = 'pip install "autometa[plots]"'
+NOT_INSTALLED = "not installed"  # how a library absent from an environment is shown
 __all__ = ["Report", "info_dict", "info_text", "plot_report", "summarize", "write_report"]
 
 
@@ -173,8 +175,6 @@ def info_dict(bundle: dict[str, Any], path: str | Path = "") -> dict[str, Any]:
         Task, target, metric, budget, fit time, trial counts, ensemble, meta-features
         and library versions (installed, and those the model was fitted with).
     """
-    from autometa.io import library_versions
-
     estimator = bundle["estimator"]
     summary = summarize(estimator)
     names = getattr(estimator, "feature_names_in_", None)
@@ -233,9 +233,10 @@ def info_text(info: dict[str, Any]) -> str:
     if info["metafeatures"]:
         lines.append("metafeatures:")
         lines += [f"  {k}: {_value(v)}" for k, v in sorted(info["metafeatures"].items())]
-    lines.append("versions:  " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
-    fitted = info["fitted_with"] or {}
-    changed = {k: v for k, v in fitted.items() if info["versions"].get(k) != v}
+    current = {k: _version(v) for k, v in info["versions"].items()}
+    lines.append("versions:  " + ", ".join(f"{k} {v}" for k, v in current.items()))
+    fitted = {k: _version(v) for k, v in (info["fitted_with"] or {}).items()}
+    changed = {k: v for k, v in fitted.items() if current.get(k, NOT_INSTALLED) != v}
     if changed:
         lines.append("fitted with different versions: "
                      + ", ".join(f"{k} {v}" for k, v in changed.items()))
@@ -249,6 +250,12 @@ def _warm_start(configs: list[dict[str, Any]]) -> str:
     reasons = Counter(str(c.get("reason", "?")).split(":")[0] for c in configs)
     detail = ", ".join(f"{n} {sources.get(r, r)}" for r, n in reasons.most_common())
     return f"{len(configs)} configurations chosen to start the search ({detail})"
+
+
+def _version(version: str | None) -> str:
+    """A library version as shown: ``None`` (absent) as "not installed", the words older
+    model files stored, so that both compare equal."""
+    return NOT_INSTALLED if version is None else str(version)
 
 
 def _value(value: Any) -> str:

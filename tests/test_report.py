@@ -15,6 +15,7 @@ from autometa.plots import metric_label, shown
 from autometa.progress import FitProgress, fit_progress
 from autometa.records import Trial
 from autometa.report import info_dict, info_text, plot_report, summarize, write_report
+from autometa.versions import library_versions
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -193,3 +194,12 @@ def test_info_text_lists_metafeatures_and_version_changes():
     assert "   75.0%  trial 4    linear" in text
     assert "metafeatures:\n  simple.n_rows: 200\n  stat.skew_mean: None" in text
     assert "fitted with different versions: autometa 0.0.1" in text
+
+
+def test_info_text_shows_an_absent_library_as_not_installed():
+    current = library_versions()
+    older = {**current, "xgboost": "not installed"}  # what older model files stored
+    info = info_dict({"estimator": FittedStandIn(), "versions": older}, "m.joblib")
+    info["versions"] = {**current, "xgboost": None}
+    text = info_text(info)
+    assert "xgboost not installed" in text and "fitted with different versions" not in text

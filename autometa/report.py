@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autometa.io import jsonable
+from autometa.io import jsonable, listed
 from autometa.plots import plot_report
 from autometa.records import Trial
 from autometa.versions import library_versions
@@ -88,14 +88,14 @@ def summarize(estimator) -> dict[str, Any]:
         Task, metric, budget and fit time, trial counts, the best trial, every trial,
         the ensemble weights and, if the estimator has them, its meta-features.
     """
-    from autometa import __version__
+    import autometa
 
     if not hasattr(estimator, "trials_"):
         raise ValueError("The estimator is not fitted; call fit before writing a report.")
     trials = list(estimator.trials_)
     metric = getattr(estimator, "metric_", None)
     summary = {
-        "autometa_version": __version__,
+        "autometa_version": autometa.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "estimator": type(estimator).__name__,
         "task": getattr(estimator, "_task", "") or None,
@@ -208,12 +208,12 @@ def info_text(info: dict[str, Any]) -> str:
                          if s != "ok")
     lines = [f"model:     {info['estimator']} ({info['model_file']})",
              f"task:      {info['task']}"
-             + (f" ({len(info['classes'])} classes: {_shown(info['classes'])})"
+             + (f" ({len(info['classes'])} classes: {listed(info['classes'])})"
                 if info["classes"] else ""),
              *([f"           {info['task_reason']}"] if info.get("task_reason") else []),
              f"target:    {info['target'] or 'unknown'}"
              + (f" (fitted on {info['data_file']})" if info.get("data_file") else ""),
-             "features:  " + (f"{len(info['features'])} ({_shown(info['features'])})"
+             "features:  " + (f"{len(info['features'])} ({listed(info['features'])})"
                               if info["features"] is not None else "unnamed columns"),
              f"metric:    {info['metric']}",
              f"budget:    {info['time_budget']:g} s; fit took {info['fit_time']:.1f} s"
@@ -260,7 +260,3 @@ def _version(version: str | None) -> str:
 
 def _value(value: Any) -> str:
     return f"{value:.5g}" if isinstance(value, float) else str(value)
-
-
-def _shown(items: list, limit: int = 12) -> str:
-    return ", ".join(str(i) for i in items[:limit]) + (", ..." if len(items) > limit else "")

@@ -25,9 +25,9 @@ def library_versions() -> dict[str, str | None]:
         Distribution name to version for each of :data:`LIBRARIES`, in that order
         (``None`` for a library that is not installed).
     """
-    from autometa import __version__  # the package is fully imported by the time this runs
+    import autometa  # fully imported by the time this runs
 
-    versions: dict[str, str | None] = {"autometa": __version__}
+    versions: dict[str, str | None] = {"autometa": autometa.__version__}
     for name in LIBRARIES[1:]:
         try:
             versions[name] = metadata.version(name)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from autometa.ensemble import Ensemble, Member
+from autometa.io import listed
 from autometa.plots import metric_label, shown
 from autometa.progress import FitProgress, fit_progress
 from autometa.records import Trial
@@ -203,3 +204,10 @@ def test_info_text_shows_an_absent_library_as_not_installed():
     info["versions"] = {**current, "xgboost": None}
     text = info_text(info)
     assert "xgboost not installed" in text and "fitted with different versions" not in text
+
+
+def test_listed_shows_the_first_items_and_says_when_there_are_more():
+    assert listed(["a", "b"]) == "a, b"
+    assert listed(list(range(14))) == "0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ..."
+    assert listed("abc", limit=2) == "a, b, ..."
+    assert listed([]) == ""

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sklearn.base import is_classifier, is_regressor
+
 from autometa.io import jsonable, listed
 from autometa.plots import plot_report
 from autometa.records import Trial
@@ -98,7 +100,7 @@ def summarize(estimator) -> dict[str, Any]:
         "autometa_version": autometa.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "estimator": type(estimator).__name__,
-        "task": getattr(estimator, "_task", "") or None,
+        "task": _task_of(estimator),
         "classes": _classes(estimator),
         "metric": getattr(metric, "name", None),
         "time_budget": getattr(estimator, "time_budget", None),
@@ -112,6 +114,29 @@ def summarize(estimator) -> dict[str, Any]:
         "metafeatures": getattr(estimator, "metafeatures_", None),
     }
     return jsonable(summary)
+
+
+def _task_of(estimator) -> str | None:
+    """``"classification"`` or ``"regression"``, from scikit-learn's estimator type.
+
+    Parameters
+    ----------
+    estimator : object
+        An estimator, e.g. a fitted AutoMetaClassifier or AutoMetaRegressor.
+
+    Returns
+    -------
+    str or None
+        ``None`` for neither, or for an object that is no scikit-learn estimator.
+    """
+    try:
+        if is_classifier(estimator):
+            return "classification"
+        if is_regressor(estimator):
+            return "regression"
+    except AttributeError:  # no scikit-learn tags: not an estimator
+        pass
+    return None
 
 
 def trial_rows(trials: list[Trial]) -> list[dict[str, Any]]:

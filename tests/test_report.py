@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from autometa.ensemble import Ensemble, Member
 from autometa.io import listed
@@ -31,10 +32,8 @@ def trial(i: int, family: str, score: float | None, origin: str = "smac",
                  error=error)
 
 
-class FittedStandIn:
+class FittedStandIn(ClassifierMixin, BaseEstimator):
     """What write_report reads from a fitted AutoMetaClassifier, without fitting one."""
-
-    _task = "classification"
 
     def __init__(self) -> None:
         self.trials_ = [
@@ -121,6 +120,15 @@ def test_report_without_matplotlib_still_writes_json(tmp_path, monkeypatch):
     assert "autometa[plots]" in report.plots_skipped
     assert json.loads(report.json_path.read_text())["n_trials"] == 8
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_the_task_is_the_estimators_scikit_learn_type():
+    class RegressorStandIn(RegressorMixin, BaseEstimator):
+        trials_ = FittedStandIn().trials_
+
+    assert summarize(FittedStandIn())["task"] == "classification"
+    assert summarize(RegressorStandIn())["task"] == "regression"
+    assert summarize(SimpleNamespace(trials_=[]))["task"] is None  # not an estimator
 
 
 def test_report_of_an_unfitted_estimator_is_refused(tmp_path):

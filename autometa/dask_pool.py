@@ -56,6 +56,27 @@ def stop_sandboxes(dask_worker) -> int:
     return count
 
 
+def check_open(client) -> None:
+    """Refuse a Dask client that has been closed: its trials would fail deep inside Dask.
+
+    Parameters
+    ----------
+    client : distributed.Client or None
+        The client a fit was given (``None``: a local cluster is started instead).
+
+    Raises
+    ------
+    ValueError
+        When ``client`` is closed or closing.
+    """
+    status = getattr(client, "status", None)
+    if client is not None and status in ("closing", "closed"):
+        raise ValueError(
+            f"The dask_client is closed (status {status!r}); pass an open distributed.Client, "
+            "or none for a local cluster."
+        )
+
+
 class DaskPool:
     """Trials as Dask tasks, on a local cluster of ``n_workers`` threads or on ``client``.
 
@@ -68,6 +89,7 @@ class DaskPool:
     """
 
     def __init__(self, n_workers: int = 2, client=None) -> None:
+        check_open(client)
         self.n_workers = n_workers
         self.client = client
         self._owned = client is None
@@ -79,6 +101,7 @@ class DaskPool:
     def start(self) -> None:
         """Start the local cluster (once)."""
         if self.client is not None:
+            check_open(self.client)
             return
         from distributed import Client, LocalCluster
 

@@ -7,8 +7,8 @@ person can act on; the command line prints it as one line.
 from __future__ import annotations
 
 import difflib
-import importlib.metadata
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from autometa.versions import library_versions
+
 MODEL_FORMAT = "autometa-model"
 MODEL_FORMAT_VERSION = 1
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".zip")
 MAX_INTEGER_CLASSES = 10  # an integer target with at most this many values is a class label
-LIBRARIES = ("scikit-learn", "xgboost", "lightgbm", "smac", "ConfigSpace", "numpy", "pandas")
 
 
 class DataFileError(ValueError):
@@ -52,6 +53,24 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+def listed(items: Sequence[Any], limit: int = 12) -> str:
+    """The first ``limit`` items joined by commas, with ``", ..."`` when there are more.
+
+    Parameters
+    ----------
+    items : sequence
+        What to list (each shown with ``str``).
+    limit : int, default=12
+        Most items shown.
+
+    Returns
+    -------
+    str
+        E.g. ``"a, b, c, ..."``.
+    """
+    return ", ".join(str(i) for i in items[:limit]) + (", ..." if len(items) > limit else "")
 
 
 # -- data tables -----------------------------------------------------------------------------
@@ -191,7 +210,7 @@ def _unknown_column(frame: pd.DataFrame, target: str) -> str:
     close = difflib.get_close_matches(target, names, n=1)
     if close:
         message += f" (did you mean {close[0]!r}?)"
-    message += f". Columns are: {_shown([repr(n) for n in names])}."
+    message += f". Columns are: {listed([repr(n) for n in names])}."
     if len(names) == 1 and any(sep in names[0] for sep in "\t;|,"):
         message += " (Only one column was found: is the separator right for the extension?)"
     return message
@@ -225,7 +244,7 @@ def prediction_features(frame: pd.DataFrame, estimator, target: str | None,
     missing = [str(n) for n in names if n not in frame.columns]
     if missing:
         raise DataFileError(f"{path}: lacks {len(missing)} column(s) the model was fitted on: "
-                            f"{_shown([repr(m) for m in missing])}.")
+                            f"{listed([repr(m) for m in missing])}.")
     return frame[list(names)]
 
 
@@ -292,25 +311,6 @@ def check_learnable(y: pd.Series, name: str) -> None:
 
 
 # -- model files -----------------------------------------------------------------------------
-
-
-def library_versions() -> dict[str, str]:
-    """Installed versions of autometa and the libraries its models depend on.
-
-    Returns
-    -------
-    dict
-        Distribution name to version (``"not installed"`` when missing).
-    """
-    from autometa import __version__
-
-    versions = {"autometa": __version__}
-    for name in LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def save_model(path: str | Path, estimator, **metadata: Any) -> None:
@@ -389,7 +389,3 @@ def _not_a_model(path: Path) -> str:
     hint = ("it looks like a data file (for `autometa predict`, MODEL comes before DATA)"
             if path.suffix.lower() in FORMATS else "create one with `autometa fit -o model.joblib`")
     return f"{path}: not an autometa model file (not a joblib file at all); {hint}."
-
-
-def _shown(items: list, limit: int = 12) -> str:
-    return ", ".join(str(i) for i in items[:limit]) + (", ..." if len(items) > limit else "")

@@ -1,6 +1,7 @@
 """The shipped meta-learned portfolio: loading it, and choosing a task's first configurations.
 
-A portfolio (one versioned JSON file per task type in ``autometa/portfolios``) holds the
+A portfolio (one versioned JSON file per task type, shipped as the package data
+``autometa/portfolios``, see :func:`portfolio_dir`) holds the
 source tasks of the corpus with their meta-feature vectors, a pool of candidate
 configurations, the task x candidate loss matrix measured on them, and a greedy order
 of the candidates. :meth:`Portfolio.select` turns a new task's meta-features into the
@@ -350,9 +351,58 @@ def to_json(portfolio: Portfolio) -> dict[str, Any]:
     }
 
 
+def portfolio_dir() -> Path:
+    """The folder of the shipped portfolios.
+
+    Looked for in this order: inside the imported ``autometa`` package (where an
+    installed wheel puts them), next to it (a repository's ``portfolios/`` beside its
+    source tree ``autometa/``, imported when Python runs from the repository root, which
+    has no ``autometa.portfolios`` package), and wherever ``autometa.portfolios``
+    imports from (e.g. an editable install's mapping).
+
+    Returns
+    -------
+    Path
+        The folder holding ``<task type>.json``.
+
+    Raises
+    ------
+    PortfolioError
+        When none of these exists, saying how to get the portfolios back.
+    """
+    package = Path(__file__).parent
+    inside, beside = package / "portfolios", package.parent / "portfolios"
+    for folder in (inside, beside):
+        if folder.is_dir():
+            return folder
+    try:
+        folder = Path(str(resources.files("autometa.portfolios")))
+    except ImportError:
+        folder = None
+    if folder is not None and folder.is_dir():
+        return folder
+    raise PortfolioError(
+        f"The shipped portfolios are missing: neither {inside} nor {beside} exists, and there "
+        "is no autometa.portfolios package. Reinstall autometa (`pip install autometa`; "
+        "`pip install -e .` in a checkout of its repository), or pass the estimator "
+        "portfolio=<a portfolio JSON file>; meta_learning='off' fits without one."
+    )
+
+
 def portfolio_path(task: str) -> Path:
-    """Where the shipped portfolio of a task type lives inside the installed package."""
-    return Path(str(resources.files("autometa.portfolios").joinpath(f"{task}.json")))
+    """Where the shipped portfolio of a task type lives (see :func:`portfolio_dir`).
+
+    Parameters
+    ----------
+    task : str
+        ``"classification"`` or ``"regression"``.
+
+    Returns
+    -------
+    Path
+        ``<portfolio folder>/<task>.json`` (which may not exist for an unknown task).
+    """
+    return portfolio_dir() / f"{task}.json"
 
 
 def load(task: str, path: str | Path | None = None) -> Portfolio:
@@ -361,7 +411,8 @@ def load(task: str, path: str | Path | None = None) -> Portfolio:
     Raises
     ------
     PortfolioError
-        When the file is missing, unreadable or of another schema version.
+        When the file (or the folder of the shipped ones) is missing, unreadable or of
+        another schema version.
     """
     path = Path(path) if path is not None else portfolio_path(task)
     try:

@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autometa.io import jsonable
+from sklearn.base import is_classifier, is_regressor
+
+from autometa.io import jsonable, listed
 from autometa.plots import plot_report
 from autometa.records import Trial
+from autometa.versions import library_versions
 
 PLOTS_EXTRA = 'pip install "autometa[plots]"'
+NOT_INSTALLED = "not installed"  # how a library absent from an environment is shown
 __all__ = ["Report", "info_dict", "info_text", "plot_report", "summarize", "write_report"]
 
 
@@ -86,17 +90,17 @@ def summarize(estimator) -> dict[str, Any]:
         Task, metric, budget and fit time, trial counts, the best trial, every trial,
         the ensemble weights and, if the estimator has them, its meta-features.
     """
-    from autometa import __version__
+    import autometa
 
     if not hasattr(estimator, "trials_"):
         raise ValueError("The estimator is not fitted; call fit before writing a report.")
     trials = list(estimator.trials_)
     metric = getattr(estimator, "metric_", None)
     summary = {
-        "autometa_version": __version__,
+        "autometa_version": autometa.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "estimator": type(estimator).__name__,
-        "task": getattr(estimator, "_task", "") or None,
+        "task": _task_of(estimator),
         "classes": _classes(estimator),
         "metric": getattr(metric, "name", None),
         "time_budget": getattr(estimator, "time_budget", None),
@@ -110,6 +114,29 @@ def summarize(estimator) -> dict[str, Any]:
         "metafeatures": getattr(estimator, "metafeatures_", None),
     }
     return jsonable(summary)
+
+
+def _task_of(estimator) -> str | None:
+    """``"classification"`` or ``"regression"``, from scikit-learn's estimator type.
+
+    Parameters
+    ----------
+    estimator : object
+        An estimator, e.g. a fitted AutoMetaClassifier or AutoMetaRegressor.
+
+    Returns
+    -------
+    str or None
+        ``None`` for neither, or for an object that is no scikit-learn estimator.
+    """
+    try:
+        if is_classifier(estimator):
+            return "classification"
+        if is_regressor(estimator):
+            return "regression"
+    except AttributeError:  # no scikit-learn tags: not an estimator
+        pass
+    return None
 
 
 def trial_rows(trials: list[Trial]) -> list[dict[str, Any]]:
@@ -173,8 +200,6 @@ def info_dict(bundle: dict[str, Any], path: str | Path = "") -> dict[str, Any]:
         Task, target, metric, budget, fit time, trial counts, ensemble, meta-features
         and library versions (installed, and those the model was fitted with).
     """
-    from autometa.io import library_versions
-
     estimator = bundle["estimator"]
     summary = summarize(estimator)
     names = getattr(estimator, "feature_names_in_", None)
@@ -208,12 +233,12 @@ def info_text(info: dict[str, Any]) -> str:
                          if s != "ok")
     lines = [f"model:     {info['estimator']} ({info['model_file']})",
              f"task:      {info['task']}"
-             + (f" ({len(info['classes'])} classes: {_shown(info['classes'])})"
+             + (f" ({len(info['classes'])} classes: {listed(info['classes'])})"
                 if info["classes"] else ""),
              *([f"           {info['task_reason']}"] if info.get("task_reason") else []),
              f"target:    {info['target'] or 'unknown'}"
              + (f" (fitted on {info['data_file']})" if info.get("data_file") else ""),
-             "features:  " + (f"{len(info['features'])} ({_shown(info['features'])})"
+             "features:  " + (f"{len(info['features'])} ({listed(info['features'])})"
                               if info["features"] is not None else "unnamed columns"),
              f"metric:    {info['metric']}",
              f"budget:    {info['time_budget']:g} s; fit took {info['fit_time']:.1f} s"
@@ -233,9 +258,10 @@ def info_text(info: dict[str, Any]) -> str:
     if info["metafeatures"]:
         lines.append("metafeatures:")
         lines += [f"  {k}: {_value(v)}" for k, v in sorted(info["metafeatures"].items())]
-    lines.append("versions:  " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
-    fitted = info["fitted_with"] or {}
-    changed = {k: v for k, v in fitted.items() if info["versions"].get(k) != v}
+    current = {k: _version(v) for k, v in info["versions"].items()}
+    lines.append("versions:  " + ", ".join(f"{k} {v}" for k, v in current.items()))
+    fitted = {k: _version(v) for k, v in (info["fitted_with"] or {}).items()}
+    changed = {k: v for k, v in fitted.items() if current.get(k, NOT_INSTALLED) != v}
     if changed:
         lines.append("fitted with different versions: "
                      + ", ".join(f"{k} {v}" for k, v in changed.items()))
@@ -251,9 +277,11 @@ def _warm_start(configs: list[dict[str, Any]]) -> str:
     return f"{len(configs)} configurations chosen to start the search ({detail})"
 
 
+def _version(version: str | None) -> str:
+    """A library version as shown: ``None`` (absent) as "not installed", the words older
+    model files stored, so that both compare equal."""
+    return NOT_INSTALLED if version is None else str(version)
+
+
 def _value(value: Any) -> str:
     return f"{value:.5g}" if isinstance(value, float) else str(value)
-
-
-def _shown(items: list, limit: int = 12) -> str:
-    return ", ".join(str(i) for i in items[:limit]) + (", ..." if len(items) > limit else "")

@@ -92,6 +92,18 @@ def test_fit_on_a_users_client_and_a_killed_worker_is_a_failed_trial(cluster):
     assert pickle.loads(pickle.dumps(unfitted)).dask_client is None  # a client does not pickle
 
 
+def test_a_closed_client_is_refused_with_what_to_pass():
+    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=1,
+                                  dashboard_address=None) as local:
+        client = distributed.Client(local)
+        pool = DaskPool(2, client=client)
+        client.close()
+    with pytest.raises(ValueError, match=r"dask_client is closed.*open distributed\.Client"):
+        DaskPool(2, client=client)
+    with pytest.raises(ValueError, match="closed"):
+        pool.start()  # closed after the pool was made
+
+
 def test_n_jobs_2_works_from_a_script_without_a_main_guard(tmp_path):
     script = tmp_path / "unguarded.py"
     script.write_text(textwrap.dedent("""

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -223,6 +224,42 @@ def test_a_wheel_install_finds_the_shipped_portfolios(tmp_path):
     where, counts = done.stdout.splitlines()
     assert where.startswith(str(tmp_path / "site"))
     assert all(n >= 20 for n in json.loads(counts))
+
+
+def run_from_a_source_tree(tmp_path: Path, with_portfolios: bool) -> subprocess.CompletedProcess:
+    """Copy the source tree ``autometa/`` (and ``portfolios/``) to ``tmp_path`` and load the
+    classification portfolio there, as Python run from a repository root does when autometa
+    is also installed (not editable): the package ``autometa.portfolios`` does not exist."""
+    root = Path(__file__).resolve().parents[1]
+    skip = shutil.ignore_patterns("__pycache__", "metadata")
+    shutil.copytree(root / "autometa", tmp_path / "autometa", ignore=skip)
+    if with_portfolios:
+        shutil.copytree(root / "portfolios", tmp_path / "portfolios", ignore=skip)
+    probe = ("import sys; sys.modules['autometa.portfolios'] = None; "  # not importable
+             "import autometa, autometa.portfolio as p; print(autometa.__file__); "
+             "print(p.portfolio_path('classification')); "
+             "print(len(p.load('classification').tasks))")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=120)
+
+
+def test_a_source_tree_finds_the_portfolios_next_to_it(tmp_path):
+    done = run_from_a_source_tree(tmp_path, with_portfolios=True)
+    assert done.returncode == 0, done.stderr
+    where, path, n_tasks = done.stdout.splitlines()
+    assert where == str(tmp_path / "autometa" / "__init__.py")
+    assert path == str(tmp_path / "portfolios" / "classification.json")
+    assert int(n_tasks) >= 20
+
+
+def test_without_portfolios_anywhere_the_error_says_what_to_do(tmp_path):
+    done = run_from_a_source_tree(tmp_path, with_portfolios=False)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("autometa.portfolio.PortfolioError: The shipped portfolios are missing")
+    assert str(tmp_path / "portfolios") in last and "Reinstall autometa" in last
+    assert "meta_learning='off'" in last
 
 
 @pytest.mark.parametrize(("n_rows", "has_default"), [(None, False), (1500, False), (1501, True)])

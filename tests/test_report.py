@@ -9,12 +9,15 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from autometa.ensemble import Ensemble, Member
+from autometa.io import listed
 from autometa.plots import metric_label, shown
 from autometa.progress import FitProgress
 from autometa.records import Trial
 from autometa.report import info_dict, info_text, plot_report, summarize, write_report
+from autometa.versions import library_versions
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -29,10 +32,8 @@ def trial(i: int, family: str, score: float | None, origin: str = "smac",
                  error=error)
 
 
-class FittedStandIn:
+class FittedStandIn(ClassifierMixin, BaseEstimator):
     """What write_report reads from a fitted AutoMetaClassifier, without fitting one."""
-
-    _task = "classification"
 
     def __init__(self) -> None:
         self.trials_ = [
@@ -121,6 +122,15 @@ def test_report_without_matplotlib_still_writes_json(tmp_path, monkeypatch):
     assert not list(tmp_path.glob("*.png"))
 
 
+def test_the_task_is_the_estimators_scikit_learn_type():
+    class RegressorStandIn(RegressorMixin, BaseEstimator):
+        trials_ = FittedStandIn().trials_
+
+    assert summarize(FittedStandIn())["task"] == "classification"
+    assert summarize(RegressorStandIn())["task"] == "regression"
+    assert summarize(SimpleNamespace(trials_=[]))["task"] is None  # not an estimator
+
+
 def test_report_of_an_unfitted_estimator_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not fitted"):
         summarize(SimpleNamespace())
@@ -193,3 +203,19 @@ def test_info_text_lists_metafeatures_and_version_changes():
     assert "   75.0%  trial 4    linear" in text
     assert "metafeatures:\n  simple.n_rows: 200\n  stat.skew_mean: None" in text
     assert "fitted with different versions: autometa 0.0.1" in text
+
+
+def test_info_text_shows_an_absent_library_as_not_installed():
+    current = library_versions()
+    older = {**current, "xgboost": "not installed"}  # what older model files stored
+    info = info_dict({"estimator": FittedStandIn(), "versions": older}, "m.joblib")
+    info["versions"] = {**current, "xgboost": None}
+    text = info_text(info)
+    assert "xgboost not installed" in text and "fitted with different versions" not in text
+
+
+def test_listed_shows_the_first_items_and_says_when_there_are_more():
+    assert listed(["a", "b"]) == "a, b"
+    assert listed(list(range(14))) == "0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ..."
+    assert listed("abc", limit=2) == "a, b, ..."
+    assert listed([]) == ""

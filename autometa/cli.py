@@ -16,13 +16,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from autometa import __version__
+import autometa
 from autometa import io as files
-from autometa.cli_fit import EXIT_INTERRUPTED, CommandError, FitFailed, run_fit
-from autometa.cli_fit import say as _say
-from autometa.cli_fit import task as _task
-from autometa.cli_fit import training_data as _training_data
-from autometa.cli_fit import write_report_files as _write_report
+from autometa.cli_fit import (
+    EXIT_INTERRUPTED,
+    CommandError,
+    FitFailed,
+    run_fit,
+    say,
+    task,
+    training_data,
+    write_report_files,
+)
 
 EXIT_FAILURE, EXIT_USAGE = 1, 2
 LEADERBOARD_COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "fit_time",
@@ -41,7 +46,7 @@ def _predict(args: argparse.Namespace) -> int:
     X = files.prediction_features(frame, estimator, target, args.data)
     extra = [str(c) for c in frame.columns if c not in set(X.columns) and c != target]
     if extra:
-        _say(f"note: ignoring {len(extra)} column(s) not seen at fit time: {', '.join(extra)}.")
+        say(f"note: ignoring {len(extra)} column(s) not seen at fit time: {', '.join(extra)}.")
     if args.proba:
         if not hasattr(estimator, "predict_proba"):
             raise CommandError("--proba needs a classification model; this one is a regressor.")
@@ -51,7 +56,7 @@ def _predict(args: argparse.Namespace) -> int:
         out = pd.DataFrame({target or "prediction": estimator.predict(X)})
     if args.output:
         files.write_table(out, args.output)
-        _say(f"wrote {len(out)} predictions to {args.output}")
+        say(f"wrote {len(out)} predictions to {args.output}")
     else:
         out.to_csv(sys.stdout, index=False)
     return 0
@@ -81,15 +86,15 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    _write_report(files.load_model(args.model)["estimator"], args.directory)
+    write_report_files(files.load_model(args.model)["estimator"], args.directory)
     return 0
 
 
 def _metafeatures(args: argparse.Namespace) -> int:
     from autometa import metafeatures
 
-    X, y = _training_data(args.data, args.target)
-    values = metafeatures.of_table(X, y, _task(y, args.task).task, seed=args.seed)
+    X, y = training_data(args.data, args.target)
+    values = metafeatures.of_table(X, y, task(y, args.task).task, seed=args.seed)
     print(json.dumps(files.jsonable(values), indent=2, sort_keys=True))
     return 0
 
@@ -266,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 done; 2 a problem you can fix (file, column, option, data), "
         "printed as one line (--debug shows the traceback); 1 another failure; 130 "
         "interrupted.")
-    parser.add_argument("--version", action="version", version=f"autometa {__version__}")
+    parser.add_argument("--version", action="version", version=f"autometa {autometa.__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true",
                         help="show the full traceback when something goes wrong")
@@ -311,7 +316,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return args.handler(args)
     except KeyboardInterrupt:
-        _say("interrupted.")
+        say("interrupted.")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `autometa predict m.joblib big.csv | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -325,12 +330,12 @@ def _run(args: argparse.Namespace) -> int:
 def _report_error(exc: Exception) -> int:
     message = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, (ValueError, FileNotFoundError, NotADirectoryError)):
-        _say(f"error: {message}")
+        say(f"error: {message}")
         return EXIT_USAGE
     if isinstance(exc, FitFailed):
-        _say(f"error: {message}")
+        say(f"error: {message}")
         return EXIT_FAILURE
-    _say(f"error: {type(exc).__name__}: {message} (run with --debug for the traceback)")
+    say(f"error: {type(exc).__name__}: {message} (run with --debug for the traceback)")
     return EXIT_FAILURE
 
 

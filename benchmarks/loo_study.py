@@ -42,6 +42,7 @@ import pandas as pd
 
 from autometa import portfolio as pf
 from autometa.components import registry
+from autometa.initial_design import InitialDesign, baseline
 from autometa.metalearning.build import (
     Fidelity,
     append_jsonl,
@@ -55,7 +56,6 @@ from autometa.pool import LocalPool
 from autometa.records import config_key
 from autometa.search import SearchSettings, run_search
 from autometa.space import to_dict
-from autometa.initial_design import InitialDesign, baseline
 
 K = 25
 FRESH_SEED = 1

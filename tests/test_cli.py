@@ -281,28 +281,6 @@ def test_ctrl_c_during_fit_saves_the_best_model_so_far(work):
     assert len(predicted.stdout.splitlines()) == 1 + 160
 
 
-def test_ctrl_c_ends_a_search_with_a_success_and_aborts_one_without(monkeypatch):
-    from autometa import search
-    from autometa.records import Trial
-
-    ok = Trial(id=0, family="linear", config={}, origin="smac", status="ok", loss=-0.9,
-               fit_time=0.1, predict_time=0.01, wall_time=0.2)
-
-    def trials_then_ctrl_c(state, space, pool, settings, on_trial):
-        state.trials.extend(trials)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(search, "_run_trials", trials_then_ctrl_c)
-    pool = type("Pool", (), {"cancel": lambda self: []})()
-    trials = [ok]
-    state = search.SearchState()
-    search._loop(state, None, pool, None, None)
-    assert state.interrupted and state.trials == [ok]
-    trials = []  # nothing succeeded yet: nothing to build a model from
-    with pytest.raises(KeyboardInterrupt):
-        search._loop(search.SearchState(), None, pool, None, None)
-
-
 def test_ctrl_c_before_any_trial_saves_nothing(work, monkeypatch, capsys):
     from autometa import AutoMetaClassifier
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from autometa import AutoMetaClassifier
+from autometa.initial_design import InitialDesign
 from autometa.portfolio import Portfolio
 from autometa.records import config_key
 from autometa.regret import agreement, greedy_order
-from autometa.initial_design import InitialDesign
 
 A = [0.1, 0.2, 0.3, 0.0, 0.5]  # ranks c0 < c1 < c2; c3 is its best, c4 its worst
 B = [0.3, 0.2, 0.1, 0.5, 0.0]  # ranks c2 < c1 < c0; c4 is its best, c3 its worst

@@ -13,6 +13,7 @@ import pytest
 
 from autometa import AutoMetaClassifier, AutoMetaRegressor, metafeatures
 from autometa.components import registry
+from autometa.initial_design import portfolio_design
 from autometa.portfolio import (
     SCHEMA_VERSION,
     Portfolio,
@@ -25,7 +26,6 @@ from autometa.portfolio import (
 from autometa.records import config_key
 from autometa.regret import greedy_order, normalised_regret
 from autometa.space import build_space, configuration, select_families
-from autometa.initial_design import portfolio_design
 
 
 def _toy() -> Portfolio:

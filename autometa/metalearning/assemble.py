@@ -61,7 +61,7 @@ def assemble(tasks: list[CorpusTask], out: Path, task_type: str, corpus: str,
     fidelity = json.loads((out / "fidelity.json").read_text())
     group = {ct.name: ct.group for ct in tasks}
     rows = [min(features[ct.name]["simple.n_rows"], fidelity["max_rows"]) for ct in complete]
-    from autometa import __version__
+    import autometa
 
     return Portfolio(
         task=task_type,
@@ -88,7 +88,7 @@ def assemble(tasks: list[CorpusTask], out: Path, task_type: str, corpus: str,
                               "on a task, round-robin over families in a seeded task order",
             "fidelity": fidelity,
             "built": datetime.date.today().isoformat(),
-            "autometa_version": __version__,
+            "autometa_version": autometa.__version__,
             "loss": "minus the default metric (ROC AUC binary, log loss multiclass, RMSE)",
         },
     )

@@ -129,11 +129,7 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
                            state=previous and previous.state, on_trial=events.on_trial)
         if not state.successes:
             raise NoSuccessfulTrial(state.trials, plan.budget)
-        if state.interrupted:
-            ensemble = best_trial_ensemble(state, data)
-        else:
-            weights = (ensembler or GreedyEnsembler()).weights(state, data)
-            ensemble = refit_members(weights, state, data, executor, plan.seed, plan.hard_end)
+        ensemble = final_ensemble(state, data, plan, executor, ensembler or GreedyEnsembler())
         picks = previous.initial_configs if previous else [
             {"config": p.config, "reason": p.reason} for p in design.picks]
         result = FitResult(list(state.trials), ensemble, data.metric, plan.seed,
@@ -142,6 +138,17 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
     finally:
         events.on_end(result)
     return result
+
+
+def final_ensemble(state: SearchState, data: TaskData, plan: FitPlan, executor: Executor,
+                   ensembler: Ensembler) -> Ensemble:
+    """The ensembler's choice refitted by ``plan.hard_end`` (after Ctrl-C, the best trial's
+    fold models at once). Benchmarks call it several times on one search to compare
+    ensemblers."""
+    if state.interrupted:
+        return best_trial_ensemble(state, data)
+    weights = ensembler.weights(state, data)
+    return refit_members(weights, state, data, executor, plan.seed, plan.hard_end)
 
 
 def initial_design(data: TaskData, plan: FitPlan, families: Collection[str]

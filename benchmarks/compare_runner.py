@@ -36,16 +36,32 @@ HGB_MAX_CATEGORIES = 255  # HistGradientBoosting's native categorical limit (max
 def fit_autometa(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, dict]:
     """autometa at the budget; its portfolio without the task's group unless told not to."""
     from autometa import AutoMetaClassifier, AutoMetaRegressor
-    from autometa import portfolio as pf
 
-    task = "regression" if meta["type"] == "regression" else "classification"
-    shipped = pf.load(task)
-    portfolio = shipped.without([meta["group"]]) if meta["portfolio"] == "loo" else shipped
-    group = set(meta["group_tasks"])
+    task = task_type(meta)
+    portfolio, notes = portfolio_for(meta)
     cls = AutoMetaRegressor if task == "regression" else AutoMetaClassifier
     model = cls(time_budget=meta["budget"], n_jobs=meta["n_jobs"], random_state=meta["seed"],
                 portfolio=portfolio)
     model.fit(X, y)
+    notes.update({"n_trials": len(model.trials_),
+                  "ensemble_members": len(model.ensemble_.members),
+                  "initial_configs": len(getattr(model, "initial_configs_", None) or [])})
+    return model, _predictor(model, meta), notes
+
+
+def task_type(meta: dict) -> str:
+    """autometa's task type of a benchmark task."""
+    return "regression" if meta["type"] == "regression" else "classification"
+
+
+def portfolio_for(meta: dict):
+    """The portfolio autometa starts from (without the task's group unless told otherwise),
+    and notes on what was held out."""
+    from autometa import portfolio as pf
+
+    shipped = pf.load(task_type(meta))
+    portfolio = shipped.without([meta["group"]]) if meta["portfolio"] == "loo" else shipped
+    group = set(meta["group_tasks"])
     notes = {"portfolio": meta["portfolio"],
              "shipped_tasks": len(shipped.tasks),
              "shipped_built": shipped.provenance.get("built"),
@@ -54,11 +70,8 @@ def fit_autometa(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, 
              "held_out_tasks": len(shipped.tasks) - len(portfolio.tasks),
              "held_out_candidates": len(shipped.configs) - len(portfolio.configs),
              "group_seen": bool(group & set(portfolio.tasks) or group & set(portfolio.sources)
-                                or meta["group"] in portfolio.source_groups),
-             "n_trials": len(model.trials_),
-             "ensemble_members": len(model.ensemble_.members),
-             "initial_configs": len(getattr(model, "initial_configs_", None) or [])}
-    return model, _predictor(model, meta), notes
+                                or meta["group"] in portfolio.source_groups)}
+    return portfolio, notes
 
 
 def fit_lightgbm(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, dict]:
@@ -142,7 +155,7 @@ def fit_autogluon(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any,
         if meta["type"] == "regression":
             return model.predict(frame).to_numpy(dtype=float)
         proba = model.predict_proba(frame, as_multiclass=True)
-        return _align(proba.to_numpy(dtype=float), list(proba.columns), meta["n_classes"])
+        return align_proba(proba.to_numpy(dtype=float), list(proba.columns), meta["n_classes"])
 
     return model, predict, {"best_model": model.model_best}
 
@@ -171,13 +184,13 @@ def _predictor(model, meta: dict, encode=None):
         frame = encode(frame) if encode is not None else frame
         if meta["type"] == "regression":
             return np.asarray(model.predict(frame), dtype=float)
-        return _align(np.asarray(model.predict_proba(frame), dtype=float),
+        return align_proba(np.asarray(model.predict_proba(frame), dtype=float),
                       list(model.classes_), meta["n_classes"])
 
     return predict
 
 
-def _align(proba: np.ndarray, classes: list, n_classes: int) -> np.ndarray:
+def align_proba(proba: np.ndarray, classes: list, n_classes: int) -> np.ndarray:
     """Probability columns placed at their (integer) class index; absent classes get 0."""
     out = np.zeros((len(proba), n_classes))
     out[:, [int(c) for c in classes]] = proba

@@ -16,29 +16,28 @@ from __future__ import annotations
 import sys
 
 import ensemble_rules as er
+import numpy as np
 from sklearn.metrics import roc_auc_score
 
-import autometa.estimators as estimators
-from autometa import AutoMetaClassifier
+from autometa.data import as_frame
 from tests.conftest import mixed_frame
 
 
 def main(n_seeds: int) -> None:
     X, y = mixed_frame()
     X_new, y_new = mixed_frame(2000, seed=1)
-    original = (estimators.run_search, estimators.select_weights)
     for seed in range(n_seeds):
-        estimators.run_search = er.OneSearch()
-        AutoMetaClassifier(time_budget=12, random_state=seed).fit(X, y)  # the search
         cells = []
-        for rule in ("before", "autometa"):
-            estimators.select_weights = er.rule_weights(rule)
-            clf = AutoMetaClassifier(time_budget=12, random_state=seed).fit(X, y)
-            auc = roc_auc_score(y_new == "yes", clf.predict_proba(X_new)[:, 1])
-            board = clf.leaderboard()
-            cells.append(f"{rule}: accuracy {clf.score(X_new, y_new):.3f}, ROC AUC {auc:.4f}, "
-                         f"largest weight {board['ensemble_weight'].max():.2f}")
-        estimators.run_search, estimators.select_weights = original
+        with er.one_search(X, y, "classification", 12, 1, seed) as (ensemble, table, _):
+            frame = table.schema.transform(as_frame(X_new))
+            for rule in ("before", "autometa"):
+                chosen = ensemble(rule)
+                proba = chosen.predict(frame)
+                accuracy = np.mean(table.classes[proba.argmax(axis=1)] == y_new)
+                auc = roc_auc_score(y_new == "yes", proba[:, 1])
+                largest = max(chosen.weights.values())
+                cells.append(f"{rule}: accuracy {accuracy:.3f}, ROC AUC {auc:.4f}, "
+                             f"largest weight {largest:.2f}")
         print(f"seed {seed} | " + " | ".join(cells), flush=True)
 
 

@@ -10,8 +10,11 @@ chosen and refitted under each rule from that one search, so only the rule diffe
 - ``gate-all``: fixed-length; under every metric, members must gain at least half the
   best trial's gain over predicting the prior;
 - ``prefix+gate-all``: both;
-- ``autometa``: autometa's ``select_weights``: prefix, and the gate under rank metrics
+- ``autometa``: autometa's ``GreedyEnsembler``: prefix, and the gate under rank metrics
   (ROC AUC) only.
+
+Each rule is an ensembler (:class:`RuleEnsembler`) handed to
+:func:`autometa.automl.final_ensemble` on the same search result.
 
 Every ensemble's refit gets the whole budget (none is squeezed by the search), so refit
 sizes match across rules. Rows are appended to ``OUT/results.jsonl`` per task; a re-run
@@ -31,6 +34,8 @@ import argparse
 import json
 import tempfile
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import compare
@@ -38,44 +43,59 @@ import compare_runner
 import numpy as np
 import pandas as pd
 
-import autometa.estimators as estimators
+from autometa.automl import FitResult, final_ensemble, run_automl
+from autometa.data import as_frame
 from autometa.ensemble import ensemble_selection
-from autometa.final import gaining, informative, select_weights
+from autometa.final import GreedyEnsembler, gaining, informative
+from autometa.plan import FitPlan
+from autometa.pool import borrowed_pool
+from autometa.task import Table
 
 OUT = compare.HERE / "results" / "ensemble_rules"
 RULES = ("before", "prefix", "gate-all", "prefix+gate-all", "autometa")
 DEFAULT_RULES = ("before", "prefix", "autometa")
 
 
-def rule_weights(rule: str):
-    """A ``select_weights`` replacement applying ``rule``."""
-    if rule == "autometa":
-        return select_weights
-    gate, prefix = "gate" in rule, rule.startswith("prefix")
+@dataclass(frozen=True)
+class RuleEnsembler:
+    """An ensembler applying ``rule`` (``"autometa"``: autometa's own)."""
 
-    def select(state, data, size: int, nbest: int) -> dict[int, float]:
+    rule: str
+    size: int = 50
+    nbest: int = 50
+
+    def weights(self, state, data) -> dict[int, float]:
+        if self.rule == "autometa":
+            return GreedyEnsembler(self.size, self.nbest).weights(state, data)
+        gate, prefix = "gate" in self.rule, self.rule.startswith("prefix")
         y_val = data.y[data.val_index]
         ranked = sorted(state.successes, key=lambda t: t.loss)
-        ok = ((gaining(ranked, data) if gate else informative(ranked, state)) or ranked)[:nbest]
+        ok = ((gaining(ranked, data) if gate else informative(ranked, state))
+              or ranked)[:self.nbest]
         weights = ensemble_selection([state.predictions[t.id] for t in ok],
-                                     lambda p: data.metric.loss(y_val, p), size=size,
+                                     lambda p: data.metric.loss(y_val, p), size=self.size,
                                      best_nested=prefix)
         return {t.id: float(w) for t, w in zip(ok, weights, strict=True) if w > 0}
 
-    return select
 
+@contextmanager
+def one_search(X, y, task: str, budget: float, n_jobs: int, seed: int = 0, **settings):
+    """One autometa search (its own ensemble unused); yields ``ensembles(rule)``, which
+    selects and refits an ensemble from that search under ``rule`` with the whole budget
+    for the refit, and the typed table."""
+    table = Table.from_raw(X, y, task)
+    with borrowed_pool(n_jobs) as executor:
+        executor.start()
+        plan = FitPlan.create(budget, len(table.y), seed=seed, n_workers=executor.capacity,
+                              **settings)
+        result: FitResult = run_automl(table, plan, executor=executor)
 
-class OneSearch:
-    """``run_search`` that searches on its first call and returns that state afterwards."""
+        def ensemble(rule: str):
+            fresh = replace(plan, start=time.monotonic())  # every refit gets the whole budget
+            return final_ensemble(result.state, result.data, fresh, executor,
+                                  RuleEnsembler(rule))
 
-    def __init__(self):
-        self.state = None
-        self.search = estimators.run_search
-
-    def __call__(self, *args, **kwargs):
-        if self.state is None:
-            self.state = self.search(*args, **kwargs)
-        return self.state
+        yield ensemble, table, result
 
 
 def run_task(task: compare.Task, corpus: list[compare.Task], rules: list[str], budget: float,
@@ -86,24 +106,23 @@ def run_task(task: compare.Task, corpus: list[compare.Task], rules: list[str], b
         y = np.load(Path(tmp) / "y_train.npy", allow_pickle=True)
         X_test = pd.read_parquet(Path(tmp) / "X_test.parquet")
     meta = {"type": task.type, "group": task.group, "portfolio": "loo", "seed": 0,
-            "group_tasks": [t.name for t in corpus if t.group == task.group],
-            "budget": budget, "n_jobs": n_jobs, "n_classes": task.n_classes}
-    original = (estimators.run_search, estimators.select_weights)
-    estimators.run_search = OneSearch()
+            "group_tasks": [t.name for t in corpus if t.group == task.group]}
+    portfolio, _ = compare_runner.portfolio_for(meta)
     rows = []
-    try:
-        compare_runner.fit_autometa(X, y, meta)  # the search (its own ensemble is not used)
+    with one_search(X, y, compare_runner.task_type(meta), budget, n_jobs,
+                    portfolio=portfolio) as (ensemble, table, result):
+        frame = table.schema.transform(as_frame(X_test))
         for rule in rules:
-            estimators.select_weights = rule_weights(rule)
-            _, predict, notes = compare_runner.fit_autometa(X, y, meta)
+            chosen = ensemble(rule)
             start = time.perf_counter()
-            pred = predict(X_test)
+            pred = chosen.predict(frame, n_threads=n_jobs)
+            elapsed = time.perf_counter() - start
+            if table.classes is not None:
+                pred = compare_runner.align_proba(pred, list(table.classes), task.n_classes)
             rows.append({"task": task.name, "type": task.type, "rule": rule,
                          "score": compare.score(task.type, y_test, pred, task.n_classes),
-                         "members": notes["ensemble_members"], "trials": notes["n_trials"],
-                         "predict_ms_per_1000": 1e6 * (time.perf_counter() - start) / len(pred)})
-    finally:
-        estimators.run_search, estimators.select_weights = original
+                         "members": len(chosen.members), "trials": len(result.trials),
+                         "predict_ms_per_1000": 1e6 * elapsed / len(pred)})
     return rows
 
 

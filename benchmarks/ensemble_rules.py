@@ -15,7 +15,8 @@ chosen and refitted under each rule from that one search, so only the rule diffe
 
 Every ensemble's refit gets the whole budget (none is squeezed by the search), so refit
 sizes match across rules. Rows are appended to ``OUT/results.jsonl`` per task; a re-run
-skips the tasks done.
+skips the tasks done. ``OUT/run.json`` records the run's command, date, git commit and
+machine.
 
 Usage::
 
@@ -37,6 +38,7 @@ import compare
 import compare_runner
 import numpy as np
 import pandas as pd
+import provenance
 
 import autometa.estimators as estimators
 from autometa.ensemble import ensemble_selection
@@ -113,6 +115,7 @@ def run(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.jsonl"
     done = {r["task"] for r in compare.read_rows(results)}
+    provenance.record(args.out / "run.json", "run")
     for n, task in enumerate(tasks, 1):
         if task.name in done:
             continue

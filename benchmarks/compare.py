@@ -551,7 +551,8 @@ def summary_text(table: pd.DataFrame, systems: list[str], info: dict, rows: list
     counts = ", ".join(f"{k} {v}" for k, v in table.groupby("type")["task"].nunique().items())
     seeds = sorted({r["seed"] for r in rows})
     m = info.get("machine", {})
-    versions = {s: v for s, v in versions_seen(rows).items() if s in systems}
+    seen = versions_seen(rows)
+    versions = {s: seen[s] for s in systems if s in seen}  # in the tables' order
     head = overview(table, systems)
     head.index.name = "system"
     pairs = pairwise(table, systems)

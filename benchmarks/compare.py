@@ -344,6 +344,7 @@ def reuse(source: Path, args: argparse.Namespace, systems: list[str]) -> list[di
     if info is None:
         raise SystemExit(f"{source} has no run.json: its budget and cores are unknown.")
     rows = [r for r in read_rows(source / "results.jsonl") if r["system"] not in systems]
+    args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.jsonl"
     have = {(r["system"], r["task"], r["seed"]) for r in read_rows(results)}
     with results.open("a") as f:
@@ -389,10 +390,9 @@ def run(args: argparse.Namespace) -> None:
         for t in tasks:
             print(f"  {t.type:10s} {t.name:32s} {t.n_rows:6d} rows {t.n_features:4d} features")
         return
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "logs").mkdir(exist_ok=True)
     read_settings(args.out, args)
     reused = reuse(args.reuse, args, systems) if args.reuse else None
+    (args.out / "logs").mkdir(parents=True, exist_ok=True)
     check_settings(args, reused)
     results = args.out / "results.jsonl"
     done = {(r["system"], r["task"], r["seed"]) for r in read_rows(results)

@@ -17,13 +17,17 @@ shipped portfolio instead; that *leaks* the task into the warm start, and those 
 recorded as system ``autometa-noloo``.
 
 Results are appended to ``OUT/results.jsonl`` as they come; a re-run skips the (system, task,
-seed) runs already there (``--retry-failed`` repeats the failed ones).
+seed) runs already there (``--retry-failed`` repeats the failed ones). ``--reuse FROM`` starts
+``OUT`` with the rows of ``FROM`` (a results directory at the same budget and cores) of the
+systems not being run, so that autometa alone can be run again against the same peers.
 
 Usage::
 
     python benchmarks/compare.py run --tasks 30 --budget 60 --n-jobs 2
+    python benchmarks/compare.py run --tasks 30 --budget 60 --n-jobs 2 --systems autometa \
+        --reuse benchmarks/results/compare/latest --out benchmarks/results/compare/next
     python benchmarks/compare.py run --only iris autoMpg --budget 10 --out /tmp/cmp
-    python benchmarks/compare.py summarize [--readme README.md]
+    python benchmarks/compare.py summarize [--out DIR] [--readme README.md]
 """
 
 from __future__ import annotations
@@ -32,8 +36,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
-import shlex
 import signal
 import subprocess
 import sys
@@ -45,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import provenance
 import psutil
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -52,7 +55,7 @@ from sklearn.model_selection import train_test_split
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RUNNER = HERE / "compare_runner.py"
-OUT = HERE / "results" / "compare" / "main"
+OUT = HERE / "results" / "compare" / "latest"  # the current comparison
 SYSTEMS = ("autometa", "autometa-noloo", "lightgbm", "hgb", "rf", "flaml", "autogluon")
 DEFAULT_SYSTEMS = ("autometa", "lightgbm", "hgb", "rf", "flaml", "autogluon")
 PEER_VENVS = {"flaml": ROOT / ".venv-flaml", "autogluon": ROOT / ".venv-autogluon"}
@@ -307,28 +310,54 @@ def read_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def machine() -> dict:
-    """What the numbers were measured on."""
-    model = next((line.split(":", 1)[1].strip() for line in
-                  Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    return {"cpu": model, "cores": os.cpu_count(),
-            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "os": platform.platform(), "python": platform.python_version()}
+def read_settings(directory: Path, args: argparse.Namespace,
+                  advice: str = "use another --out") -> dict | None:
+    """``directory/run.json`` (None when absent); refuses another budget or core count."""
+    path = directory / "run.json"
+    if not path.exists():
+        return None
+    info = json.loads(path.read_text())
+    if (info["budget"], info["n_jobs"]) != (args.budget, args.n_jobs):
+        raise SystemExit(f"{directory} holds results at budget {info['budget']} s and "
+                         f"n_jobs {info['n_jobs']}; {advice}.")
+    return info
 
 
-def check_settings(args: argparse.Namespace) -> None:
-    """Refuse to mix budgets or core counts in one results directory; record the run."""
-    path = args.out / "run.json"
-    if path.exists():
-        before = json.loads(path.read_text())
-        if (before["budget"], before["n_jobs"]) != (args.budget, args.n_jobs):
-            raise SystemExit(f"{args.out} holds results at budget {before['budget']} s and "
-                             f"n_jobs {before['n_jobs']}; use another --out.")
-    info = {"budget": args.budget, "n_jobs": args.n_jobs,
-            "command": shlex.join(["python", "benchmarks/compare.py", *sys.argv[1:]]),
-            "date": dt.date.today().isoformat(), "machine": machine()}
-    path.write_text(json.dumps(info, indent=1))
+def check_settings(args: argparse.Namespace, reused: list[dict] | None) -> None:
+    """Refuse to mix budgets or core counts in one results directory; record the run (with
+    its git commit, and where the reused rows come from)."""
+    before = read_settings(args.out, args)
+    info = {"budget": args.budget, "n_jobs": args.n_jobs, **provenance.describe(before)}
+    reused = reused or (before or {}).get("reused")
+    if reused:
+        info["reused"] = reused
+    (args.out / "run.json").write_text(json.dumps(info, indent=1) + "\n")
+
+
+def reuse(source: Path, args: argparse.Namespace, systems: list[str]) -> list[dict]:
+    """Append to ``OUT/results.jsonl`` the rows of ``source`` of the systems not being run
+    (those not there yet); returns, per run they came from, the systems and that run's
+    command, date and commit (``run.json``'s ``reused``)."""
+    if source.resolve() == args.out:
+        raise SystemExit("--reuse needs another directory than --out.")
+    info = read_settings(source, args, "--reuse needs the same budget and cores")
+    if info is None:
+        raise SystemExit(f"{source} has no run.json: its budget and cores are unknown.")
+    rows = [r for r in read_rows(source / "results.jsonl") if r["system"] not in systems]
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = args.out / "results.jsonl"
+    have = {(r["system"], r["task"], r["seed"]) for r in read_rows(results)}
+    with results.open("a") as f:
+        f.writelines(json.dumps(r, default=str) + "\n" for r in rows
+                     if (r["system"], r["task"], r["seed"]) not in have)
+    copied = {r["system"] for r in rows}
+    groups = info.get("reused", [])
+    own = copied - {s for g in groups for s in g["systems"]}
+    origins = [{"systems": sorted(own, key=SYSTEMS.index),
+                **{k: info[k] for k in ("command", "date", "commit", "dirty", "earlier")
+                   if k in info}}] if own else []
+    origins += [{**g, "systems": [s for s in g["systems"] if s in copied]} for g in groups]
+    return [g for g in origins if g["systems"]]
 
 
 def chosen_systems(args: argparse.Namespace) -> list[str]:
@@ -361,9 +390,10 @@ def run(args: argparse.Namespace) -> None:
         for t in tasks:
             print(f"  {t.type:10s} {t.name:32s} {t.n_rows:6d} rows {t.n_features:4d} features")
         return
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "logs").mkdir(exist_ok=True)
-    check_settings(args)
+    read_settings(args.out, args)
+    reused = reuse(args.reuse, args, systems) if args.reuse else None
+    (args.out / "logs").mkdir(parents=True, exist_ok=True)
+    check_settings(args, reused)
     results = args.out / "results.jsonl"
     done = {(r["system"], r["task"], r["seed"]) for r in read_rows(results)
             if r["status"] == "ok" or not args.retry_failed}
@@ -521,16 +551,21 @@ def summary_text(table: pd.DataFrame, systems: list[str], info: dict, rows: list
     counts = ", ".join(f"{k} {v}" for k, v in table.groupby("type")["task"].nunique().items())
     seeds = sorted({r["seed"] for r in rows})
     m = info.get("machine", {})
-    versions = {s: v for s, v in versions_seen(rows).items() if s in systems}
+    seen = versions_seen(rows)
+    versions = {s: seen[s] for s in systems if s in seen}  # in the tables' order
     head = overview(table, systems)
     head.index.name = "system"
     pairs = pairwise(table, systems)
     pairs.index.name = "row vs column: W-L-T"
     types = by_type(table, systems)
     types.index.name = "mean normalised by type"
+    reused = "".join(f" {', '.join(g['systems'])}: the rows of the run of {g.get('date')} "
+                     f"{provenance.at_commit(g)} (`{g.get('command')}`)."
+                     for g in info.get("reused", []))
     return "\n".join([
         f"Budget {info.get('budget')} s, {info.get('n_jobs')} cores, {n} tasks ({counts}), "
-        f"seed(s) {seeds}; run {info.get('date')} with `{info.get('command')}`.",
+        f"seed(s) {seeds}; run {info.get('date')} {provenance.at_commit(info)} with "
+        f"`{info.get('command')}`.{reused}",
         f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gb')} GB, "
         f"{m.get('os')}, Python {m.get('python')}.",
         "Versions: " + "; ".join(f"{s}: " + ", ".join(f"{k} {v}" for k, v in vs.items()
@@ -628,6 +663,9 @@ def main() -> None:
     r.add_argument("--retry-failed", action="store_true")
     r.add_argument("--dry-run", action="store_true", help="list the tasks and stop")
     r.add_argument("--out", type=Path, default=OUT)
+    r.add_argument("--reuse", type=Path, metavar="FROM", help="start with the rows of the "
+                   "systems not being run from this results directory (same budget and "
+                   "cores), e.g. the peers' rows when only autometa is run again")
     s = sub.add_parser("summarize", help="write results.csv, per_task.csv, summary.md and "
                        "normalised.png")
     s.add_argument("--out", type=Path, default=OUT)

@@ -18,7 +18,8 @@ Each rule is an ensembler (:class:`RuleEnsembler`) handed to
 
 Every ensemble's refit gets the whole budget (none is squeezed by the search), so refit
 sizes match across rules. Rows are appended to ``OUT/results.jsonl`` per task; a re-run
-skips the tasks done.
+skips the tasks done. ``OUT/run.json`` records the run's command, date, git commit and
+machine.
 
 Usage::
 
@@ -42,6 +43,7 @@ import compare
 import compare_runner
 import numpy as np
 import pandas as pd
+import provenance
 
 from autometa.automl import FitResult, final_ensemble, run_automl
 from autometa.data import as_frame
@@ -132,6 +134,7 @@ def run(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.jsonl"
     done = {r["task"] for r in compare.read_rows(results)}
+    provenance.record(args.out / "run.json", "run")
     for n, task in enumerate(tasks, 1):
         if task.name in done:
             continue

@@ -14,7 +14,7 @@ validation loss after k = 1..25 evaluations is compared for:
 
 All at the meta-dataset's fidelity (subsampled rows, 3-fold CV, default metric). The
 portfolio strategies are read off the performance matrix; ``random`` and ``smac`` are
-run here and appended to ``baselines.jsonl`` (resumable: a re-run continues).
+run here and appended to ``baselines.jsonl.gz`` (resumable: a re-run continues).
 Per task, losses are normalised to [0, 1] by the best and worst loss seen on it by any
 method; the report gives the median (and mean) normalised regret per k.
 
@@ -26,12 +26,16 @@ Usage::
 
 ``recheck`` asks how much of "the best loss after k evaluations" is luck: the best-so-far
 configuration of knn@5, greedy@5 and random@25 is evaluated again on fresh folds (another
-subsample, split and model seed), appended to ``recheck.jsonl``.
+subsample, split and model seed), appended to ``recheck.jsonl.gz``.
+
+Each step records its command, date, git commit and machine in ``run.json`` (one key per
+step). ``regret.csv``, the report's long table, is not kept in git.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import time
 from dataclasses import replace
@@ -39,19 +43,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import provenance
 
 from autometa import portfolio as pf
 from autometa.components import registry
 from autometa.initial_design import InitialDesign, baseline
-from autometa.metalearning.build import (
-    Fidelity,
-    append_jsonl,
-    evaluate_all,
-    read_jsonl,
-    space_for,
-    task_data,
-)
+from autometa.metalearning.build import Fidelity, evaluate_all, space_for, task_data
 from autometa.metalearning.corpus import load_corpus
+from autometa.plan import N_RANDOM_INITIAL  # what fit uses with meta_learning="off"
 from autometa.pool import LocalPool
 from autometa.records import config_key
 from autometa.search import SearchSettings, run_search
@@ -59,10 +58,35 @@ from autometa.space import to_dict
 
 K = 25
 FRESH_SEED = 1
-N_RANDOM_INITIAL = 10  # what fit uses with meta_learning="off"
+
 HERE = Path(__file__).parent
 OUT = HERE / "results" / "loo"
 METHODS = ("knn", "knn-static", "knn+lgbm", "greedy", "random", "smac")
+BASELINES, RECHECK = "baselines.jsonl.gz", "recheck.jsonl.gz"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The records of a gzipped JSON-lines file (none when it does not exist)."""
+    if not path.is_file():
+        return []
+    records = []
+    try:
+        with gzip.open(path, "rt") as f:
+            for line in f:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue  # a line cut by an interruption
+    except EOFError:  # the last member cut by an interruption
+        pass
+    return records
+
+
+def append_jsonl(path: Path, records: list[dict]) -> None:
+    """Append records to a gzipped JSON-lines file, as one gzip member in one write."""
+    text = "".join(json.dumps(r) + "\n" for r in records)
+    with path.open("ab") as f:
+        f.write(gzip.compress(text.encode(), mtime=0))
 
 
 # -- run: the baselines that need real evaluations ---------------------------------------------
@@ -88,8 +112,9 @@ def run_smac(ct, pool: LocalPool, fidelity: Fidelity, seed: int) -> list[float |
 
 def run(corpus: str, out: Path, n_jobs: int, limit: int | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "baselines.jsonl"
+    path = out / BASELINES
     done = {(r["task"], r["method"]) for r in read_jsonl(path)}
+    provenance.record(out / "run.json", "run")
     fidelity = build_fidelity()
     tasks = load_corpus(corpus)
     order = np.random.default_rng(fidelity.seed).permutation(len(tasks))[:limit]  # as the matrix
@@ -134,9 +159,10 @@ def best_so_far(configs: list[dict], losses: list, k: int) -> dict | None:
 def recheck(corpus: str, out: Path, n_jobs: int) -> None:
     """Evaluate each method's best-so-far configuration again at seed 0 (the study's
     folds: should reproduce its loss) and at :data:`FRESH_SEED` (fresh folds)."""
-    path = out / "recheck.jsonl"
+    path = out / RECHECK
     done = {r["task"] for r in read_jsonl(path)}
-    baselines = {r["task"]: r["losses"] for r in read_jsonl(out / "baselines.jsonl")
+    provenance.record(out / "run.json", "recheck")
+    baselines = {r["task"]: r["losses"] for r in read_jsonl(out / BASELINES)
                  if r["method"] == "random"}
     base = build_fidelity()
     tasks = load_corpus(corpus)
@@ -211,7 +237,7 @@ def portfolio_curves(full: pf.Portfolio, t: int) -> dict[str, list[float]]:
 def regret_table(out: Path) -> pd.DataFrame:
     """One row per (task, method, k): the normalised regret of the best loss so far."""
     baselines: dict[str, dict[str, list]] = {}
-    for r in read_jsonl(out / "baselines.jsonl"):
+    for r in read_jsonl(out / BASELINES):
         baselines.setdefault(r["task"], {})[r["method"]] = r["losses"]
     rows = []
     for task_type in ("classification", "regression"):
@@ -246,7 +272,7 @@ def _regret_rows(name: str, task_type: str, curves: dict, matrix_row: np.ndarray
 def _recheck(out: Path, table: pd.DataFrame) -> list[str]:
     """The recheck's lines of the report: best-so-far configurations on the study's folds
     and on fresh folds, on the study's per-task scale."""
-    records = read_jsonl(out / "recheck.jsonl")
+    records = read_jsonl(out / RECHECK)
     bounds = table.groupby("task")[["low", "high"]].first()
     rows = []
     for r in (r for r in records if r["task"] in bounds.index):
@@ -293,6 +319,7 @@ def report(out: Path) -> None:
             _acceptance(summary, table), *_recheck(out, table)]
     (out / "summary.md").write_text("\n".join(text) + "\n")
     table.to_csv(out / "regret.csv", index=False)
+    provenance.record(out / "run.json", "report")
     _plot(summary, means, n_tasks, out / "regret.png")
     print("\n".join(text))
 

@@ -29,7 +29,7 @@ from autometa.pool import Executor
 from autometa.records import Trial
 from autometa.search import SearchSettings, SearchState, run_search
 from autometa.space import build_space, select_families
-from autometa.task import Table
+from autometa.table import Table
 
 
 @dataclass(frozen=True)

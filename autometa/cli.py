@@ -28,6 +28,7 @@ from autometa.cli_fit import (
     training_data,
     write_report_files,
 )
+from autometa.task import TASK_TYPES
 
 EXIT_FAILURE, EXIT_USAGE = 1, 2
 LEADERBOARD_COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "fit_time",
@@ -165,7 +166,7 @@ def _add_fit(commands, common: argparse.ArgumentParser) -> None:
         "exit code is 130; a second Ctrl-C quits at once without saving.")
     fit.add_argument("data", metavar="DATA", help="training data (.csv, .tsv or .parquet)")
     fit.add_argument("--target", required=True, metavar="COL", help="name of the target column")
-    fit.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
+    fit.add_argument("--task", choices=["auto", *TASK_TYPES], default="auto",
                      help="the learning task (default: infer it from the target)")
     fit.add_argument("--time-budget", type=_positive_float, default=60.0, metavar="S",
                      help="seconds for the whole fit (default: 60)")
@@ -233,7 +234,7 @@ def _add_metafeatures(commands, common: argparse.ArgumentParser) -> None:
         "them as JSON.")
     meta.add_argument("data", metavar="DATA", help="data file (.csv, .tsv or .parquet)")
     meta.add_argument("--target", required=True, metavar="COL", help="name of the target column")
-    meta.add_argument("--task", choices=["auto", "classification", "regression"],
+    meta.add_argument("--task", choices=["auto", *TASK_TYPES],
                       default="auto", help="the learning task (default: infer it)")
     meta.add_argument("--seed", type=int, default=0, metavar="N",
                       help="seed for subsampled meta-features (default: 0)")
@@ -247,7 +248,7 @@ def _add_portfolio(commands, common: argparse.ArgumentParser) -> None:
                                  help="run (or continue) the meta-dataset build")
     build.add_argument("--corpus", required=True, help="folder with manifest.json and data/")
     build.add_argument("--out", default="portfolios", help="portfolio folder")
-    build.add_argument("--task", choices=["all", "classification", "regression"], default="all")
+    build.add_argument("--task", choices=["all", *TASK_TYPES], default="all")
     build.add_argument("--only", nargs="*", help="restrict to these task names")
     build.add_argument("--n-jobs", type=int, default=2)
     build.add_argument("--max-rows", type=int, default=1500)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from autometa import io as files
+from autometa.task import CLASSIFICATION
 
 EXIT_INTERRUPTED = 130
 
@@ -94,7 +95,7 @@ def check_destinations(output: str | None, report: str | None) -> None:
 def _estimator(task_name: str, args: argparse.Namespace):
     from autometa import AutoMetaClassifier, AutoMetaRegressor
 
-    cls = AutoMetaClassifier if task_name == "classification" else AutoMetaRegressor
+    cls = AutoMetaClassifier if task_name == CLASSIFICATION else AutoMetaRegressor
     return cls(time_budget=args.time_budget, metric=args.metric, max_evals=args.max_evals,
                n_jobs=args.n_jobs, include=args.include, exclude=args.exclude,
                random_state=args.seed, verbose=0 if args.quiet else 1)

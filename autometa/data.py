@@ -21,6 +21,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from autometa.task import CLASSIFICATION
+
 MIN_ROWS = 10
 MAX_DENSE_CELLS = 200_000_000
 
@@ -311,7 +313,7 @@ def check_target(y, n_rows: int, task: str, estimator_name: str) -> Target:
         raise ValueError(
             f"X and y have inconsistent numbers of samples: X has {n_rows} rows, y has {len(y)}."
         )
-    if task == "classification":
+    if task == CLASSIFICATION:
         return _encode_labels(y)
     return Target(_regression_values(y))
 

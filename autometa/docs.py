@@ -13,8 +13,8 @@ PARAMS_DOC = """
     max_evals : int or None, default=None
         Upper bound on the number of trials.
     n_jobs : int, default=1
-        Trials run in parallel (``-1``: one per CPU), on a local Dask cluster when > 1.
-        Prediction predicts the ensemble's members concurrently, one per CPU.
+        Trials run in parallel (``-1``: one per CPU), on a local Dask cluster when > 1;
+        prediction uses as many threads (members predict concurrently).
     dask_client : distributed.Client or None, default=None
         Run the trials on this Dask cluster (e.g. many machines) instead; it is used as
         given and left running.
@@ -62,11 +62,15 @@ PARAMS_DOC = """
         A portfolio (or its JSON file) to start from instead of the shipped one, e.g.
         one built on your own corpus, or ``autometa.portfolio.load(task).without(groups)``
         to hold tasks out.
+    callbacks : list of Callback or None, default=None
+        Objects told of the fit's start, of every finished trial and of its end
+        (:class:`autometa.callbacks.Callback`), e.g. to log trials elsewhere; one that
+        raises ``KeyboardInterrupt`` in ``on_trial`` ends the search early.
     random_state : int, RandomState or None
         Seed; the same seed with ``max_evals`` gives the same result with ``n_jobs=1``
         (in parallel, the order in which trials finish steers the next choices).
     verbose : int, default=0
-        Print progress when > 0.
+        Show progress when > 0 (a :class:`autometa.progress.FitProgress` callback).
 """
 
 ATTRS_DOC = """
@@ -87,8 +91,8 @@ ATTRS_DOC = """
     metric_ : Metric
         The metric optimised.
     versions_ : dict
-        Versions of autometa, scikit-learn, XGBoost and LightGBM the model was fitted
-        with; loading it (unpickling) under other versions warns.
+        Versions of autometa and the libraries its pipelines use, at fit time; loading
+        the model (unpickling) under other versions of those its pipelines need warns.
     metafeatures_ : dict or None
         The task's meta-features (computed when ``meta_learning="auto"``).
     initial_configs_ : list of dict

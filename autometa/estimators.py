@@ -30,7 +30,8 @@ from autometa.plan import FitPlan
 from autometa.pool import borrowed_pool
 from autometa.portfolio import Portfolio
 from autometa.progress import FitProgress
-from autometa.task import CLASSIFICATION, REGRESSION, Table, TaskType
+from autometa.table import Table
+from autometa.task import CLASSIFICATION, REGRESSION, TaskType
 from autometa.versions import library_versions, warn_if_changed
 
 

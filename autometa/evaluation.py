@@ -16,7 +16,8 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from autometa.components import BuildContext, ModelSpec, registry
 from autometa.metrics import Metric, resolve_metric
 from autometa.space import build_pipeline
-from autometa.task import CLASSIFICATION, Table, TaskType
+from autometa.table import Table
+from autometa.task import CLASSIFICATION, TaskType
 
 HOLDOUT_FRACTION = 0.2
 SEARCH_ROWS_PER_SECOND = 200  # a holdout search trains on 200 rows per second of budget,

@@ -20,8 +20,7 @@ from sklearn.utils import Bunch
 from autometa.data import SchemaTransformer, TabularSchema
 from autometa.ensemble import Ensemble
 from autometa.evaluation import FoldAverage
-
-CLASSIFICATION = "classification"
+from autometa.task import CLASSIFICATION
 
 
 def fitted_types(schema: TabularSchema, n_features_in: int,

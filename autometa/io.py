@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from autometa.task import CLASSIFICATION, REGRESSION
 from autometa.versions import library_versions
 
 MODEL_FORMAT = "autometa-model"
@@ -279,16 +280,16 @@ def infer_task(y: pd.Series) -> TaskGuess:
     values = y.dropna()
     n_unique = values.nunique()
     if pd.api.types.is_bool_dtype(y.dtype) or not pd.api.types.is_numeric_dtype(y.dtype):
-        return TaskGuess("classification",
+        return TaskGuess(CLASSIFICATION,
                          f"the target is non-numeric ({y.dtype}) with {n_unique} distinct values")
     numbers = values.to_numpy(dtype=float)
     if np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)):
         if n_unique <= MAX_INTEGER_CLASSES:
-            return TaskGuess("classification", f"the target holds {n_unique} distinct integer "
+            return TaskGuess(CLASSIFICATION, f"the target holds {n_unique} distinct integer "
                              f"values (at most {MAX_INTEGER_CLASSES} means class labels)")
-        return TaskGuess("regression", f"the target holds {n_unique} distinct integer values "
+        return TaskGuess(REGRESSION, f"the target holds {n_unique} distinct integer values "
                          f"(more than {MAX_INTEGER_CLASSES} means a quantity)")
-    return TaskGuess("regression", "the target is numeric with non-integer values")
+    return TaskGuess(REGRESSION, "the target is numeric with non-integer values")
 
 
 def check_learnable(y: pd.Series, name: str) -> None:

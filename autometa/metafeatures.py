@@ -33,9 +33,10 @@ from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
+from autometa.task import CLASSIFICATION, REGRESSION
+
 logger = logging.getLogger(__name__)
 
-CLASSIFICATION, REGRESSION = "classification", "regression"
 LANDMARK_ROWS = 1000  # rows for the landmark models (after the ``max_rows`` subsample)
 MAX_CORR_COLUMNS = 50  # numeric columns sampled for pairwise correlations
 N_BINS = 10  # equal-frequency bins for numeric features and a regression target
@@ -398,7 +399,7 @@ def _landmark_score(key: str, model, Z: np.ndarray, t: np.ndarray, folds: np.nda
 
 def of_table(X, y, task: str, seed: int = 0) -> dict[str, float]:
     """:func:`compute` on a raw table: X as given to ``fit``, y of labels or numbers."""
-    from autometa.task import Table
+    from autometa.table import Table
 
     table = Table.from_raw(X, y, task, "metafeatures")
     return compute(table.X, table.y, task, categorical=table.schema.categorical_names,

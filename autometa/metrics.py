@@ -14,10 +14,12 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import get_scorer, get_scorer_names
 
+from autometa.task import CLASSIFICATION, REGRESSION
+
 DEFAULT_METRICS = {
     "binary": "roc_auc",
     "multiclass": "neg_log_loss",
-    "regression": "neg_root_mean_squared_error",
+    REGRESSION: "neg_root_mean_squared_error",
 }
 
 
@@ -119,7 +121,7 @@ _FAST = {
 def resolve_metric(metric, task: str, n_classes: int | None = None) -> Metric:
     """Turn ``None``, a scorer name or a scorer object into a :class:`Metric`."""
     if metric is None:
-        kind = "regression" if task == "regression" else (
+        kind = REGRESSION if task == REGRESSION else (
             "binary" if n_classes == 2 else "multiclass"
         )
         metric = DEFAULT_METRICS[kind]
@@ -149,13 +151,13 @@ def resolve_metric(metric, task: str, n_classes: int | None = None) -> Metric:
 def _check_task(name: str, scorer, task: str) -> None:
     """A named scikit-learn scorer must be one for the task (a custom scorer is trusted)."""
     module = getattr(scorer._score_func, "__module__", "")
-    if task == "classification" and module.endswith("._regression"):
+    if task == CLASSIFICATION and module.endswith("._regression"):
         raise ValueError(
             f"metric={name!r} is a regression metric, but y holds classes. Use a "
             "classification scorer such as 'roc_auc', 'neg_log_loss', 'accuracy' or "
             "'f1_macro', or pass a numeric y to AutoMetaRegressor."
         )
-    if task == "regression" and module.endswith(("._classification", "._ranking")):
+    if task == REGRESSION and module.endswith(("._classification", "._ranking")):
         raise ValueError(
             f"metric={name!r} is a classification metric, but this is a regression task. "
             "Use a regression scorer such as 'neg_root_mean_squared_error', "
@@ -164,7 +166,7 @@ def _check_task(name: str, scorer, task: str) -> None:
 
 
 def _response(scorer, task: str) -> str:
-    if task == "regression":
+    if task == REGRESSION:
         return "value"
     methods = scorer._response_method
     methods = (methods,) if isinstance(methods, str) else tuple(methods)

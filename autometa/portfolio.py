@@ -26,6 +26,7 @@ import numpy as np
 
 from autometa.records import config_key
 from autometa.regret import agreement, greedy_order, normalised_regret
+from autometa.task import CLASSIFICATION
 
 SCHEMA_VERSION = 1
 CLIP = 4.0  # scaled meta-features are clipped to [-CLIP, CLIP]
@@ -252,7 +253,7 @@ class Portfolio:
         unknown or fewer than :data:`MIN_SAME_KIND` source tasks are of its kind.
         """
         classes = float(metafeatures.get(CLASSES, np.nan))
-        if self.task != "classification" or not np.isfinite(classes):
+        if self.task != CLASSIFICATION or not np.isfinite(classes):
             return self
         rows = np.flatnonzero((self._source_classes() > 2) == (classes > 2))
         return self._take(rows=rows) if len(rows) >= MIN_SAME_KIND else self

@@ -19,6 +19,7 @@ from sklearn.base import is_classifier, is_regressor
 from autometa.io import jsonable, listed
 from autometa.plots import plot_report
 from autometa.records import Trial
+from autometa.task import CLASSIFICATION, REGRESSION
 from autometa.versions import library_versions
 
 PLOTS_EXTRA = 'pip install "autometa[plots]"'
@@ -131,9 +132,9 @@ def _task_of(estimator) -> str | None:
     """
     try:
         if is_classifier(estimator):
-            return "classification"
+            return CLASSIFICATION
         if is_regressor(estimator):
-            return "regression"
+            return REGRESSION
     except AttributeError:  # no scikit-learn tags: not an estimator
         pass
     return None

@@ -51,7 +51,7 @@ from autometa.ensemble import ensemble_selection
 from autometa.final import GreedyEnsembler, gaining, informative
 from autometa.plan import FitPlan
 from autometa.pool import borrowed_pool
-from autometa.task import Table
+from autometa.table import Table
 
 OUT = compare.HERE / "results" / "ensemble_rules"
 RULES = ("before", "prefix", "gate-all", "prefix+gate-all", "autometa")

@@ -31,7 +31,7 @@ def mixed_frame(n: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
 def task_data(X, y, task: str = "classification", resampling=3, seed: int = 0):
     """The TaskData of a raw table, as a fit prepares it."""
     from autometa.evaluation import TaskData
-    from autometa.task import Table
+    from autometa.table import Table
 
     return TaskData.from_table(Table.from_raw(X, y, task), resampling=resampling, seed=seed)
 

@@ -9,7 +9,7 @@ from typing import Any
 from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, Integer
 from ConfigSpace.hyperparameters import Hyperparameter
 
-CLASSIFICATION, REGRESSION = "classification", "regression"
+from autometa.task import CLASSIFICATION
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,6 @@ from ConfigSpace import Float, Integer
 from sklearn.pipeline import Pipeline
 
 from autometa.components.base import (
-    CLASSIFICATION,
-    REGRESSION,
     BuildContext,
     ModelSpec,
     choice,
@@ -19,6 +17,7 @@ from autometa.components.base import (
     subspace,
 )
 from autometa.components.preprocessing import tree_encoding_space, tree_preprocessing
+from autometa.task import CLASSIFICATION, REGRESSION
 
 BOTH = (CLASSIFICATION, REGRESSION)
 

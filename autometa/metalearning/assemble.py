@@ -18,8 +18,7 @@ from autometa import metafeatures as mf
 from autometa.metalearning.build import append_jsonl, read_jsonl
 from autometa.metalearning.corpus import CorpusTask
 from autometa.portfolio import Portfolio, to_json
-
-TASK_TYPES = ("classification", "regression")
+from autometa.task import TASK_TYPES
 
 
 def corpus_metafeatures(tasks: list[CorpusTask], out: Path, log=print) -> dict[str, dict]:

@@ -32,7 +32,8 @@ from autometa.records import config_key
 from autometa.sandbox import Job
 from autometa.search import SearchSettings, in_order, run_search
 from autometa.space import build_space, family_default, select_families
-from autometa.task import TASK_TYPES, Table
+from autometa.table import Table
+from autometa.task import TASK_TYPES
 
 
 @dataclass(frozen=True)

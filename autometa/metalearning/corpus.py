@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from autometa.task import CLASSIFICATION
+
 
 @dataclass(frozen=True)
 class CorpusTask:
@@ -46,7 +48,7 @@ def subsample(X: pd.DataFrame, y: pd.Series, task: str, max_rows: int, seed: int
     if len(X) <= max_rows:
         return X.reset_index(drop=True), y.reset_index(drop=True)
     counts = y.value_counts()
-    stratify = y if task == "classification" and counts.min() >= 2 else None
+    stratify = y if task == CLASSIFICATION and counts.min() >= 2 else None
     idx, _ = train_test_split(np.arange(len(X)), train_size=max_rows, random_state=seed,
                               stratify=stratify)
     idx = np.sort(idx)

@@ -26,8 +26,9 @@ from autometa.space import configuration
 AUTOMETA = Path(sys.executable).parent / "autometa"
 FAST = ["--search-trials", "3", "--max-rows", "120", "--n-jobs", "1"]
 
-pytestmark = pytest.mark.skipif(not AUTOMETA.exists(),
-                                reason="the autometa command is not installed (pip install -e .)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not AUTOMETA.exists(),
+                                 reason="the autometa command is not installed (pip install -e .)")]
 
 
 def write_corpus(root: Path) -> Path:

@@ -106,6 +106,7 @@ def fits(work) -> dict[str, subprocess.CompletedProcess]:
     }
 
 
+@pytest.mark.slow
 def test_fit_on_csv_infers_classification_and_shows_progress(fits, work):
     result = fits["csv"]
     assert result.returncode == 0, result.stderr
@@ -120,6 +121,7 @@ def test_fit_on_csv_infers_classification_and_shows_progress(fits, work):
     assert (work / "report" / "score_over_time.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_fit_on_parquet_infers_regression_quietly(fits):
     result = fits["parquet"]
     assert result.returncode == 0, result.stderr
@@ -140,6 +142,7 @@ def model_commands(fits, work) -> dict[str, subprocess.CompletedProcess]:
     }, work)
 
 
+@pytest.mark.slow
 def test_predict_writes_one_label_per_row_in_order(model_commands, work):
     assert model_commands["predict"].returncode == 0, model_commands["predict"].stderr
     predictions = pd.read_csv(work / "predictions.csv")
@@ -148,6 +151,7 @@ def test_predict_writes_one_label_per_row_in_order(model_commands, work):
     assert (predictions["label"] == truth).mean() > 0.75  # same rows, same order
 
 
+@pytest.mark.slow
 def test_predict_drops_the_target_column_and_gives_probabilities(model_commands):
     result = model_commands["predict_with_target"]
     assert result.returncode == 0, result.stderr
@@ -156,6 +160,7 @@ def test_predict_drops_the_target_column_and_gives_probabilities(model_commands)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
 
+@pytest.mark.slow
 def test_predict_regression_from_parquet_to_stdout(model_commands, work):
     result = model_commands["predict_parquet"]
     assert result.returncode == 0, result.stderr
@@ -164,6 +169,7 @@ def test_predict_regression_from_parquet_to_stdout(model_commands, work):
     assert len(predicted) == len(truth) and np.corrcoef(predicted, truth)[0, 1] > 0.8
 
 
+@pytest.mark.slow
 def test_leaderboard_and_info(model_commands):
     board = model_commands["leaderboard"].stdout
     assert board.split()[:3] == ["rank", "trial", "family"] and "linear" in board
@@ -177,6 +183,7 @@ def test_leaderboard_and_info(model_commands):
     assert re.search(r"^trials: +[12] \(\d failed", info, flags=re.MULTILINE)
 
 
+@pytest.mark.slow
 def test_info_json_in_process(fits, work, capsys, monkeypatch):
     monkeypatch.chdir(work)
     assert main(["info", "reg.joblib", "--json"]) == 0
@@ -187,6 +194,7 @@ def test_info_json_in_process(fits, work, capsys, monkeypatch):
     assert "xgboost" in data["versions"] and "smac" in data["versions"]
 
 
+@pytest.mark.slow
 def test_version(model_commands):
     assert model_commands["version"].stdout.strip() == f"autometa {autometa.__version__}"
 
@@ -216,6 +224,7 @@ def test_version(model_commands):
      "latin1.csv: not UTF-8 text (it has the byte 0xe9); save it as UTF-8"),
     (["info", "notes.xlsx"], "notes.xlsx: not an autometa model file (not a joblib file at all)"),
 ])
+@pytest.mark.slow
 def test_more_errors_in_process(fits, work, capsys, monkeypatch, args, message):
     """The same handlers as the subprocess cases, without paying for a start each."""
     monkeypatch.chdir(work)
@@ -264,6 +273,7 @@ def test_debug_shows_the_traceback(error_runs):
     assert "DataFileError: nothing.csv: no such file" in result.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_fit_saves_the_best_model_so_far(work):
     process = start(["fit", "train.csv", "--target", "label", "--time-budget", "60", "--seed", "0",
                      "--include", "linear,knn", "-o", "interrupted.joblib"], work)
@@ -323,6 +333,7 @@ def test_metafeatures_in_process(work, capsys, monkeypatch):
     assert values and all(isinstance(v, float) or v is None for v in values.values())
 
 
+@pytest.mark.slow
 def test_report_and_csv_leaderboard_in_process(fits, work, capsys, monkeypatch):
     monkeypatch.chdir(work)
     assert main(["report", "reg.joblib", "reg_report"]) == 0

@@ -104,6 +104,7 @@ def test_a_closed_client_is_refused_with_what_to_pass():
         pool.start()  # closed after the pool was made
 
 
+@pytest.mark.slow
 def test_n_jobs_2_works_from_a_script_without_a_main_guard(tmp_path):
     script = tmp_path / "unguarded.py"
     script.write_text(textwrap.dedent("""
@@ -118,3 +119,16 @@ def test_n_jobs_2_works_from_a_script_without_a_main_guard(tmp_path):
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "trials 6" in done.stdout
+
+
+def test_an_unused_local_cluster_is_closed_after_the_idle_timeout(monkeypatch):
+    from autometa import pool as pools
+
+    monkeypatch.setattr(pools, "IDLE_TIMEOUT", 0.3)
+    with pools.borrowed_pool(2) as pool:
+        pool.start()
+        cluster = pool._cluster
+    deadline = time.monotonic() + 20
+    while str(cluster.status) != "Status.closed" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert str(cluster.status) == "Status.closed" and 2 not in pools._idle

@@ -150,6 +150,7 @@ def member_weights(clf) -> dict[int, float]:
     return dict(zip(chosen["trial"], chosen["ensemble_weight"], strict=True))
 
 
+@pytest.mark.slow
 def test_fit_ensembles_several_distinct_pipelines(classification_600):
     clf = small_fit(*classification_600)
     members = clf.ensemble_.members
@@ -162,6 +163,7 @@ def test_fit_ensembles_several_distinct_pipelines(classification_600):
     assert weights == pytest.approx({m.trial: m.weight / total for m in members})
 
 
+@pytest.mark.slow
 def test_ensemble_size_one_keeps_only_the_best_pipeline(classification_600):
     clf = small_fit(*classification_600, ensemble_size=1)
     [member] = clf.ensemble_.members

@@ -14,6 +14,7 @@ from tests.conftest import mixed_frame
 SLACK = 1.0  # seconds allowed beyond 1.05 x time_budget
 
 
+@pytest.mark.slow
 def test_classifier_on_mixed_data_within_budget(mixed):
     X, y = mixed
     budget = 12
@@ -44,6 +45,7 @@ def test_multiclass_with_capped_trials():
     assert not hasattr(clf, "feature_names_in_")
 
 
+@pytest.mark.slow
 def test_regressor(regression_data):
     X, y = regression_data
     reg = AutoMetaRegressor(time_budget=10, random_state=0).fit(X, y)
@@ -53,6 +55,7 @@ def test_regressor(regression_data):
     assert reg.metric_.name == "neg_root_mean_squared_error"
 
 
+@pytest.mark.slow
 def test_same_seed_and_max_evals_reproduce_the_fit(mixed):
     X, y = mixed
     runs = [AutoMetaClassifier(time_budget=60, max_evals=5, random_state=3).fit(X, y)
@@ -70,6 +73,7 @@ def test_same_seed_and_max_evals_reproduce_the_fit(mixed):
         (faulty.MEMORY, "memout", "memory", 20),
     ],
 )
+@pytest.mark.slow
 def test_failing_trials_are_recorded_and_the_fit_goes_on(spec, status, reason, limit):
     X, y = mixed_frame(150)
     clf = AutoMetaClassifier(

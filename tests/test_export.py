@@ -62,6 +62,7 @@ def assert_same_predictions(model, exported, X) -> None:
         np.testing.assert_allclose(exported.predict(X), model.predict(X), rtol=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["binary", "multiclass", "regression"])
 def test_to_sklearn_predicts_as_the_estimator(name, request):
     model, X = request.getfixturevalue(name)
@@ -121,6 +122,7 @@ print(json.dumps({"type": type(model).__module__ + "." + type(model).__name__,
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["multiclass", "regression"])
 def test_exported_model_loads_in_a_fresh_interpreter(name, request, tmp_path):
     model, X = request.getfixturevalue(name)

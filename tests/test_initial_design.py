@@ -96,6 +96,7 @@ def test_a_warm_start_ends_early_when_the_portfolio_runs_out():
     assert len(warm.planned()) == 5 and not warm.done
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_a_fit_hands_the_losses_seen_to_the_initial_design(mixed, monkeypatch, n_jobs):
     seen = []

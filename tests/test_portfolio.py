@@ -178,6 +178,7 @@ def test_the_warm_start_only_uses_the_searched_families():
     assert picks and {q.config["model"] for q in picks} <= {"linear", "knn"}
 
 
+@pytest.mark.slow
 def test_fit_starts_from_the_portfolio_and_records_why(mixed):
     X, y = mixed
     clf = AutoMetaClassifier(time_budget=90, max_evals=6, n_initial_configs=4,
@@ -205,6 +206,7 @@ def test_fit_without_meta_learning_uses_no_portfolio(regression_data):
     assert {c["config"]["model"] for c in greedy.initial_configs_} <= {"linear", "knn"}
 
 
+@pytest.mark.slow
 def test_a_wheel_install_finds_the_shipped_portfolios(tmp_path):
     """Build a wheel, install it (not editable) into a fresh folder, load from there."""
     root = Path(__file__).resolve().parents[1]

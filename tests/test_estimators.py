@@ -11,7 +11,8 @@ from autometa import AutoMetaClassifier, AutoMetaRegressor
 from tests import faulty
 from tests.conftest import mixed_frame
 
-SLACK = 1.0  # seconds allowed beyond 1.05 x time_budget
+SLACK = 4.0  # seconds allowed beyond 1.05 x time_budget (generous: a loaded machine;
+# adherence itself is measured in benchmarks/compare.py, fit / budget)
 
 
 @pytest.mark.slow

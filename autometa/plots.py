@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 COLORS = {"smac": "#4C72B0", "portfolio": "#DD8452", "best": "#1B2A49", "failed": "#C44E52"}
-ORIGINS = {"portfolio": ("D", "portfolio trial (meta-learned warm start)"),
+ORIGINS = {"portfolio": ("D", "portfolio trial (meta-learned initial design)"),
            "smac": ("o", "SMAC trial")}
 FIGSIZE = (7.5, 4.5)
 DPI = 130

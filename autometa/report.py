@@ -248,7 +248,7 @@ def info_text(info: dict[str, Any]) -> str:
              + (f": {failures}" if failures else "")
              + f"; {info.get('n_portfolio_trials', 0)} from the portfolio)"]
     if info.get("initial_configs") is not None:
-        lines.append(f"portfolio: {_warm_start(info['initial_configs'])}")
+        lines.append(f"portfolio: {_initial_design(info['initial_configs'])}")
     if info["best"]:
         best = info["best"]
         lines.append(f"best:      {best['score']:.5g} ({best['family']}, trial {best['trial']}, "
@@ -269,7 +269,7 @@ def info_text(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _warm_start(configs: list[dict[str, Any]]) -> str:
+def _initial_design(configs: list[dict[str, Any]]) -> str:
     if not configs:
         return "not used (the search started from random configurations)"
     sources = {"knn": "best on the most similar source datasets", "greedy": "greedy portfolio"}

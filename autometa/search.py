@@ -69,7 +69,7 @@ class SearchState:
     best_models: tuple[int, object] | None = None  # fold models of the best trial so far
     interrupted: bool = False  # the last run was ended early by Ctrl-C
     portfolio: set[str] = field(default_factory=set)  # keys of the initial design's configs
-    warming: bool = True  # the initial design may still hand out configurations
+    designing: bool = True  # the initial design may still hand out configurations
 
     @property
     def successes(self) -> list[Trial]:
@@ -165,7 +165,7 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
                             settings.memory_limit, settings.n_threads))
         if not running:
             return
-        if asked is None and more() and not state.warming:
+        if asked is None and more() and not state.designing:
             asked = _ask(smac)  # while the current trials run
         for result in pool.wait(timeout=max(0.0, end() - clock())):
             _record(state, result, *running.pop(result.job.key))
@@ -182,8 +182,8 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
 
 def _next(state: SearchState, space, settings: SearchSettings, running: dict):
     """The initial design's next trial, or ``None`` when it is over (for good)."""
-    if not state.warming or settings.initial_design is None:
-        state.warming = False
+    if not state.designing or settings.initial_design is None:
+        state.designing = False
         return None
     from smac.runhistory.dataclasses import TrialInfo
 
@@ -191,7 +191,7 @@ def _next(state: SearchState, space, settings: SearchSettings, running: dict):
     tried += [(to_dict(info.config), None) for info, _ in running.values()]
     config = settings.initial_design(tried)
     if config is None:
-        state.warming = False
+        state.designing = False
         return None
     state.portfolio.add(config_key(config))
     return TrialInfo(config=configuration(space, config), seed=settings.seed)

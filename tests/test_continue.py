@@ -29,8 +29,14 @@ def test_warm_start_on_other_data_is_a_clear_error(mixed):
     X, y = mixed
     clf = AutoMetaClassifier(max_evals=2, random_state=0, warm_start=True, **FAST).fit(X, y)
     X2, y2 = mixed_frame(200, seed=5)
+    X2 = X2.drop(columns=["flag"]).rename(columns={"a": "z"})
+    before = {k: v for k, v in vars(clf).items() if k.endswith("_")}
     with pytest.raises(ValueError, match="other data"):
         clf.fit(X2, y2)
+    after = {k: v for k, v in vars(clf).items() if k.endswith("_")}
+    assert after.keys() == before.keys() and all(after[k] is before[k] for k in before)
+    assert clf.n_features_in_ == 6  # the failed fit changed nothing
+    assert clf.predict(X).shape == (len(X),)
 
 
 def test_a_pickled_model_forgets_the_live_search_but_predicts(mixed, tmp_path):

@@ -38,7 +38,7 @@ def test_the_initial_design_chooses_the_first_trials_then_smac():
                                                  initial_design=in_order([KNN, LINEAR])))
     assert [t.config for t in state.trials[:2]] == [KNN, LINEAR]
     assert [t.origin for t in state.trials] == ["portfolio"] * 2 + ["smac"] * 4
-    assert not state.warming
+    assert not state.designing
 
 
 @pytest.mark.parametrize("capacity", [1, 3])

@@ -112,6 +112,9 @@ class DaskPool:
 
     @property
     def capacity(self) -> int:
+        """Worker threads of the cluster (before :meth:`start`: the local cluster's size)."""
+        if self.client is None:
+            return self.n_workers
         workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
         return max(1, sum(w.get("nthreads", 1) for w in workers))
 

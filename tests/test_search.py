@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from autometa.components import registry
+from autometa.dask_pool import DaskPool
+from autometa.pool import Executor, LocalPool
 from autometa.records import config_key
 from autometa.search import SearchSettings, SearchState, in_order, run_search
 from autometa.space import build_space, family_default
@@ -111,3 +113,8 @@ def test_ctrl_c_keeps_the_trials_when_one_succeeded_and_propagates_otherwise():
     with pytest.raises(KeyboardInterrupt):
         run_search(SPACE, failing, settings(failing, max_evals=5), state=SearchState(),
                    on_trial=interrupt_now)
+
+
+def test_the_executors_implement_the_protocol():
+    for executor in (LocalPool(1), DaskPool(2), FakeExecutor(succeed())):
+        assert isinstance(executor, Executor)

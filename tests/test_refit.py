@@ -1,0 +1,66 @@
+"""Refitting the chosen members on a fake executor: deadlines, skipped members, fallback."""
+
+from __future__ import annotations
+
+import pytest
+
+from autometa.final import refit_members
+from autometa.records import Trial
+from autometa.search import SearchState
+from tests.conftest import mixed_frame, task_data
+from tests.fakes import FakeExecutor
+
+
+def _state(wall_times: list[float]) -> SearchState:
+    state = SearchState()
+    for i, wall in enumerate(wall_times):
+        state.trials.append(Trial(i, "linear", {"model": "linear", "id": i}, "smac", "ok",
+                                  0.1 * (i + 1), wall / 2, 0.01, wall))
+    return state
+
+
+def _respond(seconds: dict[int, float], status: str = "ok"):
+    return lambda job: (status, f"model {job.key}", seconds[job.key])
+
+
+def test_members_are_refitted_heaviest_first_and_a_late_one_is_left_out():
+    data = task_data(*mixed_frame(120))  # 3-fold CV: a trial trains on 80 rows, 3 times
+    # measured wall times: trial 1 would need ~45 s on all rows, more than the 10 s left
+    state = _state([1.0, 30.0, 0.5])
+    executor = FakeExecutor(_respond({0: 2.0, 1: 45.0, 2: 1.0}))
+    weights = {0: 0.5, 1: 0.3, 2: 0.2}
+    ensemble = refit_members(weights, state, data, executor, seed=0, deadline=10.0,
+                             clock=executor.clock)
+    assert [job.key for job in executor.submitted] == [0, 2]  # 1 skipped: it cannot finish
+    assert [m.trial for m in ensemble.members] == [0, 2]
+    assert [m.pipeline for m in ensemble.members] == ["model 0", "model 2"]
+    assert ensemble.weights == pytest.approx({0: 0.5 / 0.7, 2: 0.2 / 0.7})
+
+
+def test_the_first_member_is_always_tried_and_the_deadline_cancels_it():
+    data = task_data(*mixed_frame(120))
+    state = _state([30.0])
+    state.best_models = (0, "fold models of trial 0")
+    executor = FakeExecutor(_respond({0: 45.0}))
+    ensemble = refit_members({0: 1.0}, state, data, executor, seed=0, deadline=10.0,
+                             clock=executor.clock)
+    assert [job.key for job in executor.submitted] == [0]
+    assert executor.clock.now == pytest.approx(10.0) and not executor.running
+    assert [m.pipeline for m in ensemble.members] == ["fold models of trial 0"]
+
+
+def test_without_any_refit_or_fold_models_the_error_says_why():
+    data = task_data(*mixed_frame(120))
+    executor = FakeExecutor(_respond({0: 1.0}, status="error"))
+    with pytest.raises(RuntimeError, match="trial 0: error in the fake"):
+        refit_members({0: 1.0}, _state([1.0]), data, executor, seed=0, deadline=10.0,
+                      clock=executor.clock)
+
+
+def test_a_refit_uses_fewer_rows_when_the_time_left_is_short():
+    data = task_data(*mixed_frame(120))
+    executor = FakeExecutor(_respond({0: 1.0}))
+    # ~0.1 s per training row and split: all 120 rows would need ~12 s of the 10 s left
+    refit_members({0: 1.0}, _state([24.0]), data, executor, seed=0, deadline=10.0,
+                  clock=executor.clock)
+    assert executor.submitted[0].run.max_rows == 80  # never fewer than a search split had

@@ -621,8 +621,11 @@ def put_in_readme(readme: Path, text: str) -> None:
 
 def summarize(args: argparse.Namespace) -> None:
     rows = read_rows(args.out / "results.jsonl")
+    if args.seeds:
+        rows = [r for r in rows if r["seed"] in set(args.seeds)]
     if not rows:
-        raise SystemExit(f"No results in {args.out}.")
+        raise SystemExit(f"No results in {args.out}" + (f" for seeds {args.seeds}." if args.seeds
+                                                          else "."))
     table = per_task_table(rows, args.systems)
     if table.empty:
         raise SystemExit("No task has a result for every system yet.")
@@ -670,6 +673,8 @@ def main() -> None:
                        "normalised.png")
     s.add_argument("--out", type=Path, default=OUT)
     s.add_argument("--systems", nargs="+", choices=SYSTEMS)
+    s.add_argument("--seeds", type=int, nargs="+", help="only the runs of these seeds (e.g. "
+                   "the seeds every system ran with)")
     s.add_argument("--readme", type=Path, help="also put the summary in this file, between "
                    f"{README_START} and {README_END}")
     args = parser.parse_args()

@@ -25,6 +25,7 @@ from autometa.cli_fit import (
     run_fit,
     say,
     task,
+    threshold_note,
     training_data,
     write_report_files,
 )
@@ -64,7 +65,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
-    board = files.load_model(args.model)["estimator"].leaderboard()
+    estimator = files.load_model(args.model)["estimator"]
+    board = estimator.leaderboard()
     if args.top:
         board = board.head(args.top)
     if args.format == "csv":
@@ -75,6 +77,9 @@ def _leaderboard(args: argparse.Namespace) -> int:
                                 if e else "")
     board = board[LEADERBOARD_COLUMNS].assign(error=errors)
     print(board.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.5g}"))
+    note = threshold_note(estimator)
+    if note:
+        print(f"\nensemble {note}")
     return 0
 
 

@@ -255,6 +255,35 @@ class AutoMetaEstimator(BaseEstimator):
         check_is_fitted(self, "leaderboard_")
         return self.leaderboard_.copy()
 
+    def feature_importance(self, X, y, n_repeats: int = 5, random_state=None) -> pd.DataFrame:
+        """Permutation importance of each feature for the whole ensemble, scored by ``metric_``.
+
+        Each column of ``X`` is shuffled ``n_repeats`` times; its importance is how much
+        the metric drops (greater means more important; near zero or negative means the
+        ensemble does not rely on it). Score on held-out rows to see what generalises.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with the columns of the fit.
+        y : array-like of shape (n_samples,)
+            Their targets (the original labels for a classifier).
+        n_repeats : int, default=5
+            Shuffles per feature.
+        random_state : int, RandomState or None
+            Seed of the shuffles.
+
+        Returns
+        -------
+        DataFrame
+            ``feature`` (named as in ``feature_names_in_``, or ``x0, x1, ...``),
+            ``importance_mean``, ``importance_std`` and ``importances`` (the drop in each
+            repeat), most important first.
+        """
+        from autometa.importance import permutation_frame
+
+        return permutation_frame(self, X, y, n_repeats=n_repeats, random_state=random_state)
+
     def to_sklearn(self):
         """The fitted ensemble as a plain scikit-learn estimator with the same predictions.
 

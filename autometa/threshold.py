@@ -9,6 +9,7 @@ ensemble's blended validation predictions (:func:`blend`); a metric of probabili
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Mapping
 
@@ -74,11 +75,54 @@ def candidate_thresholds(positive: np.ndarray, max_cuts: int = MAX_CUTS) -> np.n
 
 def threshold_scores(y_true: np.ndarray, positive: np.ndarray, thresholds: np.ndarray,
                      metric: Metric) -> np.ndarray:
-    """The metric (greater is better) of the labels ``positive >= t`` for each threshold."""
+    """The metric (greater is better) of the labels ``positive >= t`` for each threshold.
+
+    A scikit-learn metric taking ``sample_weight`` is a function of the confusion matrix,
+    so it scores each threshold's four counts (as weights of the four label pairs) rather
+    than every row; other metrics score the labels of every row.
+    """
     with warnings.catch_warnings():  # e.g. precision with no predicted positive
         warnings.simplefilter("ignore")
-        scores = [metric.score(y_true, (positive >= t).astype(np.int64)) for t in thresholds]
+        if scores_counts(metric):
+            counts = confusion_counts(y_true, positive, thresholds)
+            scores = [counts_score(metric, c) for c in counts]
+        else:
+            scores = [metric.score(y_true, (positive >= t).astype(np.int64))
+                      for t in thresholds]
     return np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=-np.inf)
+
+
+def scores_counts(metric: Metric) -> bool:
+    """Whether ``metric`` is a scikit-learn metric of labels that takes ``sample_weight``."""
+    func = metric.score_func
+    module = getattr(func, "__module__", "") or ""
+    try:
+        weighted = "sample_weight" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+    return module.startswith("sklearn.metrics") and weighted and "sample_weight" not in \
+        metric.kwargs
+
+
+def confusion_counts(y_true: np.ndarray, positive: np.ndarray, thresholds: np.ndarray
+                     ) -> np.ndarray:
+    """``(tn, fp, fn, tp)`` of the labels ``positive >= t``, one row per threshold."""
+    pos = np.sort(positive[y_true == 1])
+    neg = np.sort(positive[y_true != 1])
+    tp = len(pos) - np.searchsorted(pos, thresholds, side="left")
+    fp = len(neg) - np.searchsorted(neg, thresholds, side="left")
+    return np.column_stack([len(neg) - fp, fp, len(pos) - tp, tp])
+
+
+_PAIRS = (np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]))  # (true, predicted) of the counts
+
+
+def counts_score(metric: Metric, counts: np.ndarray) -> float:
+    """The metric of the rows a confusion matrix ``(tn, fp, fn, tp)`` stands for."""
+    present = counts > 0  # the label pairs that occur, as in the rows themselves
+    y_true, y_pred = _PAIRS[0][present], _PAIRS[1][present]
+    return metric.sign * float(metric.score_func(y_true, y_pred, sample_weight=counts[present],
+                                                 **metric.kwargs))
 
 
 def pick_threshold(thresholds: np.ndarray, scores: np.ndarray) -> float:

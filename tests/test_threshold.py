@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,8 @@ from autometa.threshold import (
     candidate_thresholds,
     ensemble_threshold,
     pick_threshold,
+    scores_counts,
+    threshold_scores,
     tune_threshold,
 )
 
@@ -131,3 +135,34 @@ def test_a_fit_for_balanced_accuracy_tunes_predicts_and_exports_its_threshold():
     assert isinstance(exported, FixedThresholdClassifier)
     assert exported.threshold == model.threshold_
     np.testing.assert_array_equal(exported.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("name", ["balanced_accuracy", "f1", "matthews_corrcoef", "precision",
+                                  "recall", "accuracy", "jaccard", "fbeta"])
+def test_scoring_the_confusion_counts_equals_scoring_every_row(name):
+    from sklearn.metrics import fbeta_score, make_scorer
+
+    y, proba = imbalanced(300)
+    scorer = make_scorer(fbeta_score, beta=2) if name == "fbeta" else name
+    metric = resolve_metric(scorer, "classification", 2)
+    assert scores_counts(metric)
+    thresholds = np.r_[-1.0, candidate_thresholds(proba), 2.0]  # all or no row positive too
+    by_counts = threshold_scores(y, proba, thresholds, metric)
+    with warnings.catch_warnings():  # precision with no predicted positive
+        warnings.simplefilter("ignore")
+        by_rows = np.nan_to_num([metric.score(y, (proba >= t).astype(int))
+                                 for t in thresholds], nan=-np.inf)
+    np.testing.assert_allclose(by_counts, by_rows, rtol=1e-12, atol=1e-12)
+
+
+def test_a_custom_metric_scores_every_row():
+    from sklearn.metrics import make_scorer
+
+    def share_right(y_true, y_pred):
+        return float(np.mean(y_true == y_pred))
+
+    metric = resolve_metric(make_scorer(share_right), "classification", 2)
+    assert not scores_counts(metric)
+    y, proba = imbalanced(200)
+    assert threshold_scores(y, proba, np.array([0.5]), metric)[0] == share_right(
+        y, (proba >= 0.5).astype(int))

@@ -30,6 +30,7 @@ from autometa.records import Trial
 from autometa.search import SearchSettings, SearchState, run_search
 from autometa.space import build_space, select_families
 from autometa.table import Table
+from autometa.threshold import ensemble_threshold
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ class FitResult:
         The search, to continue it (holds SMAC and fold models; not for pickling).
     data : TaskData or None
         The data the trials ran on (its splits and metric).
+    threshold : float or None
+        The decision threshold on the probability of class 1 (binary tasks; tuned on
+        the ensemble's validation predictions when the metric scores labels, else 0.5);
+        ``None`` for multiclass and regression.
     """
 
     trials: list[Trial]
@@ -70,6 +75,7 @@ class FitResult:
     initial_configs: list[dict[str, Any]]
     state: SearchState = field(repr=False)
     data: TaskData | None = field(default=None, repr=False)
+    threshold: float | None = None
 
     @property
     def best(self) -> Trial:
@@ -134,7 +140,7 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
             {"config": p.config, "reason": p.reason} for p in design.picks]
         result = FitResult(list(state.trials), ensemble, data.metric, plan.seed,
                            state.interrupted, time.monotonic() - plan.start, metafeatures,
-                           picks, state, data)
+                           picks, state, data, decision_threshold(ensemble, state, data))
     finally:
         events.on_end(result)
     return result
@@ -149,6 +155,14 @@ def final_ensemble(state: SearchState, data: TaskData, plan: FitPlan, executor: 
         return best_trial_ensemble(state, data)
     weights = ensembler.weights(state, data)
     return refit_members(weights, state, data, executor, plan.seed, plan.hard_end)
+
+
+def decision_threshold(ensemble: Ensemble, state: SearchState, data: TaskData
+                       ) -> float | None:
+    """The ensemble's decision threshold, from the validation predictions of its members
+    (see :func:`autometa.threshold.ensemble_threshold`)."""
+    return ensemble_threshold(ensemble.weights, state.predictions, data.y[data.val_index],
+                              data.metric, data.n_classes)
 
 
 def initial_design(data: TaskData, plan: FitPlan, families: Collection[str]

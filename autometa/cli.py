@@ -25,9 +25,11 @@ from autometa.cli_fit import (
     run_fit,
     say,
     task,
+    threshold_note,
     training_data,
     write_report_files,
 )
+from autometa.cli_importance import run_importance
 from autometa.task import TASK_TYPES
 
 EXIT_FAILURE, EXIT_USAGE = 1, 2
@@ -64,7 +66,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
-    board = files.load_model(args.model)["estimator"].leaderboard()
+    estimator = files.load_model(args.model)["estimator"]
+    board = estimator.leaderboard()
     if args.top:
         board = board.head(args.top)
     if args.format == "csv":
@@ -75,6 +78,9 @@ def _leaderboard(args: argparse.Namespace) -> int:
                                 if e else "")
     board = board[LEADERBOARD_COLUMNS].assign(error=errors)
     print(board.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.5g}"))
+    note = threshold_note(estimator)
+    if note:
+        print(f"\nensemble {note}")
     return 0
 
 
@@ -225,6 +231,28 @@ def _add_model_commands(commands, common: argparse.ArgumentParser) -> None:
     report.add_argument("model", metavar="MODEL", help=model_help)
     report.add_argument("directory", metavar="DIR", help="folder for the report")
     report.set_defaults(handler=_report)
+    _add_importance(commands, common, model_help)
+
+
+def _add_importance(commands, common: argparse.ArgumentParser, model_help: str) -> None:
+    importance = commands.add_parser(
+        "importance", parents=[common], help="how much each feature matters to a model",
+        description="Permutation importance: shuffle each feature of DATA in turn and print how "
+        "much the model's metric drops (greater means more important), most important first. "
+        "Use rows the model was not fitted on to see what generalises.")
+    importance.add_argument("model", metavar="MODEL", help=model_help)
+    importance.add_argument("data", metavar="DATA", help="rows with the target (.csv, .tsv or "
+                            ".parquet)")
+    importance.add_argument("--target", metavar="COL", help="name of the target column "
+                            "(default: the one the model was fitted on)")
+    importance.add_argument("--repeats", type=_positive_int, default=5, metavar="N",
+                            help="shuffles per feature (default: 5)")
+    importance.add_argument("--seed", type=int, metavar="N", help="seed of the shuffles")
+    importance.add_argument("-o", "--output", metavar="FILE", help="write the table, with every "
+                            "repeat, here (.csv, .tsv or .parquet)")
+    importance.add_argument("--plot", metavar="PNG", help="draw a bar chart here (needs "
+                            "matplotlib)")
+    importance.set_defaults(handler=run_importance)
 
 
 def _add_metafeatures(commands, common: argparse.ArgumentParser) -> None:

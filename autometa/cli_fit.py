@@ -121,6 +121,21 @@ def _print_fit_summary(estimator) -> None:
     print(f"{len(trials)} trials ({failed} failed, {from_portfolio} from the portfolio) in "
           f"{estimator.fit_time_:.1f} s of a {estimator.time_budget:g} s budget; ensemble of "
           f"{members} pipeline{'s' if members != 1 else ''}")
+    note = threshold_note(estimator)
+    if note:
+        print(note)
+
+
+def threshold_note(estimator) -> str | None:
+    """The line that tells of a tuned decision threshold (none for 0.5 or no threshold)."""
+    from autometa.report import threshold_text
+    from autometa.threshold import DEFAULT_THRESHOLD
+
+    threshold = getattr(estimator, "threshold_", None)
+    if threshold is None or threshold == DEFAULT_THRESHOLD:
+        return None
+    text = threshold_text(threshold, list(estimator.classes_), estimator.metric_.name)
+    return f"decision threshold: {text}"
 
 
 def write_report_files(estimator, directory: str) -> None:

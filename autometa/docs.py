@@ -103,3 +103,10 @@ ATTRS_DOC = """
         naming the neighbour it does best on, ``"default"`` for the default LightGBM
         on large data, else ``"greedy"``).
 """
+
+THRESHOLD_DOC = """    threshold_ : float or None
+        Decision threshold of a binary task: ``predict`` says ``classes_[1]`` when its
+        probability is at least this. Tuned on the ensemble's validation predictions when
+        the metric scores labels (F1, balanced accuracy, MCC, precision, recall, ...);
+        0.5 for metrics of probabilities (ROC AUC, log loss); ``None`` for multiclass.
+"""

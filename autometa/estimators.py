@@ -23,8 +23,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from autometa import data as tabular
 from autometa.automl import FitResult, run_automl
 from autometa.callbacks import Callback
-from autometa.docs import ATTRS_DOC, PARAMS_DOC
-from autometa.export import fitted_types, to_voting
+from autometa.docs import ATTRS_DOC, PARAMS_DOC, THRESHOLD_DOC
+from autometa.export import fitted_types, to_voting, with_threshold
 from autometa.final import GreedyEnsembler
 from autometa.plan import FitPlan
 from autometa.pool import borrowed_pool
@@ -32,6 +32,7 @@ from autometa.portfolio import Portfolio
 from autometa.progress import FitProgress
 from autometa.table import Table
 from autometa.task import CLASSIFICATION, REGRESSION, TaskType
+from autometa.threshold import DEFAULT_THRESHOLD
 from autometa.versions import library_versions, warn_if_changed
 
 
@@ -202,11 +203,13 @@ class AutoMetaEstimator(BaseEstimator):
             warnings.warn(f"fit interrupted after {len(result.trials)} trials; the model is "
                           "the best pipeline found so far (not refitted, no ensemble).",
                           UserWarning, stacklevel=3)
-        self.__dict__.pop("feature_names_in_", None)
+        for name in ("feature_names_in_", "threshold_"):
+            self.__dict__.pop(name, None)
         self.__dict__.update(shape)
         self.schema_ = table.schema
         if table.classes is not None:
             self.classes_ = table.classes
+            self.threshold_ = result.threshold
         self.metric_ = result.metric
         self.ensemble_ = result.ensemble
         self.trials_ = result.trials
@@ -252,6 +255,35 @@ class AutoMetaEstimator(BaseEstimator):
         check_is_fitted(self, "leaderboard_")
         return self.leaderboard_.copy()
 
+    def feature_importance(self, X, y, n_repeats: int = 5, random_state=None) -> pd.DataFrame:
+        """Permutation importance of each feature for the whole ensemble, scored by ``metric_``.
+
+        Each column of ``X`` is shuffled ``n_repeats`` times; its importance is how much
+        the metric drops (greater means more important; near zero or negative means the
+        ensemble does not rely on it). Score on held-out rows to see what generalises.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with the columns of the fit.
+        y : array-like of shape (n_samples,)
+            Their targets (the original labels for a classifier).
+        n_repeats : int, default=5
+            Shuffles per feature.
+        random_state : int, RandomState or None
+            Seed of the shuffles.
+
+        Returns
+        -------
+        DataFrame
+            ``feature`` (named as in ``feature_names_in_``, or ``x0, x1, ...``),
+            ``importance_mean``, ``importance_std`` and ``importances`` (the drop in each
+            repeat), most important first.
+        """
+        from autometa.importance import permutation_frame
+
+        return permutation_frame(self, X, y, n_repeats=n_repeats, random_state=random_state)
+
     def to_sklearn(self):
         """The fitted ensemble as a plain scikit-learn estimator with the same predictions.
 
@@ -262,14 +294,17 @@ class AutoMetaEstimator(BaseEstimator):
 
         Returns
         -------
-        VotingClassifier or VotingRegressor
+        VotingClassifier, FixedThresholdClassifier or VotingRegressor
             Fitted; soft voting with the ensemble weights (``VotingClassifier``) for a
-            classifier, weighted averaging (``VotingRegressor``) for a regressor.
+            classifier, wrapped in a ``FixedThresholdClassifier`` when ``threshold_`` is
+            not 0.5; weighted averaging (``VotingRegressor``) for a regressor.
         """
         check_is_fitted(self, "ensemble_")
         types = fitted_types(self.schema_, self.n_features_in_,
                              getattr(self, "feature_names_in_", None))
-        return to_voting(self.ensemble_, types, getattr(self, "classes_", None))
+        vote = to_voting(self.ensemble_, types, getattr(self, "classes_", None))
+        threshold = getattr(self, "threshold_", None)
+        return vote if threshold in (None, DEFAULT_THRESHOLD) else with_threshold(vote, threshold)
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: the object's own __dict__ otherwise
@@ -303,7 +338,7 @@ class AutoMetaEstimator(BaseEstimator):
 class AutoMetaClassifier(ClassifierMixin, AutoMetaEstimator):
     __doc__ = ("AutoML classifier: searches model families and hyperparameters, then "
                "ensembles the best pipelines.\n" + PARAMS_DOC + ATTRS_DOC
-               + "    classes_ : ndarray\n        Class labels.\n")
+               + "    classes_ : ndarray\n        Class labels.\n" + THRESHOLD_DOC)
     _task_type = CLASSIFICATION
 
     def predict_proba(self, X) -> np.ndarray:
@@ -311,9 +346,13 @@ class AutoMetaClassifier(ClassifierMixin, AutoMetaEstimator):
         return self._raw_predict(X)
 
     def predict(self, X) -> np.ndarray:
-        """Predicted class labels."""
+        """Predicted class labels: for a binary task, ``classes_[1]`` when its probability
+        is at least ``threshold_``; else the most probable class."""
         proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        threshold = getattr(self, "threshold_", None)
+        if threshold is None or threshold == DEFAULT_THRESHOLD:
+            return self.classes_[np.argmax(proba, axis=1)]
+        return self.classes_[(proba[:, 1] >= threshold).astype(np.int64)]
 
 
 class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):

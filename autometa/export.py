@@ -1,5 +1,8 @@
 """The fitted ensemble as plain scikit-learn: a soft ``VotingClassifier`` or a ``VotingRegressor``.
 
+A binary classifier with a tuned decision threshold is wrapped in a fitted
+``FixedThresholdClassifier``.
+
 Each member becomes ``Pipeline([("types", SchemaTransformer), ("model", member)])`` so the
 exported estimator takes the same raw input as the autometa estimator. Members were
 trained on integer-encoded labels; the voting classifier's label encoder maps them back.
@@ -13,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.ensemble import VotingClassifier, VotingRegressor
+from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import Bunch
@@ -61,6 +65,15 @@ def to_voting(ensemble: Ensemble, types: SchemaTransformer,
     if ensemble.task == CLASSIFICATION:
         return voting_classifier(names, members, weights, np.asarray(classes))
     return voting_regressor(names, members, weights)
+
+
+def with_threshold(vote: VotingClassifier, threshold: float) -> FixedThresholdClassifier:
+    """A fitted binary ``vote`` that predicts ``classes_[1]`` when its probability is at
+    least ``threshold``."""
+    fixed = FixedThresholdClassifier(vote, threshold=float(threshold),
+                                     response_method="predict_proba")
+    fixed.estimator_ = vote
+    return fixed
 
 
 def voting_classifier(names: Sequence[str], fitted: Sequence, weights: Sequence[float] | None,

@@ -59,6 +59,43 @@ def plot_report(summary: dict[str, Any], directory: str | Path) -> list[Path]:
     return paths
 
 
+def plot_importance(frame, path: str | Path, metric: str | None = None, top: int = 20) -> Path:
+    """Bar chart of permutation importances, most important on top.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        As returned by ``feature_importance``: ``feature``, ``importance_mean`` and
+        ``importance_std``, most important first.
+    path : str or Path
+        The image file (its extension chooses the format, e.g. ``.png``).
+    metric : str or None
+        The metric's name, for the axis label.
+    top : int, default=20
+        Most features drawn.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    shown_rows = frame.head(top).iloc[::-1]
+    name, sign, _ = metric_label(metric)
+    change = "rise" if sign < 0 else "drop"  # a neg_* score dropping is its loss rising
+    figure, ax = _figure(min(8.0, 1.4 + 0.32 * len(shown_rows)))
+    means = shown_rows["importance_mean"].to_numpy(dtype=float)
+    ax.barh(range(len(shown_rows)), means, xerr=shown_rows["importance_std"].to_numpy(float),
+            color=[COLORS["smac"] if v > 0 else "0.6" for v in means], capsize=2)
+    ax.set_yticks(range(len(shown_rows)), [str(f) for f in shown_rows["feature"]], fontsize=8)
+    ax.axvline(0, color="0.3", linewidth=0.8)
+    ax.set_xlabel(f"{change} in {name} when the feature is shuffled (mean ± sd over repeats)")
+    more = f"; the {top} most important of {len(frame)}" if len(frame) > top else ""
+    _title(ax, "Permutation feature importance", f"greater means more important{more}")
+    ax.grid(axis="x", alpha=0.3)
+    figure.savefig(path, dpi=DPI)
+    return Path(path)
+
+
 # -- the metric as a person reads it ---------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from autometa.io import jsonable, listed
 from autometa.plots import plot_report
 from autometa.records import Trial
 from autometa.task import CLASSIFICATION, REGRESSION
+from autometa.threshold import DEFAULT_THRESHOLD
 from autometa.versions import library_versions
 
 PLOTS_EXTRA = 'pip install "autometa[plots]"'
@@ -88,8 +89,9 @@ def summarize(estimator) -> dict[str, Any]:
     Returns
     -------
     dict
-        Task, metric, budget and fit time, trial counts, the best trial, every trial,
-        the ensemble weights and, if the estimator has them, its meta-features.
+        Task, metric, decision threshold (binary classifiers), budget and fit time, trial
+        counts, the best trial, every trial, the ensemble weights and, if the estimator
+        has them, its meta-features.
     """
     import autometa
 
@@ -104,6 +106,7 @@ def summarize(estimator) -> dict[str, Any]:
         "task": _task_of(estimator),
         "classes": _classes(estimator),
         "metric": getattr(metric, "name", None),
+        "threshold": getattr(estimator, "threshold_", None),
         "time_budget": getattr(estimator, "time_budget", None),
         "fit_time": getattr(estimator, "fit_time_", None),
         "n_trials": len(trials),
@@ -198,14 +201,15 @@ def info_dict(bundle: dict[str, Any], path: str | Path = "") -> dict[str, Any]:
     Returns
     -------
     dict
-        Task, target, metric, budget, fit time, trial counts, ensemble, meta-features
-        and library versions (installed, and those the model was fitted with).
+        Task, target, metric, decision threshold, budget, fit time, trial counts,
+        ensemble, meta-features and library versions (installed, and those the model
+        was fitted with).
     """
     estimator = bundle["estimator"]
     summary = summarize(estimator)
     names = getattr(estimator, "feature_names_in_", None)
-    keys = ("estimator", "task", "classes", "metric", "time_budget", "fit_time", "n_trials",
-            "n_failed", "status_counts", "best", "ensemble", "metafeatures")
+    keys = ("estimator", "task", "classes", "metric", "threshold", "time_budget", "fit_time",
+            "n_trials", "n_failed", "status_counts", "best", "ensemble", "metafeatures")
     info = {"model_file": str(path), "target": bundle.get("target"),
             **{k: summary[k] for k in keys},
             "features": None if names is None else [str(n) for n in names],
@@ -242,6 +246,8 @@ def info_text(info: dict[str, Any]) -> str:
              "features:  " + (f"{len(info['features'])} ({listed(info['features'])})"
                               if info["features"] is not None else "unnamed columns"),
              f"metric:    {info['metric']}",
+             *([f"threshold: {threshold_text(info['threshold'], info['classes'], info['metric'])}"]
+               if info.get("threshold") is not None else []),
              f"budget:    {info['time_budget']:g} s; fit took {info['fit_time']:.1f} s"
              + (" (interrupted)" if info["interrupted"] else ""),
              f"trials:    {info['n_trials']} ({info['n_failed']} failed"
@@ -267,6 +273,29 @@ def info_text(info: dict[str, Any]) -> str:
         lines.append("fitted with different versions: "
                      + ", ".join(f"{k} {v}" for k, v in changed.items()))
     return "\n".join(lines)
+
+
+def threshold_text(threshold: float, classes: list, metric: str | None) -> str:
+    """A binary model's decision threshold as shown, e.g. ``predict yes when P(yes) >=
+    0.2134 (tuned for f1 on validation predictions)``.
+
+    Parameters
+    ----------
+    threshold : float
+        The model's ``threshold_``.
+    classes : list
+        Its two class labels.
+    metric : str or None
+        The metric's name.
+
+    Returns
+    -------
+    str
+        The threshold, the class it applies to and whether it was tuned.
+    """
+    how = ("the default" if threshold == DEFAULT_THRESHOLD
+           else f"tuned for {metric} on validation predictions")
+    return f"predict {classes[1]} when P({classes[1]}) >= {threshold:.4g} ({how})"
 
 
 def _initial_design(configs: list[dict[str, Any]]) -> str:

@@ -139,6 +139,8 @@ def model_commands(fits, work) -> dict[str, subprocess.CompletedProcess]:
         "leaderboard": ["leaderboard", "clf.joblib"],
         "info": ["info", "clf.joblib"],
         "version": ["--version"],
+        "importance": ["importance", "clf.joblib", "train.csv", "--repeats", "2", "--seed", "0",
+                       "-o", "importance.parquet", "--plot", "importance.png"],
     }, work)
 
 
@@ -195,6 +197,23 @@ def test_info_json_in_process(fits, work, capsys, monkeypatch):
 
 
 @pytest.mark.slow
+def test_importance_prints_writes_and_plots(model_commands, work):
+    result = model_commands["importance"]
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["feature", "importance_mean", "importance_std"]
+    printed = [line.split()[0] for line in lines[1:]]
+    assert sorted(printed) == ["city", "color", "joined", "member", "x1", "x2"]
+    assert printed.index("x1") < printed.index("member")  # x1 carries the label, member not
+    written = pd.read_parquet(work / "importance.parquet")
+    assert list(written.columns) == ["feature", "importance_mean", "importance_std",
+                                     "repeat_1", "repeat_2"]
+    assert list(written["feature"]) == printed
+    assert (work / "importance.png").read_bytes().startswith(b"\x89PNG")
+    assert "shuffling each of 6 features 2 times on 160 rows (metric: roc_auc)" in result.stderr
+
+
+@pytest.mark.slow
 def test_version(model_commands):
     assert model_commands["version"].stdout.strip() == f"autometa {autometa.__version__}"
 
@@ -223,6 +242,10 @@ def test_version(model_commands):
     (["fit", "latin1.csv", "--target", "ville"],
      "latin1.csv: not UTF-8 text (it has the byte 0xe9); save it as UTF-8"),
     (["info", "notes.xlsx"], "notes.xlsx: not an autometa model file (not a joblib file at all)"),
+    (["importance", "clf.joblib", "no_color.csv"],
+     "lacks 1 column(s) the model was fitted on: 'color'"),
+    (["importance", "clf.joblib", "new.csv"], "unknown target column 'label'"),
+    (["importance", "clf.joblib", "train.csv", "-o", "out.xlsx"], "unsupported file type"),
 ])
 @pytest.mark.slow
 def test_more_errors_in_process(fits, work, capsys, monkeypatch, args, message):

@@ -219,3 +219,16 @@ def test_listed_shows_the_first_items_and_says_when_there_are_more():
     assert listed(list(range(14))) == "0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ..."
     assert listed("abc", limit=2) == "a, b, ..."
     assert listed([]) == ""
+
+
+def test_a_tuned_threshold_is_reported():
+    model = FittedStandIn()
+    model.threshold_ = 0.2134
+    assert summarize(model)["threshold"] == 0.2134
+    info = info_dict({"estimator": model}, "m.joblib")
+    assert ("threshold: predict yes when P(yes) >= 0.2134 (tuned for roc_auc on validation "
+            "predictions)") in info_text(info)
+    model.threshold_ = 0.5
+    assert "threshold: predict yes when P(yes) >= 0.5 (the default)" in info_text(
+        info_dict({"estimator": model}, "m.joblib"))
+    assert "threshold" not in info_text(info_dict({"estimator": FittedStandIn()}, "m.joblib"))

@@ -1,0 +1,125 @@
+"""Tuned decision threshold against 0.5 on imbalanced binary tasks of the corpus.
+
+For each chosen KEEL imbalanced task (one per group, the minority class under 20 %, at
+most ``--max-rows`` rows) and seed, autometa fits the 75/25 training split of
+``compare.py`` with the label metric asked for (its portfolio without the task's group),
+and the test split is scored twice from the same fit: with ``predict`` (the tuned
+``threshold_``) and with the argmax of ``predict_proba`` (0.5). Rows are appended to
+``OUT/results.jsonl`` as they come; a re-run skips what is done.
+
+Usage::
+
+    python benchmarks/threshold.py run --tasks 10 --metrics balanced_accuracy f1 --seeds 0 1
+    python benchmarks/threshold.py report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import compare
+import compare_runner
+import numpy as np
+import pandas as pd
+import provenance
+from sklearn.metrics import get_scorer
+
+OUT = compare.HERE / "results" / "threshold"
+
+
+def imbalanced_tasks(corpus: Path, n: int, max_rows: int) -> list[compare.Task]:
+    """The first ``n`` KEEL imbalanced binary tasks (one per group) by name."""
+    manifest = {m["name"]: m for m in json.loads((corpus / "manifest.json").read_text())}
+    chosen, groups = [], set()
+    for task in sorted(compare.read_manifest(corpus), key=lambda t: t.name):
+        m = manifest[task.name]
+        if (task.type == "binary" and "keel:imbalanced" in (m.get("source") or "")
+                and (m.get("minority_class_share") or 1) < 0.2 and task.n_rows <= max_rows
+                and task.group not in groups):
+            chosen.append(task)
+            groups.add(task.group)
+    return chosen[:n]
+
+
+def run_one(task: compare.Task, corpus: list[compare.Task], metric: str, seed: int,
+            budget: float, n_jobs: int) -> dict:
+    from autometa import AutoMetaClassifier
+
+    with tempfile.TemporaryDirectory() as tmp:
+        y_test = compare.prepare_split(task, seed, Path(tmp))
+        X = pd.read_parquet(Path(tmp) / "X_train.parquet")
+        y = np.load(Path(tmp) / "y_train.npy", allow_pickle=True)
+        X_test = pd.read_parquet(Path(tmp) / "X_test.parquet")
+    meta = {"type": task.type, "group": task.group, "portfolio": "loo",
+            "group_tasks": [t.name for t in corpus if t.group == task.group]}
+    portfolio, _ = compare_runner.portfolio_for(meta)
+    start = time.monotonic()
+    model = AutoMetaClassifier(time_budget=budget, metric=metric, n_jobs=n_jobs,
+                               random_state=seed, portfolio=portfolio).fit(X, y)
+    fit_s = time.monotonic() - start
+    score = get_scorer(metric)._score_func
+    tuned = model.predict(X_test)
+    plain = model.classes_[np.argmax(model.predict_proba(X_test), axis=1)]
+    return {"task": task.name, "metric": metric, "seed": seed, "threshold": model.threshold_,
+            "tuned": float(score(y_test, tuned)), "half": float(score(y_test, plain)),
+            "fit_s": fit_s, "n_test": len(y_test)}
+
+
+def run(args: argparse.Namespace) -> None:
+    corpus = compare.read_manifest(args.corpus)
+    tasks = imbalanced_tasks(args.corpus, args.tasks, args.max_rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    provenance.record(args.out / "run.json", "run")
+    path = args.out / "results.jsonl"
+    done = {(r["task"], r["metric"], r["seed"]) for r in compare.read_rows(path)}
+    for task in tasks:
+        for metric in args.metrics:
+            for seed in args.seeds:
+                if (task.name, metric, seed) in done:
+                    continue
+                row = run_one(task, corpus, metric, seed, args.budget, args.n_jobs)
+                with path.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(f"{task.name} {metric} s{seed}: threshold {row['threshold']:.3f}, "
+                      f"tuned {row['tuned']:.4f} vs 0.5 {row['half']:.4f}", flush=True)
+
+
+def report(args: argparse.Namespace) -> None:
+    rows = pd.DataFrame(compare.read_rows(args.out / "results.jsonl"))
+    lines = ["| metric | runs | tasks | tuned: mean | 0.5: mean | better / worse / same "
+             "| threshold moved |", "|---" * 7 + "|"]
+    for metric, part in rows.groupby("metric"):
+        diff = part["tuned"] - part["half"]
+        moved = (part["threshold"] != 0.5).sum()
+        lines.append(f"| {metric} | {len(part)} | {part['task'].nunique()} | "
+                     f"{part['tuned'].mean():.4f} | {part['half'].mean():.4f} | "
+                     f"{(diff > 1e-12).sum()}-{(diff < -1e-12).sum()}-"
+                     f"{(diff.abs() <= 1e-12).sum()} | {moved} |")
+    (args.out / "summary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--corpus", type=Path, default=compare.ROOT.parent / "shared" / "datasets")
+    r.add_argument("--tasks", type=int, default=10)
+    r.add_argument("--max-rows", type=int, default=5000)
+    r.add_argument("--metrics", nargs="+", default=["balanced_accuracy", "f1"])
+    r.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    r.add_argument("--budget", type=float, default=30)
+    r.add_argument("--n-jobs", type=int, default=2)
+    r.add_argument("--out", type=Path, default=OUT)
+    p = sub.add_parser("report")
+    p.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    run(args) if args.command == "run" else report(args)
+
+
+if __name__ == "__main__":
+    main()

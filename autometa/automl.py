@@ -136,11 +136,12 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
         if not state.successes:
             raise NoSuccessfulTrial(state.trials, plan.budget)
         ensemble = final_ensemble(state, data, plan, executor, ensembler or GreedyEnsembler())
+        threshold = decision_threshold(ensemble, state, data)
         picks = previous.initial_configs if previous else [
             {"config": p.config, "reason": p.reason} for p in design.picks]
         result = FitResult(list(state.trials), ensemble, data.metric, plan.seed,
                            state.interrupted, time.monotonic() - plan.start, metafeatures,
-                           picks, state, data, decision_threshold(ensemble, state, data))
+                           picks, state, data, threshold)
     finally:
         events.on_end(result)
     return result

@@ -65,8 +65,22 @@ def test_a_trial_running_at_the_deadline_is_recorded_as_stopped():
     executor = FakeExecutor(succeed(seconds=4.0))
     state = run_search(SPACE, executor, settings(executor, deadline=10.0))
     assert [t.status for t in state.trials] == ["ok", "ok", "timeout"]
-    assert "time budget" in state.trials[-1].error or state.trials[-1].error == "deadline"
+    assert state.trials[-1].error == "deadline"  # ended by the executor, as a sandbox does
     assert executor.clock.now == pytest.approx(10.0)
+
+
+def test_trials_still_running_when_the_reserve_grows_are_cancelled_and_recorded():
+    durations = iter([4.0, 9.0, 4.0])
+    executor = FakeExecutor(lambda job: ("ok", outcome(loss_of(job)), next(durations)),
+                            capacity=2)
+    # after the first success, 3 s are kept for refitting: the search must end at 7 s
+    run = settings(executor, deadline=10.0, reserve=lambda trials: 3.0 if trials else 0.0)
+    state = run_search(SPACE, executor, run)
+    assert executor.clock.now == pytest.approx(7.0) and not executor.running
+    assert [(t.id, t.status) for t in state.trials] == [(0, "ok"), (1, "timeout"),
+                                                         (2, "timeout")]
+    assert state.trials[1].error == "deadline"  # submitted at 4 s with the 7 s deadline
+    assert state.trials[2].error == "stopped at the end of the time budget"  # cancelled
 
 
 def test_failures_wait_for_a_success_and_are_told_to_smac_at_the_worst_cost():

@@ -76,5 +76,5 @@ def test_an_unused_pool_is_closed_after_the_idle_timeout(monkeypatch):
         time.sleep(0.05)
     assert process.poll() is not None  # the worker process has ended
     assert 1 not in pools._idle
-    assert not any(isinstance(t, threading.Timer) and t.is_alive()
-                   for t in threading.enumerate())
+    assert not any(isinstance(t, threading.Timer) and t.is_alive() and pool in t.args
+                   for t in threading.enumerate())  # its closer has finished too

@@ -22,6 +22,12 @@ from autometa.errors import NoSuccessfulTrial
 from autometa.evaluation import TaskData
 from autometa.final import Ensembler, GreedyEnsembler, best_trial_ensemble, refit_members
 from autometa.initial_design import InitialDesign, portfolio_design
+from autometa.latency import (
+    latency_batch,
+    measure_ensemble,
+    trial_latency,
+    trim_to_limit,
+)
 from autometa.leaderboard import leaderboard_frame
 from autometa.metrics import Metric
 from autometa.plan import FitPlan
@@ -31,6 +37,8 @@ from autometa.search import SearchSettings, SearchState, run_search
 from autometa.space import build_space, select_families
 from autometa.table import Table
 from autometa.threshold import ensemble_threshold
+
+MEASURE_CALLS = 4  # the latency measurement costs about this many predictions of its batch
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,9 @@ class FitResult:
         The decision threshold on the probability of class 1 (binary tasks; tuned on
         the ensemble's validation predictions when the metric scores labels, else 0.5);
         ``None`` for multiclass and regression.
+    predict_latency : float or None
+        The ensemble's measured seconds per row on a batch of training rows (of the
+        plan's latency batch size; ``None`` when the budget left no time to measure).
     """
 
     trials: list[Trial]
@@ -76,6 +87,7 @@ class FitResult:
     state: SearchState = field(repr=False)
     data: TaskData | None = field(default=None, repr=False)
     threshold: float | None = None
+    predict_latency: float | None = None
 
     @property
     def best(self) -> Trial:
@@ -137,11 +149,12 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
             raise NoSuccessfulTrial(state.trials, plan.budget)
         ensemble = final_ensemble(state, data, plan, executor, ensembler or GreedyEnsembler())
         threshold = decision_threshold(ensemble, state, data)
+        latency = ensemble_latency(ensemble, state, data, plan)
         picks = previous.initial_configs if previous else [
             {"config": p.config, "reason": p.reason} for p in design.picks]
         result = FitResult(list(state.trials), ensemble, data.metric, plan.seed,
                            state.interrupted, time.monotonic() - plan.start, metafeatures,
-                           picks, state, data, threshold)
+                           picks, state, data, threshold, latency)
     finally:
         events.on_end(result)
     return result
@@ -155,7 +168,26 @@ def final_ensemble(state: SearchState, data: TaskData, plan: FitPlan, executor: 
     if state.interrupted:
         return best_trial_ensemble(state, data)
     weights = ensembler.weights(state, data)
-    return refit_members(weights, state, data, executor, plan.seed, plan.hard_end)
+    ensemble = refit_members(weights, state, data, executor, plan.seed, plan.hard_end)
+    if plan.latency.seconds_per_row is None:
+        return ensemble
+    return trim_to_limit(ensemble, latency_batch(data.X, plan.latency.batch_size, plan.seed),
+                         plan.latency)
+
+
+def ensemble_latency(ensemble: Ensemble, state: SearchState, data: TaskData, plan: FitPlan
+                     ) -> float | None:
+    """The ensemble's seconds per row on a batch of training rows, when the trials'
+    prediction times say the measurement ends well before ``plan.hard_end``."""
+    batch_size = plan.latency.batch_size
+    trials = {t.id: t for t in state.trials}
+    n_val, n_splits = len(data.val_index), len(data.splits)
+    expected = batch_size * sum(trial_latency(trials[m.trial], n_val, n_splits, batch_size)
+                                for m in ensemble.members)
+    if time.monotonic() + MEASURE_CALLS * expected > plan.hard_end:
+        return None
+    batch = latency_batch(data.X, batch_size, plan.seed)
+    return measure_ensemble(ensemble, batch, plan.n_workers)
 
 
 def decision_threshold(ensemble: Ensemble, state: SearchState, data: TaskData

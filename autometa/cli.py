@@ -187,6 +187,11 @@ def _add_fit(commands, common: argparse.ArgumentParser) -> None:
                      help="leave these model families out")
     fit.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
                      help="trials run in parallel; -1 means one per CPU (default: 1)")
+    fit.add_argument("--infer-limit", type=_positive_float, metavar="S",
+                     help="most seconds per row a prediction may take (e.g. 1e-5); the "
+                     "ensemble keeps only pipelines fast enough together")
+    fit.add_argument("--infer-limit-batch-size", type=_positive_int, metavar="N",
+                     help="rows of the batch prediction time is measured on (default 1000)")
     fit.add_argument("--seed", type=int, metavar="N", help="random seed (default: random)")
     fit.add_argument("-o", "--output", metavar="MODEL",
                      help="save the fitted model here with joblib, e.g. model.joblib")

@@ -98,6 +98,7 @@ def _estimator(task_name: str, args: argparse.Namespace):
     cls = AutoMetaClassifier if task_name == CLASSIFICATION else AutoMetaRegressor
     return cls(time_budget=args.time_budget, metric=args.metric, max_evals=args.max_evals,
                n_jobs=args.n_jobs, include=args.include, exclude=args.exclude,
+               infer_limit=args.infer_limit, infer_limit_batch_size=args.infer_limit_batch_size,
                random_state=args.seed, verbose=0 if args.quiet else 1)
 
 
@@ -121,6 +122,8 @@ def _print_fit_summary(estimator) -> None:
     print(f"{len(trials)} trials ({failed} failed, {from_portfolio} from the portfolio) in "
           f"{estimator.fit_time_:.1f} s of a {estimator.time_budget:g} s budget; ensemble of "
           f"{members} pipeline{'s' if members != 1 else ''}")
+    if estimator.predict_latency_ is not None:
+        print(f"predicts {1e6 * estimator.predict_latency_:.3g} ms per 1,000 rows")
     note = threshold_note(estimator)
     if note:
         print(note)

@@ -39,6 +39,18 @@ PARAMS_DOC = """
         Number of best trials ensemble selection chooses from (under a rank metric such
         as ROC AUC, among those that gain at least half as much over predicting the class
         shares as the best).
+    infer_limit : float or None, default=None
+        Most seconds per row a prediction of ``infer_limit_batch_size`` rows may take
+        (e.g. ``1e-5``: 10 ms per 1,000 rows). Ensemble selection then combines only
+        pipelines whose prediction times, estimated from their trials, add up to less;
+        after the refit the members are timed and the slowest for their weight dropped
+        until the sum fits. When no pipeline fits, the fastest one is kept alone. The
+        choice rests on measured times, so ``random_state`` with ``max_evals`` no
+        longer fixes the ensemble exactly.
+    infer_limit_batch_size : int or None, default=None
+        Rows of the batch the prediction time is measured on (``None``: 1,000); 1 for
+        row-by-row serving, 10,000 for batch scoring. The final ensemble's measured
+        seconds per row are ``predict_latency_``.
     extra_models : list of ModelSpec or None
         Additional model families to search besides the built-in ones
         (see ``autometa.components.ModelSpec``).
@@ -93,6 +105,10 @@ ATTRS_DOC = """
     versions_ : dict
         Versions of autometa and the libraries its pipelines use, at fit time; loading
         the model (unpickling) under other versions of those its pipelines need warns.
+    predict_latency_ : float or None
+        The ensemble's measured seconds per row on a batch of ``infer_limit_batch_size``
+        training rows at the end of the fit (``None`` when the budget left no time to
+        measure).
     metafeatures_ : dict or None
         The task's meta-features (computed when ``meta_learning="auto"``).
     initial_configs_ : list of dict

@@ -22,6 +22,8 @@ def ensemble_selection(
     size: int = 50,
     n_init: int = 3,
     best_nested: bool = True,
+    costs: Sequence[float] | None = None,
+    max_cost: float = float("inf"),
 ) -> np.ndarray:
     """Weights for ``predictions`` chosen by greedy forward selection with replacement.
 
@@ -45,6 +47,12 @@ def ensemble_selection(
     best_nested : bool
         Keep the best of the nested ensembles; ``False`` keeps the last one, every step
         counting (as auto-sklearn does).
+    costs : sequence of float, optional
+        A cost per candidate (e.g. its prediction time); the distinct candidates chosen
+        cost at most ``max_cost`` together. Candidates costing more than ``max_cost``
+        alone are never chosen (at least one candidate must fit).
+    max_cost : float
+        The most the chosen candidates may cost together.
 
     Returns
     -------
@@ -58,15 +66,24 @@ def ensemble_selection(
         raise ValueError(f"size must be >= 1, got {size}.")
     stacked = np.stack([np.asarray(p, dtype=np.float64) for p in predictions])
     own = np.array([loss(p) for p in stacked])
+    cost = np.zeros(n) if costs is None else np.asarray(costs, dtype=np.float64)
+    if not (cost <= max_cost).any():
+        raise ValueError("no candidate costs less than max_cost.")
     counts = np.zeros(n, dtype=np.int64)
-    for i in np.argsort(own, kind="stable")[: max(1, min(n_init, size))]:
-        counts[i] += 1
-    total = stacked[counts > 0].sum(axis=0) if counts.any() else np.zeros_like(stacked[0])
+
+    def affordable(i: int) -> bool:
+        return counts[i] > 0 or cost[counts > 0].sum() + cost[i] <= max_cost
+
+    for i in np.argsort(own, kind="stable"):
+        if (counts > 0).sum() < max(1, min(n_init, size)) and affordable(i):
+            counts[i] += 1
+    total = stacked[counts > 0].sum(axis=0)
     kept, kept_loss = counts.copy(), loss(total / counts.sum())
     for _ in range(size - counts.sum()):
         k = counts.sum() + 1
-        trial_losses = [loss((total + stacked[i]) / k) for i in range(n)]
-        best = min(range(n), key=lambda i: (trial_losses[i], own[i]))  # ties: better model
+        options = [i for i in range(n) if affordable(i)]
+        trial_losses = {i: loss((total + stacked[i]) / k) for i in options}
+        best = min(options, key=lambda i: (trial_losses[i], own[i]))  # ties: better model
         counts[best] += 1
         total += stacked[best]
         if trial_losses[best] < kept_loss:

@@ -26,6 +26,7 @@ from autometa.callbacks import Callback
 from autometa.docs import ATTRS_DOC, PARAMS_DOC, THRESHOLD_DOC
 from autometa.export import fitted_types, to_voting, with_threshold
 from autometa.final import GreedyEnsembler
+from autometa.latency import DEFAULT_BATCH_SIZE, LatencyLimit
 from autometa.plan import FitPlan
 from autometa.pool import borrowed_pool
 from autometa.portfolio import Portfolio
@@ -72,6 +73,8 @@ class AutoMetaEstimator(BaseEstimator):
         "memory_limit": [None, Interval(Real, 0, None, closed="neither")],
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "ensemble_nbest": [Interval(Integral, 1, None, closed="left")],
+        "infer_limit": [None, Interval(Real, 0, None, closed="neither")],
+        "infer_limit_batch_size": [None, Interval(Integral, 1, None, closed="left")],
         "extra_models": [None, list, tuple],
         "warm_start": ["boolean"],
         "meta_learning": [StrOptions({"auto", "greedy", "off"})],
@@ -96,6 +99,8 @@ class AutoMetaEstimator(BaseEstimator):
         memory_limit: float | None = None,
         ensemble_size: int = 50,
         ensemble_nbest: int = 50,
+        infer_limit: float | None = None,
+        infer_limit_batch_size: int | None = None,
         extra_models=None,
         warm_start: bool = False,
         meta_learning: str = "auto",
@@ -117,6 +122,8 @@ class AutoMetaEstimator(BaseEstimator):
         self.memory_limit = memory_limit
         self.ensemble_size = ensemble_size
         self.ensemble_nbest = ensemble_nbest
+        self.infer_limit = infer_limit
+        self.infer_limit_batch_size = infer_limit_batch_size
         self.extra_models = extra_models
         self.warm_start = warm_start
         self.meta_learning = meta_learning
@@ -156,9 +163,9 @@ class AutoMetaEstimator(BaseEstimator):
         with borrowed_pool(self._n_workers(), self.dask_client) as executor:
             executor.start()
             plan = self._plan(len(table.y), seed, start, executor.capacity)
+            ensembler = GreedyEnsembler(self.ensemble_size, self.ensemble_nbest, plan.latency)
             result = run_automl(table, plan, executor=executor, callbacks=self._callbacks(),
-                                ensembler=GreedyEnsembler(self.ensemble_size, self.ensemble_nbest),
-                                previous=previous)
+                                ensembler=ensembler, previous=previous)
         self._set_fitted(table, shape, result, key)
         return self
 
@@ -191,6 +198,8 @@ class AutoMetaEstimator(BaseEstimator):
             exclude=None if self.exclude is None else tuple(self.exclude),
             extra_models=tuple(self.extra_models or ()), meta_learning=self.meta_learning,
             n_initial_configs=self.n_initial_configs, portfolio=self.portfolio,
+            latency=LatencyLimit(self.infer_limit,
+                                 self.infer_limit_batch_size or DEFAULT_BATCH_SIZE),
         )
 
     def _callbacks(self) -> list[Callback]:
@@ -220,6 +229,7 @@ class AutoMetaEstimator(BaseEstimator):
         self.initial_configs_ = result.initial_configs
         self.interrupted_ = result.interrupted
         self.fit_time_ = result.fit_time
+        self.predict_latency_ = result.predict_latency
         self.versions_ = library_versions()
         self._previous = _Previous(replace(result, data=None), key)
 

@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from autometa.components import BuildContext, ModelSpec, registry
+from autometa.forest import pipeline_predict
 from autometa.metrics import Metric, resolve_metric
 from autometa.space import build_pipeline
 from autometa.table import Table
@@ -175,8 +176,8 @@ def fit_pipeline(pipeline, X: pd.DataFrame, y: np.ndarray, task: str):
 def predict_pipeline(pipeline, X: pd.DataFrame, task: str, n_classes: int | None) -> np.ndarray:
     """Probabilities over all ``n_classes`` (classification) or values (regression)."""
     if task != CLASSIFICATION:
-        return np.asarray(pipeline.predict(X), dtype=np.float64)
-    proba = np.asarray(pipeline.predict_proba(X), dtype=np.float64)
+        return np.asarray(pipeline_predict(pipeline, X, proba=False), dtype=np.float64)
+    proba = np.asarray(pipeline_predict(pipeline, X, proba=True), dtype=np.float64)
     present = pipeline.autometa_classes_
     if len(present) == n_classes:
         return proba

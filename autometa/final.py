@@ -14,6 +14,7 @@ import numpy as np
 
 from autometa.ensemble import Ensemble, Member, ensemble_selection
 from autometa.evaluation import Refit, TaskData
+from autometa.latency import LatencyLimit, trial_latency
 from autometa.plan import REFIT_SAFETY, affordable_rows, seconds_per_row
 from autometa.pool import Executor, run_jobs
 from autometa.records import Trial
@@ -34,24 +35,45 @@ class Ensembler(Protocol):
 @dataclass(frozen=True)
 class GreedyEnsembler:
     """Greedy ensemble selection (Caruana et al., 2004) over the ``nbest`` best trials
-    (see :func:`candidates`), ``size`` steps with replacement."""
+    (see :func:`candidates`), ``size`` steps with replacement; under a ``latency`` limit,
+    only trials whose estimated prediction times add up to less than it."""
 
     size: int = 50
     nbest: int = 50
+    latency: LatencyLimit | None = None
 
     def weights(self, state: SearchState, data: TaskData) -> dict[int, float]:
-        return select_weights(state, data, self.size, self.nbest)
+        return select_weights(state, data, self.size, self.nbest, self.latency)
 
 
-def select_weights(state: SearchState, data: TaskData, size: int, nbest: int) -> dict[int, float]:
+def select_weights(state: SearchState, data: TaskData, size: int, nbest: int,
+                   latency: LatencyLimit | None = None) -> dict[int, float]:
     """Ensemble weight per trial id (only non-zero weights)."""
     ok = candidates(state, data)[:nbest]
     if not ok:
         raise RuntimeError("no trial succeeded")
+    costs, limit = None, float("inf")
+    if latency is not None and latency.seconds_per_row is not None:
+        ok, costs = affordable(ok, data, latency)
+        limit = latency.seconds_per_row
     y_val = data.y[data.val_index]
     preds = [state.predictions[t.id] for t in ok]
-    weights = ensemble_selection(preds, lambda p: data.metric.loss(y_val, p), size=size)
+    weights = ensemble_selection(preds, lambda p: data.metric.loss(y_val, p), size=size,
+                                 costs=costs, max_cost=limit)
     return {t.id: float(w) for t, w in zip(ok, weights, strict=True) if w > 0}
+
+
+def affordable(ranked: list[Trial], data: TaskData, latency: LatencyLimit
+               ) -> tuple[list[Trial], list[float]]:
+    """The trials whose estimated seconds per row fit ``latency`` alone (the fastest one
+    when none does), and their estimates."""
+    n_val, n_splits = len(data.val_index), len(data.splits)
+    costs = [trial_latency(t, n_val, n_splits, latency.batch_size) for t in ranked]
+    fits = [i for i, c in enumerate(costs) if c <= latency.seconds_per_row]
+    if not fits:
+        fastest = int(np.argmin(costs))
+        return [ranked[fastest]], [0.0]
+    return [ranked[i] for i in fits], [costs[i] for i in fits]
 
 
 def candidates(state: SearchState, data: TaskData) -> list[Trial]:

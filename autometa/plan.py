@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autometa.evaluation import choose_resampling
+from autometa.latency import LatencyLimit
 from autometa.records import Trial
 
 if TYPE_CHECKING:
@@ -78,6 +79,9 @@ class FitPlan:
         Portfolio configurations evaluated first, at most.
     portfolio : Portfolio, path or None
         A portfolio to use instead of the shipped one.
+    latency : LatencyLimit
+        The prediction time the final ensemble must keep to, if any, and the batch size
+        its latency is measured on (see :mod:`autometa.latency`).
     """
 
     budget: float
@@ -95,6 +99,7 @@ class FitPlan:
     meta_learning: str = "auto"
     n_initial_configs: int = 16
     portfolio: Any = field(default=None, compare=False)
+    latency: LatencyLimit = field(default_factory=LatencyLimit)
 
     @classmethod
     def create(cls, time_budget: float, n_rows: int, *, seed: int, start: float | None = None,

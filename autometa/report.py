@@ -17,6 +17,7 @@ from typing import Any
 from sklearn.base import is_classifier, is_regressor
 
 from autometa.io import jsonable, listed
+from autometa.latency import DEFAULT_BATCH_SIZE
 from autometa.plots import plot_report
 from autometa.records import Trial
 from autometa.task import CLASSIFICATION, REGRESSION
@@ -109,6 +110,10 @@ def summarize(estimator) -> dict[str, Any]:
         "threshold": getattr(estimator, "threshold_", None),
         "time_budget": getattr(estimator, "time_budget", None),
         "fit_time": getattr(estimator, "fit_time_", None),
+        "predict_latency": getattr(estimator, "predict_latency_", None),
+        "infer_limit": getattr(estimator, "infer_limit", None),
+        "latency_batch_size": getattr(estimator, "infer_limit_batch_size", None)
+        or DEFAULT_BATCH_SIZE,
         "n_trials": len(trials),
         "n_failed": sum(not t.ok for t in trials),
         "status_counts": dict(Counter(t.status for t in trials)),
@@ -209,7 +214,8 @@ def info_dict(bundle: dict[str, Any], path: str | Path = "") -> dict[str, Any]:
     summary = summarize(estimator)
     names = getattr(estimator, "feature_names_in_", None)
     keys = ("estimator", "task", "classes", "metric", "threshold", "time_budget", "fit_time",
-            "n_trials", "n_failed", "status_counts", "best", "ensemble", "metafeatures")
+            "predict_latency", "infer_limit", "latency_batch_size", "n_trials", "n_failed",
+            "status_counts", "best", "ensemble", "metafeatures")
     info = {"model_file": str(path), "target": bundle.get("target"),
             **{k: summary[k] for k in keys},
             "features": None if names is None else [str(n) for n in names],
@@ -250,6 +256,7 @@ def info_text(info: dict[str, Any]) -> str:
                if info.get("threshold") is not None else []),
              f"budget:    {info['time_budget']:g} s; fit took {info['fit_time']:.1f} s"
              + (" (interrupted)" if info["interrupted"] else ""),
+             *([f"predicts:  {latency_text(info)}"] if info.get("predict_latency") else []),
              f"trials:    {info['n_trials']} ({info['n_failed']} failed"
              + (f": {failures}" if failures else "")
              + f"; {info.get('n_portfolio_trials', 0)} from the portfolio)"]
@@ -273,6 +280,27 @@ def info_text(info: dict[str, Any]) -> str:
         lines.append("fitted with different versions: "
                      + ", ".join(f"{k} {v}" for k, v in changed.items()))
     return "\n".join(lines)
+
+
+def latency_text(info: dict[str, Any]) -> str:
+    """The measured prediction time as shown, e.g. ``12.3 ms per 1,000 rows (measured on
+    batches of 1,000 rows; limit 20 ms)``.
+
+    Parameters
+    ----------
+    info : dict
+        As returned by :func:`info_dict` (``predict_latency`` must be set).
+
+    Returns
+    -------
+    str
+    """
+    per_1000 = 1000 * 1000 * info["predict_latency"]
+    text = (f"{per_1000:.3g} ms per 1,000 rows (measured on batches of "
+            f"{info['latency_batch_size']:,} rows")
+    if info.get("infer_limit"):
+        text += f"; limit {1000 * 1000 * info['infer_limit']:.3g} ms"
+    return text + ")"
 
 
 def threshold_text(threshold: float, classes: list, metric: str | None) -> str:

@@ -1,0 +1,93 @@
+"""Prediction latency: estimated from the trials, measured on the fitted ensemble, and kept
+under a limit.
+
+A limit (``infer_limit``, seconds per row on batches of ``infer_limit_batch_size`` rows,
+as in AutoGluon) acts twice. Ensemble selection only combines trials whose estimated
+latencies (:func:`trial_latency`) add up to less than it; after the refit, the members
+are timed on a batch of training rows and the slowest are dropped until the sum fits
+(:func:`trim_to_limit`). Every fit then times its final ensemble on such a batch
+(:func:`measure_ensemble`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from autometa.ensemble import Ensemble, Member
+from autometa.records import Trial
+
+DEFAULT_BATCH_SIZE = 1_000
+
+
+@dataclass(frozen=True)
+class LatencyLimit:
+    """Most seconds per row a prediction of ``batch_size`` rows may take (``None``: no
+    limit; the latency is still measured on such batches)."""
+
+    seconds_per_row: float | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+
+def trial_latency(trial: Trial, n_val: int, n_splits: int, batch_size: int) -> float:
+    """Estimated seconds per row of one of the trial's models predicting ``batch_size`` rows.
+
+    Each split's model predicted ``n_val / n_splits`` rows in one call; per row, a smaller
+    batch costs at most what that call cost, and a larger one at most as much per row
+    (the call's fixed cost is shared by more rows), so the estimate errs high.
+    """
+    per_call = (trial.predict_time or 0.0) / n_splits
+    return per_call / max(1.0, min(batch_size, n_val / n_splits))
+
+
+def latency_batch(X: pd.DataFrame, batch_size: int, seed: int) -> pd.DataFrame:
+    """``batch_size`` rows of ``X`` drawn with replacement (seeded)."""
+    rows = np.random.default_rng(seed).integers(0, len(X), batch_size)
+    return X.iloc[rows].reset_index(drop=True)
+
+
+def seconds_per_row(predict, batch: pd.DataFrame, repeats: int = 2) -> float:
+    """The fastest of ``repeats`` timed calls of ``predict(batch)`` (after one warm-up
+    call on a single row), per row."""
+    predict(batch.iloc[:1])
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predict(batch)
+        best = min(best, time.perf_counter() - start)
+    return best / len(batch)
+
+
+def measure_ensemble(ensemble: Ensemble, batch: pd.DataFrame, n_threads: int) -> float:
+    """Seconds per row of ``ensemble.predict`` on ``batch``, as the estimators call it."""
+    return seconds_per_row(lambda X: ensemble.predict(X, n_threads=n_threads), batch)
+
+
+def trim_to_limit(ensemble: Ensemble, batch: pd.DataFrame, limit: LatencyLimit
+                  ) -> Ensemble:
+    """``ensemble`` with the members whose summed seconds per row on ``batch`` fit ``limit``.
+
+    Members are timed one by one and kept greedily by weight per second while the sum
+    fits; when no member fits alone, the fastest one is kept.
+    """
+    times = {m.trial: seconds_per_row(_member(ensemble, m), batch, repeats=1)
+             for m in ensemble.members}
+    kept, total = [], 0.0
+    for m in sorted(ensemble.members, key=lambda m: -m.weight / max(times[m.trial], 1e-12)):
+        if total + times[m.trial] <= limit.seconds_per_row:
+            kept.append(m)
+            total += times[m.trial]
+    if not kept:
+        kept = [min(ensemble.members, key=lambda m: times[m.trial])]
+    if len(kept) == len(ensemble.members):
+        return ensemble
+    return replace(ensemble, members=tuple(sorted(kept, key=lambda m: m.trial)))
+
+
+def _member(ensemble: Ensemble, member: Member) -> Callable:
+    alone = replace(ensemble, members=(member,))
+    return lambda X: alone.predict(X, n_threads=1)

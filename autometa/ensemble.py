@@ -24,6 +24,7 @@ def ensemble_selection(
     best_nested: bool = True,
     costs: Sequence[float] | None = None,
     max_cost: float = float("inf"),
+    tolerance: float = 0.0,
 ) -> np.ndarray:
     """Weights for ``predictions`` chosen by greedy forward selection with replacement.
 
@@ -53,6 +54,9 @@ def ensemble_selection(
         alone are never chosen (at least one candidate must fit).
     max_cost : float
         The most the chosen candidates may cost together.
+    tolerance : float
+        With ``best_nested``, keep the earliest nested ensemble (the one with the fewest
+        members) whose loss is within ``tolerance * |best loss|`` of the best one's.
 
     Returns
     -------
@@ -78,7 +82,7 @@ def ensemble_selection(
         if (counts > 0).sum() < max(1, min(n_init, size)) and affordable(i):
             counts[i] += 1
     total = stacked[counts > 0].sum(axis=0)
-    kept, kept_loss = counts.copy(), loss(total / counts.sum())
+    nested = [(counts.copy(), loss(total / counts.sum()))]
     for _ in range(size - counts.sum()):
         k = counts.sum() + 1
         options = [i for i in range(n) if affordable(i)]
@@ -86,10 +90,16 @@ def ensemble_selection(
         best = min(options, key=lambda i: (trial_losses[i], own[i]))  # ties: better model
         counts[best] += 1
         total += stacked[best]
-        if trial_losses[best] < kept_loss:
-            kept, kept_loss = counts.copy(), trial_losses[best]
-    chosen = kept if best_nested else counts
+        nested.append((counts.copy(), trial_losses[best]))
+    chosen = earliest_within(nested, tolerance) if best_nested else counts
     return chosen / chosen.sum()
+
+
+def earliest_within(nested: list[tuple[np.ndarray, float]], tolerance: float) -> np.ndarray:
+    """The counts of the earliest nested ensemble within ``tolerance * |best loss|`` of
+    the best loss (with no tolerance, the earliest of the best)."""
+    best = min(loss for _, loss in nested)
+    return next(c for c, loss in nested if loss <= best + tolerance * abs(best))
 
 
 @dataclass(frozen=True)

@@ -36,18 +36,23 @@ class Ensembler(Protocol):
 class GreedyEnsembler:
     """Greedy ensemble selection (Caruana et al., 2004) over the ``nbest`` best trials
     (see :func:`candidates`), ``size`` steps with replacement; under a ``latency`` limit,
-    only trials whose estimated prediction times add up to less than it."""
+    only trials whose estimated prediction times add up to less than it. The earliest
+    nested ensemble within ``tolerance`` (relative) of the best validation loss is kept
+    (see :func:`autometa.ensemble.ensemble_selection`)."""
 
     size: int = 50
     nbest: int = 50
     latency: LatencyLimit | None = None
+    tolerance: float = 0.0
 
     def weights(self, state: SearchState, data: TaskData) -> dict[int, float]:
-        return select_weights(state, data, self.size, self.nbest, self.latency)
+        return select_weights(state, data, self.size, self.nbest, self.latency,
+                              self.tolerance)
 
 
 def select_weights(state: SearchState, data: TaskData, size: int, nbest: int,
-                   latency: LatencyLimit | None = None) -> dict[int, float]:
+                   latency: LatencyLimit | None = None, tolerance: float = 0.0
+                   ) -> dict[int, float]:
     """Ensemble weight per trial id (only non-zero weights)."""
     ok = candidates(state, data)[:nbest]
     if not ok:
@@ -59,7 +64,7 @@ def select_weights(state: SearchState, data: TaskData, size: int, nbest: int,
     y_val = data.y[data.val_index]
     preds = [state.predictions[t.id] for t in ok]
     weights = ensemble_selection(preds, lambda p: data.metric.loss(y_val, p), size=size,
-                                 costs=costs, max_cost=limit)
+                                 costs=costs, max_cost=limit, tolerance=tolerance)
     return {t.id: float(w) for t, w in zip(ok, weights, strict=True) if w > 0}
 
 

@@ -11,7 +11,9 @@ chosen and refitted under each rule from that one search, so only the rule diffe
   best trial's gain over predicting the prior;
 - ``prefix+gate-all``: both;
 - ``autometa``: autometa's ``GreedyEnsembler``: prefix, and the gate under rank metrics
-  (ROC AUC) only.
+  (ROC AUC) only;
+- ``lean-T``: ``autometa``, keeping the earliest nested ensemble within a relative
+  tolerance ``T`` of the best validation loss (fewer members, faster predictions).
 
 Each rule is an ensembler (:class:`RuleEnsembler`) handed to
 :func:`autometa.automl.final_ensemble` on the same search result.
@@ -54,7 +56,8 @@ from autometa.pool import borrowed_pool
 from autometa.table import Table
 
 OUT = compare.HERE / "results" / "ensemble_rules"
-RULES = ("before", "prefix", "gate-all", "prefix+gate-all", "autometa")
+RULES = ("before", "prefix", "gate-all", "prefix+gate-all", "autometa", "lean-0.001",
+         "lean-0.003", "lean-0.01")
 DEFAULT_RULES = ("before", "prefix", "autometa")
 
 
@@ -69,6 +72,10 @@ class RuleEnsembler:
     def weights(self, state, data) -> dict[int, float]:
         if self.rule == "autometa":
             return GreedyEnsembler(self.size, self.nbest).weights(state, data)
+        if self.rule.startswith("lean-"):
+            tolerance = float(self.rule.removeprefix("lean-"))
+            return GreedyEnsembler(self.size, self.nbest, tolerance=tolerance).weights(
+                state, data)
         gate, prefix = "gate" in self.rule, self.rule.startswith("prefix")
         y_val = data.y[data.val_index]
         ranked = sorted(state.successes, key=lambda t: t.loss)
@@ -151,15 +158,18 @@ def report(args: argparse.Namespace) -> None:
     rows["signed"] = sign * rows["score"]
     wide = rows.pivot(index="task", columns="rule", values="signed")
     types = rows.groupby("task")["type"].first()
-    lines = ["| rule | better / worse / same vs before | binary | multiclass | regression "
-             "| mean change vs before, % | members, median |", "|---" * 7 + "|"]
+    base = args.baseline
+    lines = [f"| rule | better / worse / same vs {base} | binary | multiclass | regression "
+             f"| mean change vs {base}, % | members, median | predict ms / 1k rows, median |",
+             "|---" * 8 + "|"]
     for rule in [r for r in RULES if r in wide.columns]:
-        diff = wide[rule] - wide["before"]
+        diff = wide[rule] - wide[args.baseline]
         by_type = [_wlt(diff[types == kind]) for kind in compare.TYPES]
-        change = 100 * (diff / wide["before"].abs()).mean()
-        members = rows.loc[rows["rule"] == rule, "members"].median()
+        change = 100 * (diff / wide[base].abs()).mean()
+        chosen = rows[rows["rule"] == rule]
         lines.append(f"| {rule} | {_wlt(diff)} | " + " | ".join(by_type)
-                     + f" | {change:+.2f} | {members:g} |")
+                     + f" | {change:+.2f} | {chosen['members'].median():g} "
+                     f"| {chosen['predict_ms_per_1000'].median():.1f} |")
     (args.out / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -180,6 +190,7 @@ def main() -> None:
     r.add_argument("--out", type=Path, default=OUT)
     p = sub.add_parser("report")
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--baseline", default="before", choices=RULES)
     args = parser.parse_args()
     run(args) if args.command == "run" else report(args)
 

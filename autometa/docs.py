@@ -65,9 +65,10 @@ PARAMS_DOC = """
         multiclass), handed out one at a time: from the third loss seen on, the source
         tasks that rank the configurations tried as this task does count more (see
         :meth:`autometa.portfolio.Portfolio.select`); ``"greedy"``: the greedy portfolio
-        of all source tasks; ``"off"``: SMAC's own random initial design. On more rows
-        than the portfolio measured its candidates on (1,500), the default LightGBM
-        configuration comes second.
+        of all source tasks; ``"off"``: SMAC's own random initial design. The default
+        LightGBM and HistGradientBoosting configurations are always tried (when searched),
+        after the third pick, or after the first on more rows than the portfolio
+        measured its candidates on (1,500).
     n_initial_configs : int, default=16
         Number of portfolio configurations evaluated first.
     portfolio : Portfolio, str, path or None, default=None
@@ -117,7 +118,7 @@ ATTRS_DOC = """
         the search sooner), each with the reason it was chosen
         (``"knn:<source task>"`` when the nearest tasks moved it up the greedy order,
         naming the neighbour it does best on, ``"default"`` for the default LightGBM
-        on large data, else ``"greedy"``).
+        and HistGradientBoosting, else ``"greedy"``).
 """
 
 THRESHOLD_DOC = """    threshold_ : float or None

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from autometa.portfolio import Pick, Portfolio, PortfolioError, load
 
-BASELINE = "lightgbm"  # its default comes second on more rows than the portfolio measured
+BASELINES = ("lightgbm", "hist_gradient_boosting")  # their defaults are always tried:
+BASELINES_AFTER = 3  # after this many portfolio picks, or after the first on more rows
+# than the portfolio measured (its evidence is extrapolated there)
 
 Tried = Sequence[tuple[Mapping, float | None]]
 
@@ -33,8 +35,11 @@ class InitialDesign:
         The new task's meta-features (needed by ``"auto"``).
     n : int
         Number of configurations handed out at most.
-    baseline : dict, optional
-        A configuration to evaluate second, whatever the portfolio says.
+    baselines : sequence of dict
+        Configurations to evaluate after ``baselines_after`` picks, whatever the portfolio
+        says (those tried already are skipped).
+    baselines_after : int
+        Picks from the portfolio before the baselines.
 
     Attributes
     ----------
@@ -44,10 +49,11 @@ class InitialDesign:
 
     def __init__(self, portfolio: Portfolio | None, strategy: str = "auto",
                  metafeatures: Mapping[str, float] | None = None, n: int = 0,
-                 baseline: dict | None = None) -> None:
+                 baselines: Sequence[dict] = (), baselines_after: int = 1) -> None:
         self.portfolio = portfolio if portfolio is not None and portfolio.configs else None
         self.strategy, self.metafeatures, self.n = strategy, metafeatures, n
-        self.baseline = baseline
+        self.baselines = [dict(b) for b in baselines]
+        self.baselines_after = baselines_after
         self.picks: list[Pick] = []
         self._exhausted = False  # every candidate has been tried
 
@@ -75,9 +81,11 @@ class InitialDesign:
         return pick.config
 
     def _next(self, tried: Tried) -> Pick | None:
-        configs = [dict(c) for c, _ in tried]
-        if len(self.picks) == 1 and self.baseline is not None and self.baseline not in configs:
-            return Pick(dict(self.baseline), "default")
+        configs = [dict(c) for c, _ in tried] + [p.config for p in self.picks]
+        if len(self.picks) >= self.baselines_after:
+            for config in self.baselines:
+                if config not in configs:
+                    return Pick(dict(config), "default")
         picks = self.portfolio.select(self.metafeatures, 1, self.strategy, tried=tried)
         return picks[0] if picks else None
 
@@ -114,9 +122,9 @@ def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float]
         ``fit_rows`` rows in all, with ``n_classes`` classes (``None`` for regression; see
         :meth:`Portfolio.affordable`).
     n_rows : int, optional
-        Rows of the task. On more rows than the portfolio measured its candidates on, its
-        evidence is extrapolated, and the default :data:`BASELINE` configuration comes
-        second.
+        Rows of the task: the :data:`BASELINES` defaults come after the first pick on more
+        rows than the portfolio measured its candidates on, else after
+        :data:`BASELINES_AFTER` picks.
 
     Returns
     -------
@@ -137,12 +145,16 @@ def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float]
         portfolio = portfolio.affordable(*budget)
     large = n_rows is not None and n_rows > portfolio.measured_rows
     return InitialDesign(portfolio, strategy, metafeatures, n,
-                     baseline=baseline(families, task) if large else None)
+                         baselines=baselines(families, task),
+                         baselines_after=1 if large else BASELINES_AFTER)
 
 
-def baseline(families: Collection[str], task: str) -> dict | None:
-    """The default configuration of :data:`BASELINE` (``None`` when it is not searched)."""
+def baselines(families: Collection[str], task: str) -> list[dict]:
+    """The default configurations of the :data:`BASELINES` families that are searched: a
+    safety net, so that the ensemble can lose to a default model only by validation
+    noise."""
     from autometa.components import registry
     from autometa.space import family_default
 
-    return family_default(registry()[BASELINE], task) if BASELINE in families else None
+    specs = registry()
+    return [family_default(specs[name], task) for name in BASELINES if name in families]

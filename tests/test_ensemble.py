@@ -173,3 +173,15 @@ def test_ensemble_size_one_keeps_only_the_best_pipeline(classification_600):
     X = classification_600[0]
     typed = clf.schema_.transform(as_frame(X))
     np.testing.assert_allclose(clf.predict_proba(X), member.pipeline.predict_proba(typed))
+
+
+def test_a_tolerance_keeps_fewer_members_within_it():
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=300)
+    preds = [y + rng.normal(scale=1.0, size=300) for _ in range(10)]
+    loss = mse_loss(y)
+    full = ensemble_selection(preds, loss, size=40, n_init=1)
+    lean = ensemble_selection(preds, loss, size=40, n_init=1, tolerance=0.2)
+    assert (lean > 0).sum() < (full > 0).sum()
+    blend = lambda w: np.tensordot(w, np.stack(preds), axes=1)  # noqa: E731
+    assert loss(blend(full)) <= loss(blend(lean)) <= 1.2 * loss(blend(full))

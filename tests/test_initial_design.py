@@ -80,15 +80,19 @@ def test_a_warm_start_hands_out_n_configurations_and_passes_on_their_losses(monk
     assert seen == [tried[:i] for i in range(4)]
 
 
-def test_the_baseline_comes_second_once():
+def test_the_baselines_follow_the_first_pick_once():
     p = _two_clusters()
-    base = {"model": "lightgbm"}
-    reasons = [q.reason for q in InitialDesign(p, "greedy", None, 3, baseline=base).planned()]
-    assert reasons == ["greedy", "default", "greedy"]
+    bases = [{"model": "lightgbm"}, {"model": "hgb"}]
+    reasons = [q.reason for q in InitialDesign(p, "greedy", None, 4, baselines=bases).planned()]
+    assert reasons == ["greedy", "default", "default", "greedy"]
     first = p.configs[p.order[0]]
-    again = InitialDesign(p, "greedy", None, 3, baseline=first).planned()
+    again = InitialDesign(p, "greedy", None, 3, baselines=[first]).planned()
     assert [q.config for q in again] == [p.configs[i] for i in p.order[:3]]
-    assert InitialDesign(None, "greedy", None, 3, baseline=base).planned() == []
+    tried = [({"model": "hgb"}, 0.3)]
+    design = InitialDesign(p, "greedy", None, 3, baselines=bases)
+    design(tried)
+    assert design(tried) == {"model": "lightgbm"} and design(tried) != {"model": "hgb"}
+    assert InitialDesign(None, "greedy", None, 3, baselines=bases).planned() == []
 
 
 def test_a_warm_start_ends_early_when_the_portfolio_runs_out():

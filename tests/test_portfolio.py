@@ -264,14 +264,18 @@ def test_without_portfolios_anywhere_the_error_says_what_to_do(tmp_path):
     assert "meta_learning='off'" in last
 
 
-@pytest.mark.parametrize(("n_rows", "has_default"), [(None, False), (1500, False), (1501, True)])
-def test_the_default_lightgbm_joins_only_on_more_rows_than_the_portfolio_measured(
-        n_rows, has_default):
+@pytest.mark.parametrize(("n_rows", "after"), [(None, 3), (1500, 3), (1501, 1)])
+def test_the_default_lightgbm_and_hgb_come_early(n_rows, after):
     shipped = load("classification")
     assert shipped.measured_rows == 1500
-    picks = portfolio_design("classification", "greedy", None, 6, list(registry()), shipped,
-                       n_rows=n_rows).planned()
-    assert [p.reason == "default" for p in picks][1] is has_default
+    picks = portfolio_design("classification", "greedy", None, 6, list(registry()),
+                             shipped, n_rows=n_rows).planned()
+    defaults = [p.config["model"] for p in picks[after:after + 2]]
+    assert [p.reason for p in picks[after:after + 2]] == ["default", "default"]
+    assert defaults == ["lightgbm", "hist_gradient_boosting"]
+    only_linear = portfolio_design("classification", "greedy", None, 3, ["linear"],
+                                   shipped).planned()
+    assert all(p.reason != "default" for p in only_linear)
 
 
 def test_affordable_keeps_the_candidates_expected_to_fit_the_trial_limit():

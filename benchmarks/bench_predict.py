@@ -58,11 +58,13 @@ def main(budget: float = 45, repeats: int = 30) -> None:
           f"ensemble of {len(members)} members: {families}")
     print(f"accuracy on the {N_PREDICT} new rows: {clf.score(X_new, y[N_TRAIN:]):.3f}")
     proba = median_seconds(clf.predict_proba, X_new, repeats)
+    one_row = median_seconds(clf.predict_proba, X_new.iloc[:1], repeats)
     label = median_seconds(clf.predict, X_new, repeats)
     exported = median_seconds(clf.to_sklearn().predict_proba, X_new, repeats)
     print(f"predict_proba on {N_PREDICT} rows: median {1e3 * proba:.1f} ms "
           f"(predict {1e3 * label:.1f} ms, to_sklearn() predict_proba {1e3 * exported:.1f} ms) "
-          f"over {repeats} calls")
+          f"over {repeats} calls; one row: {1e3 * one_row:.1f} ms; measured at fit: "
+          f"{1e6 * clf.predict_latency_:.1f} ms per 1,000 rows")
     print("of which, median ms: " + ", ".join(
         f"{name} {1e3 * seconds:.1f}" for name, seconds in parts(clf, X_new, repeats)))
 

@@ -232,3 +232,13 @@ def test_a_tuned_threshold_is_reported():
     assert "threshold: predict yes when P(yes) >= 0.5 (the default)" in info_text(
         info_dict({"estimator": model}, "m.joblib"))
     assert "threshold" not in info_text(info_dict({"estimator": FittedStandIn()}, "m.joblib"))
+
+
+def test_the_measured_latency_is_reported():
+    model = FittedStandIn()
+    assert "predicts:" not in info_text(info_dict({"estimator": model}, "m.joblib"))
+    model.predict_latency_, model.infer_limit = 1.234e-5, 2e-5
+    info = info_dict({"estimator": model}, "m.joblib")
+    assert info["predict_latency"] == 1.234e-5
+    assert ("predicts:  12.3 ms per 1,000 rows (measured on batches of 1,000 rows; limit "
+            "20 ms)") in info_text(info)

@@ -45,7 +45,7 @@ def check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
                          f"lowest is {w.min():g}); weights must be 0 or more.")
     positive = w > 0
     if not positive.any():
-        raise ValueError("sample_weight is 0 for every row; give at least some rows a "
+        raise ValueError("sample_weight is zero for every row; give at least some rows a "
                          "positive weight.")
     if np.all(w == w[0]):
         return None
@@ -85,7 +85,8 @@ def check_class_weights(y: np.ndarray, sample_weight: np.ndarray | None,
     if sample_weight is None:
         return
     totals = np.bincount(y, weights=sample_weight, minlength=len(classes))
-    empty = [classes[i] for i in np.flatnonzero(totals == 0)]
+    empty = [classes[i].item() if isinstance(classes[i], np.generic) else classes[i]
+             for i in np.flatnonzero(totals == 0)]
     if empty:
         raise ValueError(f"sample_weight is 0 for every row of class(es) {empty!r}; give "
                          "them a positive weight or drop those rows.")

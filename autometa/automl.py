@@ -137,7 +137,8 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
     result = None
     events.on_start(plan, data)
     try:
-        families = select_families(table.task, data.specs, plan.include, plan.exclude)
+        families = select_families(table.task, data.specs, plan.include, plan.exclude,
+                                   weighted=table.sample_weight is not None)
         space = build_space(table.task, families, seed=plan.seed)
         if previous is None:
             metafeatures, design = initial_design(data, plan, [f.name for f in families])
@@ -195,7 +196,7 @@ def decision_threshold(ensemble: Ensemble, state: SearchState, data: TaskData
     """The ensemble's decision threshold, from the validation predictions of its members
     (see :func:`autometa.threshold.ensemble_threshold`)."""
     return ensemble_threshold(ensemble.weights, state.predictions, data.y[data.val_index],
-                              data.metric, data.n_classes)
+                              data.metric, data.n_classes, data.val_weight)
 
 
 def initial_design(data: TaskData, plan: FitPlan, families: Collection[str]

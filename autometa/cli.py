@@ -47,7 +47,8 @@ def _predict(args: argparse.Namespace) -> int:
     estimator, target = bundle["estimator"], bundle.get("target")
     frame = files.read_table(args.data)
     X = files.prediction_features(frame, estimator, target, args.data)
-    extra = [str(c) for c in frame.columns if c not in set(X.columns) and c != target]
+    known = {target, bundle.get("weight_column")}
+    extra = [str(c) for c in frame.columns if c not in set(X.columns) and c not in known]
     if extra:
         say(f"note: ignoring {len(extra)} column(s) not seen at fit time: {', '.join(extra)}.")
     if args.proba:
@@ -100,7 +101,7 @@ def _report(args: argparse.Namespace) -> int:
 def _metafeatures(args: argparse.Namespace) -> int:
     from autometa import metafeatures
 
-    X, y = training_data(args.data, args.target)
+    X, y, _ = training_data(args.data, args.target)
     values = metafeatures.of_table(X, y, task(y, args.task).task, seed=args.seed)
     print(json.dumps(files.jsonable(values), indent=2, sort_keys=True))
     return 0
@@ -174,6 +175,9 @@ def _add_fit(commands, common: argparse.ArgumentParser) -> None:
     fit.add_argument("--target", required=True, metavar="COL", help="name of the target column")
     fit.add_argument("--task", choices=["auto", *TASK_TYPES], default="auto",
                      help="the learning task (default: infer it from the target)")
+    fit.add_argument("--weight-column", metavar="COL", help="column of non-negative row "
+                     "weights (sample_weight): not a feature; rows of weight 0 are left out of "
+                     "training; the knn family is not searched")
     fit.add_argument("--time-budget", type=_positive_float, default=60.0, metavar="S",
                      help="seconds for the whole fit (default: 60)")
     fit.add_argument("--metric", metavar="M", help="scikit-learn scorer name, e.g. roc_auc, "

@@ -32,15 +32,42 @@ def say(message: str) -> None:
     print(f"autometa: {message}", file=sys.stderr, flush=True)
 
 
-def training_data(path: str, target: str) -> tuple[pd.DataFrame, pd.Series]:
-    """Features and target from a data file; rows with a missing target are dropped."""
-    X, y = files.split_target(files.read_table(path), target)
+def training_data(path: str, target: str, weight: str | None = None
+                  ) -> tuple[pd.DataFrame, pd.Series, pd.Series | None]:
+    """Features, target and row weights (``None`` without a ``weight`` column) from a data
+    file; rows with a missing target are dropped."""
+    frame = files.read_table(path)
+    weights = None
+    if weight is not None:
+        frame, weights = weight_column(frame, weight, target)
+    X, y = files.split_target(frame, target)
     missing = y.isna().to_numpy()
     if missing.any():
         say(f"note: dropping {int(missing.sum())} rows whose target {target!r} is missing.")
         X, y = X[~missing].reset_index(drop=True), y[~missing].reset_index(drop=True)
+        if weights is not None:
+            weights = weights[~missing].reset_index(drop=True)
     files.check_learnable(y, target)
-    return X, y
+    return X, y, weights
+
+
+def weight_column(frame: pd.DataFrame, weight: str, target: str
+                  ) -> tuple[pd.DataFrame, pd.Series]:
+    """The table without its column of row weights, and that column (checked)."""
+    if weight == target:
+        raise CommandError(f"--weight-column {weight!r} is the target column; give the "
+                           "column of row weights.")
+    if weight not in frame.columns:
+        raise CommandError(files.unknown_column(frame, weight, "weight"))
+    values = pd.to_numeric(frame[weight], errors="coerce")
+    bad = values.isna() & frame[weight].notna()
+    if bad.any():
+        raise CommandError(f"weight column {weight!r} must hold numbers, but holds "
+                           f"{frame[weight][bad].iloc[0]!r}.")
+    if values.isna().any():
+        raise CommandError(f"weight column {weight!r} has {int(values.isna().sum())} missing "
+                           "value(s); fill them in (0 leaves a row out) or drop those rows.")
+    return frame.drop(columns=[weight]), values
 
 
 def task(y: pd.Series, requested: str) -> files.TaskGuess:
@@ -53,14 +80,15 @@ def task(y: pd.Series, requested: str) -> files.TaskGuess:
 def run_fit(args: argparse.Namespace) -> int:
     """The ``fit`` command; returns the exit code."""
     check_destinations(args.output, args.report)
-    X, y = training_data(args.data, args.target)
+    X, y, weights = training_data(args.data, args.target, args.weight_column)
     guess = task(y, args.task)
     print(f"task: {guess.task} ({guess.reason})", flush=True)
     estimator = _estimator(guess.task, args)
     meta = {"target": args.target, "task": guess.task, "task_reason": guess.reason,
-            "data_file": str(args.data), "columns": [str(c) for c in X.columns]}
+            "data_file": str(args.data), "columns": [str(c) for c in X.columns],
+            "weight_column": args.weight_column}
     try:
-        _fit(estimator, X, y)
+        _fit(estimator, X, y, weights)
     except KeyboardInterrupt:
         say("interrupted before a usable model was ready; nothing was saved.")
         return EXIT_INTERRUPTED
@@ -102,11 +130,11 @@ def _estimator(task_name: str, args: argparse.Namespace):
                random_state=args.seed, verbose=0 if args.quiet else 1)
 
 
-def _fit(estimator, X: pd.DataFrame, y: pd.Series) -> None:
+def _fit(estimator, X: pd.DataFrame, y: pd.Series, weights: pd.Series | None = None) -> None:
     from autometa.errors import NoSuccessfulTrial
 
     try:
-        estimator.fit(X, y)
+        estimator.fit(X, y, **({} if weights is None else {"sample_weight": weights}))
     except NoSuccessfulTrial as exc:  # say it in the command's terms
         raise FitFailed(exc.describe(budget="--time-budget ", trial_limit=None)) from exc
 

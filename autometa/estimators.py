@@ -6,6 +6,7 @@ They hold the parameters, validate the input, and copy the result of
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 import warnings
@@ -45,13 +46,15 @@ class _Previous:
     fingerprint: str
 
 
-def fingerprint(frame: pd.DataFrame, y: np.ndarray) -> str:
-    """A cheap identity of a training set: shape, columns, types, target and sampled rows."""
+def fingerprint(frame: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None = None
+                ) -> str:
+    """A cheap identity of a training set: shape, columns, types, target, weights and
+    sampled rows."""
     step = max(1, len(frame) // 1000)
     sample = frame.iloc[::step]
     rows = pd.util.hash_pandas_object(sample, index=False).to_numpy()
-    return joblib.hash((frame.shape, list(map(str, frame.columns)), list(map(str, frame.dtypes)),
-                        y, rows))
+    identity = (frame.shape, list(map(str, frame.columns)), list(map(str, frame.dtypes)), y, rows)
+    return joblib.hash(identity if sample_weight is None else (*identity, sample_weight))
 
 
 class AutoMetaEstimator(BaseEstimator):
@@ -135,7 +138,7 @@ class AutoMetaEstimator(BaseEstimator):
 
     # -- fit --------------------------------------------------------------------------------
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Search pipelines for ``time_budget`` seconds and keep the best ensemble.
 
         Nothing of the estimator changes unless the fit succeeds.
@@ -146,6 +149,16 @@ class AutoMetaEstimator(BaseEstimator):
             Numeric, categorical, string, boolean and datetime columns; missing values allowed.
         y : array-like of shape (n_samples,)
             Target values (labels for classification, numbers for regression).
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Non-negative row weights. Every trial's model is trained with the weights of
+            its training rows, the validation losses, ensemble selection and the decision
+            threshold are weighted, and the final pipelines are refit with them (the
+            resampling splits are not weighted). Only relative weights matter (they are
+            scaled to a mean of 1 over the rows of positive weight; weights all equal are
+            the same as none); rows of weight 0 are left out of training. Model families
+            whose estimator cannot take ``sample_weight`` (``knn``) are left out of the
+            search; ``include`` naming only such families is an error, as is a metric
+            whose score function takes no ``sample_weight``.
 
         Returns
         -------
@@ -156,8 +169,8 @@ class AutoMetaEstimator(BaseEstimator):
         self._validate_params()
         frame = tabular.as_frame(X)
         shape = self._input_shape(X)
-        table = Table.from_frame(frame, y, self._task_type, type(self).__name__)
-        key = fingerprint(frame, table.y)
+        table = Table.from_frame(frame, y, self._task_type, type(self).__name__, sample_weight)
+        key = fingerprint(frame, table.y, table.sample_weight)
         previous = self._previous_fit(key)
         seed = previous.seed if previous else self._seed()
         with borrowed_pool(self._n_workers(), self.dask_client) as executor:
@@ -323,11 +336,15 @@ class AutoMetaEstimator(BaseEstimator):
         return state
 
     def __sklearn_clone__(self):
-        """An unfitted copy with the same parameters; a ``dask_client`` is shared, not copied."""
+        """An unfitted copy with the same parameters and metadata requests; a ``dask_client`` is
+        shared, not copied."""
         params = self.get_params(deep=False)
         client = params.pop("dask_client")
-        return type(self)(**{k: clone(v, safe=False) for k, v in params.items()},
+        twin = type(self)(**{k: clone(v, safe=False) for k, v in params.items()},
                           dask_client=client)
+        if hasattr(self, "_metadata_request"):  # set_fit_request(...), as clone() keeps it
+            twin._metadata_request = copy.deepcopy(self._metadata_request)
+        return twin
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn import config_context
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.pipeline import Pipeline
 
 from autometa.components import BuildContext, ModelSpec, registry
 from autometa.forest import pipeline_predict
@@ -19,6 +21,7 @@ from autometa.metrics import Metric, resolve_metric
 from autometa.space import build_pipeline
 from autometa.table import Table
 from autometa.task import CLASSIFICATION, TaskType
+from autometa.weights import training_rows
 
 HOLDOUT_FRACTION = 0.2
 SEARCH_ROWS_PER_SECOND = 200  # a holdout search trains on 200 rows per second of budget,
@@ -39,6 +42,7 @@ class TaskData:
     specs: dict[str, ModelSpec]
     categorical: tuple[str, ...] = ()
     cardinalities: tuple[int, ...] = ()
+    sample_weight: np.ndarray | None = None
 
     @classmethod
     def from_table(cls, table: Table, *, resampling: str | int | tuple[str, int] = "auto",
@@ -60,8 +64,19 @@ class TaskData:
             The model families trials may use (default: the built-in ones).
         budget : float, optional
             The fit's time budget (see :func:`choose_resampling` and :func:`search_rows`).
+
+        Raises
+        ------
+        ValueError
+            When the table is weighted and the metric's score function takes no
+            ``sample_weight``.
         """
         n_rows = len(table.y)
+        scorer = resolve_metric(metric, table.task, table.n_classes)
+        if table.sample_weight is not None and not scorer.takes_sample_weight:
+            raise ValueError(f"The metric {scorer.name!r} takes no sample_weight, so a weighted "
+                             "fit cannot score its trials; use a metric whose score function "
+                             "has a sample_weight parameter, or fit without weights.")
         kind, n_splits = resampling if isinstance(resampling, tuple) else \
             choose_resampling(resampling, n_rows, budget)
         return cls(
@@ -70,16 +85,31 @@ class TaskData:
             task=table.task,
             n_classes=table.n_classes,
             splits=make_splits(table.y, table.task, kind, n_splits, seed, search_rows(budget)),
-            metric=resolve_metric(metric, table.task, table.n_classes),
+            metric=scorer,
             specs=registry() if specs is None else specs,
             categorical=table.schema.categorical_names,
             cardinalities=tuple(table.schema.cardinalities),
+            sample_weight=table.sample_weight,
         )
 
     @property
     def val_index(self) -> np.ndarray:
         """Rows that receive validation predictions, in prediction order."""
         return np.concatenate([va for _, va in self.splits])
+
+    @property
+    def val_weight(self) -> np.ndarray | None:
+        """Weights of the rows of :attr:`val_index` (``None`` when unweighted)."""
+        return None if self.sample_weight is None else self.sample_weight[self.val_index]
+
+    def training(self, rows: np.ndarray | None
+                 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+        """``X``, ``y`` and weights to train on ``rows`` (``None``: all rows); rows of
+        weight 0 are left out (see :func:`autometa.weights.training_rows`)."""
+        rows, weights = training_rows(self.sample_weight, rows, len(self.y))
+        if rows is None:
+            return self.X, self.y, None
+        return self.X.iloc[rows], self.y[rows], weights
 
     def context(self, n_rows: int, seed: int, n_threads: int) -> BuildContext:
         numeric = tuple(c for c in self.X.columns if c not in set(self.categorical))
@@ -162,15 +192,30 @@ def make_splits(y: np.ndarray, task: str, kind: str, n_splits: int, seed: int,
     return tuple((tr, va) for tr, va in folds)
 
 
-def fit_pipeline(pipeline, X: pd.DataFrame, y: np.ndarray, task: str):
-    """Fit ``pipeline`` and return it; labels absent from ``y`` are handled by the caller."""
-    if task == CLASSIFICATION:
-        present = np.unique(y)
-        pipeline.fit(X, np.searchsorted(present, y))
-        pipeline.autometa_classes_ = present
-    else:
-        pipeline.fit(X, y)
+def fit_pipeline(pipeline, X: pd.DataFrame, y: np.ndarray, task: str,
+                 sample_weight: np.ndarray | None = None):
+    """Fit ``pipeline`` and return it; labels absent from ``y`` are handled by the caller.
+
+    ``sample_weight`` goes to the fit of the pipeline's last step.
+    """
+    params = weight_params(pipeline, sample_weight)
+    with config_context(enable_metadata_routing=False):  # ``step__sample_weight`` style
+        if task == CLASSIFICATION:
+            present = np.unique(y)
+            pipeline.fit(X, np.searchsorted(present, y), **params)
+            pipeline.autometa_classes_ = present
+        else:
+            pipeline.fit(X, y, **params)
     return pipeline
+
+
+def weight_params(pipeline, sample_weight: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The fit parameters that pass ``sample_weight`` to the model of ``pipeline``."""
+    if sample_weight is None:
+        return {}
+    if isinstance(pipeline, Pipeline):
+        return {f"{pipeline.steps[-1][0]}__sample_weight": sample_weight}
+    return {"sample_weight": sample_weight}
 
 
 def predict_pipeline(pipeline, X: pd.DataFrame, task: str, n_classes: int | None) -> np.ndarray:
@@ -216,10 +261,11 @@ def evaluate_with_models(config: dict[str, Any], data: TaskData, seed: int,
     fit_time = predict_time = 0.0
     parts, models = [], []
     for train, val in data.splits:
-        ctx = data.context(len(train), seed, n_threads)
+        X, y, weights = data.training(train)
+        ctx = data.context(len(y), seed, n_threads)
         pipeline = build_pipeline(config, ctx, data.specs)
         start = time.perf_counter()
-        models.append(fit_pipeline(pipeline, data.X.iloc[train], data.y[train], data.task))
+        models.append(fit_pipeline(pipeline, X, y, data.task, weights))
         fit_time += time.perf_counter() - start
         start = time.perf_counter()
         parts.append(predict_pipeline(pipeline, data.X.iloc[val], data.task, data.n_classes))
@@ -227,7 +273,7 @@ def evaluate_with_models(config: dict[str, Any], data: TaskData, seed: int,
     predictions = np.concatenate(parts)
     if not np.isfinite(predictions).all():
         raise FloatingPointError("the model predicted NaN or infinite values")
-    loss = data.metric.loss(data.y[data.val_index], predictions)
+    loss = data.metric.loss(data.y[data.val_index], predictions, data.val_weight)
     if not np.isfinite(loss):
         raise FloatingPointError(f"the metric {data.metric.name} is not finite")
     outcome = Outcome(loss, predictions.astype(np.float32), fit_time, predict_time)
@@ -270,12 +316,12 @@ class Refit:
 
 def refit(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1,
           max_rows: int | None = None):
-    """The pipeline of ``config`` fitted on all rows (or ``max_rows`` of them)."""
-    rows = refit_rows(data, max_rows, seed)
-    X, y = (data.X, data.y) if rows is None else (data.X.iloc[rows], data.y[rows])
+    """The pipeline of ``config`` fitted on all rows (or ``max_rows`` of them), with their
+    weights."""
+    X, y, weights = data.training(refit_rows(data, max_rows, seed))
     ctx = data.context(len(y), seed, n_threads)
     pipeline = build_pipeline(config, ctx, data.specs)
-    return fit_pipeline(pipeline, X, y, data.task)
+    return fit_pipeline(pipeline, X, y, data.task, weights)
 
 
 def refit_rows(data: TaskData, max_rows: int | None, seed: int) -> np.ndarray | None:

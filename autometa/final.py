@@ -61,9 +61,9 @@ def select_weights(state: SearchState, data: TaskData, size: int, nbest: int,
     if latency is not None and latency.seconds_per_row is not None:
         ok, costs = affordable(ok, data, latency)
         limit = latency.seconds_per_row
-    y_val = data.y[data.val_index]
+    y_val, w_val = data.y[data.val_index], data.val_weight
     preds = [state.predictions[t.id] for t in ok]
-    weights = ensemble_selection(preds, lambda p: data.metric.loss(y_val, p), size=size,
+    weights = ensemble_selection(preds, lambda p: data.metric.loss(y_val, p, w_val), size=size,
                                  costs=costs, max_cost=limit, tolerance=tolerance)
     return {t.id: float(w) for t, w in zip(ok, weights, strict=True) if w > 0}
 
@@ -106,17 +106,20 @@ def gaining(ranked: list[Trial], data: TaskData) -> list[Trial]:
     over predicting the prior."""
     if not ranked:
         return []
-    y_val = data.y[data.val_index]
-    chance = data.metric.loss(y_val, prior_prediction(y_val, data.n_classes))
+    y_val, w_val = data.y[data.val_index], data.val_weight
+    chance = data.metric.loss(y_val, prior_prediction(y_val, data.n_classes, w_val), w_val)
     floor = MEMBER_GAIN * max(chance - ranked[0].loss, 0.0)
     return [t for t in ranked if chance - t.loss > floor]
 
 
-def prior_prediction(y: np.ndarray, n_classes: int | None) -> np.ndarray:
-    """The constant prediction of the target's distribution: class shares, or the mean."""
+def prior_prediction(y: np.ndarray, n_classes: int | None,
+                     sample_weight: np.ndarray | None = None) -> np.ndarray:
+    """The constant prediction of the target's distribution: class shares, or the mean
+    (weighted by ``sample_weight`` when given)."""
     if n_classes is None:
-        return np.full(len(y), float(np.mean(y)))
-    shares = np.bincount(y, minlength=n_classes) / len(y)
+        return np.full(len(y), float(np.average(y, weights=sample_weight)))
+    counts = np.bincount(y, weights=sample_weight, minlength=n_classes)
+    shares = counts / counts.sum()
     return np.tile(shares, (len(y), 1))
 
 

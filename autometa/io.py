@@ -199,16 +199,17 @@ def split_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Ser
         The target column.
     """
     if target not in frame.columns:
-        raise DataFileError(_unknown_column(frame, target))
+        raise DataFileError(unknown_column(frame, target))
     if frame.shape[1] < 2:
         raise DataFileError(f"the data has only the target column {target!r}; no features.")
     return frame.drop(columns=[target]), frame[target]
 
 
-def _unknown_column(frame: pd.DataFrame, target: str) -> str:
+def unknown_column(frame: pd.DataFrame, name: str, role: str = "target") -> str:
+    """The message for a column ``name`` (the ``role`` column) that ``frame`` lacks."""
     names = [str(c) for c in frame.columns]
-    message = f"unknown target column {target!r}"
-    close = difflib.get_close_matches(target, names, n=1)
+    message = f"unknown {role} column {name!r}"
+    close = difflib.get_close_matches(name, names, n=1)
     if close:
         message += f" (did you mean {close[0]!r}?)"
     message += f". Columns are: {listed([repr(n) for n in names])}."

@@ -7,6 +7,7 @@ score function, sign and response method for exactly that.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,21 +53,50 @@ class Metric:
         module = getattr(self.score_func, "__module__", "") or ""
         return self.response == "proba" and module.endswith("._ranking")
 
-    def score(self, y_true: np.ndarray, pred: np.ndarray) -> float:
-        """Score predictions; greater is better (the scorer's convention)."""
+    def score(self, y_true: np.ndarray, pred: np.ndarray,
+              sample_weight: np.ndarray | None = None) -> float:
+        """Score predictions; greater is better (the scorer's convention).
+
+        Parameters
+        ----------
+        y_true : ndarray of shape (n_samples,)
+            Encoded labels or values.
+        pred : ndarray
+            Probabilities (one column per class, or of class 1), labels or values.
+        sample_weight : ndarray of shape (n_samples,) or None
+            Row weights, passed to the score function.
+        """
         y_pred = self._prepare(pred)
-        fast = _FAST.get(self.name) if not self.kwargs else None
-        if fast is not None and (self.name != "roc_auc" or y_pred.ndim == 1):
-            return float(fast(np.asarray(y_true), y_pred))
+        fast = self._fast(y_pred, sample_weight)
+        if fast is not None:
+            args = () if sample_weight is None else (np.asarray(sample_weight),)
+            return float(fast(np.asarray(y_true), y_pred, *args))
         kwargs = dict(self.kwargs)
         if self.response == "proba" and pred.ndim == 2 and pred.shape[1] > 2:
             kwargs.setdefault("labels", np.arange(pred.shape[1]))
+        if sample_weight is not None:
+            kwargs["sample_weight"] = sample_weight
         return self.sign * float(self.score_func(y_true, y_pred, **kwargs))
 
-    def loss(self, y_true: np.ndarray, pred: np.ndarray) -> float:
-        """The quantity minimised by the search: minus the score."""
-        value = -self.score(y_true, pred)
+    def loss(self, y_true: np.ndarray, pred: np.ndarray,
+             sample_weight: np.ndarray | None = None) -> float:
+        """The quantity minimised by the search: minus the score (see :meth:`score`)."""
+        value = -self.score(y_true, pred, sample_weight)
         return value if np.isfinite(value) else np.inf
+
+    @property
+    def takes_sample_weight(self) -> bool:
+        """Whether the score function has a ``sample_weight`` parameter."""
+        try:
+            return "sample_weight" in inspect.signature(self.score_func).parameters
+        except (TypeError, ValueError):
+            return False
+
+    def _fast(self, y_pred: np.ndarray, sample_weight):
+        """The exact re-implementation for these predictions, if there is one."""
+        if self.kwargs or (self.name == "roc_auc" and y_pred.ndim != 1):
+            return None
+        return (_FAST if sample_weight is None else _WEIGHTED_FAST).get(self.name)
 
     def _prepare(self, pred: np.ndarray) -> np.ndarray:
         if self.response == "value" or pred.ndim == 1:
@@ -115,6 +145,45 @@ _FAST = {
     "neg_log_loss": _neg_log_loss,
     "neg_root_mean_squared_error": _neg_rmse,
     "accuracy": _accuracy,
+}
+
+
+def _weighted_binary_auc(y: np.ndarray, score: np.ndarray, w: np.ndarray) -> float:
+    positive = y == 1
+    w_pos, w_neg = np.where(positive, w, 0.0), np.where(positive, 0.0, w)
+    total_pos, total_neg = w_pos.sum(), w_neg.sum()
+    if total_pos == 0 or total_neg == 0:
+        return np.nan
+    values, group = np.unique(score, return_inverse=True)
+    pos = np.bincount(group, weights=w_pos, minlength=len(values))
+    neg = np.bincount(group, weights=w_neg, minlength=len(values))
+    below = np.cumsum(neg) - neg  # negative weight scored strictly lower; ties count half
+    return float(np.sum(pos * (below + 0.5 * neg)) / (total_pos * total_neg))
+
+
+def _weighted_neg_log_loss(y: np.ndarray, proba: np.ndarray, w: np.ndarray) -> float:
+    eps = np.finfo(np.float64).eps
+    if proba.ndim == 1:
+        p = np.where(y == 1, proba, 1.0 - proba)
+    else:
+        p = proba[np.arange(len(y)), y] / proba.sum(axis=1)
+    return -float(np.average(-np.log(np.clip(p, eps, 1.0 - eps)), weights=w))
+
+
+def _weighted_neg_rmse(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
+    return -float(np.sqrt(np.average((y - pred) ** 2, weights=w)))
+
+
+def _weighted_accuracy(y: np.ndarray, labels: np.ndarray, w: np.ndarray) -> float:
+    return float(np.average(y == labels, weights=w))
+
+
+# The same with row weights (``score_func(y, pred, sample_weight=w)``).
+_WEIGHTED_FAST = {
+    "roc_auc": _weighted_binary_auc,
+    "neg_log_loss": _weighted_neg_log_loss,
+    "neg_root_mean_squared_error": _weighted_neg_rmse,
+    "accuracy": _weighted_accuracy,
 }
 
 

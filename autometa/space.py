@@ -19,8 +19,10 @@ def select_families(
     specs: Mapping[str, ModelSpec],
     include: Sequence[str] | None = None,
     exclude: Sequence[str] | None = None,
+    weighted: bool = False,
 ) -> list[ModelSpec]:
-    """The families searched for ``task`` after ``include``/``exclude``."""
+    """The families searched for ``task`` after ``include``/``exclude``; for a ``weighted``
+    fit, only those whose estimator takes ``sample_weight``."""
     known = [s for s in specs.values() if task in s.tasks]
     names = {s.name for s in known}
     for label, given in (("include", include), ("exclude", exclude)):
@@ -35,7 +37,21 @@ def select_families(
     ]
     if not chosen:
         raise ValueError("include/exclude leave no model family to search.")
+    if weighted:
+        chosen = _weighted_families(chosen)
     return chosen
+
+
+def _weighted_families(chosen: list[ModelSpec]) -> list[ModelSpec]:
+    """The families of ``chosen`` that take ``sample_weight``; an error when none does."""
+    kept = [s for s in chosen if s.sample_weight]
+    if not kept:
+        names = sorted(s.name for s in chosen)
+        raise ValueError(
+            f"The model families to search ({', '.join(names)}) cannot take sample_weight; "
+            "include others (e.g. 'lightgbm' or 'linear') or fit without sample_weight."
+        )
+    return kept
 
 
 def build_space(task: str, families: Sequence[ModelSpec], seed: int | None = None):

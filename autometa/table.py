@@ -14,6 +14,7 @@ import pandas as pd
 
 from autometa import data as tabular
 from autometa.task import TaskType, check_task_type
+from autometa.weights import check_class_weights, check_sample_weight
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class Table:
         How the columns were typed; it types rows to predict the same way.
     classes : ndarray or None
         The original class labels in encoding order (``None`` for regression).
+    sample_weight : ndarray or None
+        Row weights scaled to a mean of 1 over the rows of positive weight (see
+        :func:`autometa.weights.check_sample_weight`); ``None`` when unweighted.
     """
 
     X: pd.DataFrame
@@ -39,6 +43,7 @@ class Table:
     task: TaskType
     schema: tabular.TabularSchema
     classes: np.ndarray | None = None
+    sample_weight: np.ndarray | None = None
 
     @property
     def n_classes(self) -> int | None:
@@ -46,7 +51,7 @@ class Table:
         return None if self.classes is None else len(self.classes)
 
     @classmethod
-    def from_raw(cls, X, y, task: str, owner: str = "autometa") -> Table:
+    def from_raw(cls, X, y, task: str, owner: str = "autometa", sample_weight=None) -> Table:
         """Type and validate a raw table and target.
 
         Parameters
@@ -56,16 +61,20 @@ class Table:
         task : {"classification", "regression"}
         owner : str
             Who asks (an estimator's name), for error messages.
+        sample_weight : array-like of shape (n_samples,) or None
+            Row weights (see :func:`autometa.weights.check_sample_weight`).
 
         Raises
         ------
         ValueError
-            With what to fix: no columns, too few rows, a bad target, untypeable columns.
+            With what to fix: no columns, too few rows, a bad target, untypeable columns,
+            bad weights.
         """
-        return cls.from_frame(tabular.as_frame(X), y, task, owner)
+        return cls.from_frame(tabular.as_frame(X), y, task, owner, sample_weight)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, y, task: str, owner: str = "autometa") -> Table:
+    def from_frame(cls, frame: pd.DataFrame, y, task: str, owner: str = "autometa",
+                   sample_weight=None) -> Table:
         """:meth:`from_raw` for a frame already made by :func:`autometa.data.as_frame`."""
         task = check_task_type(task)
         if frame.shape[1] == 0:
@@ -73,5 +82,8 @@ class Table:
                              "required.")
         tabular.check_min_rows(len(frame))
         target = tabular.check_target(y, len(frame), task, owner)
+        weights = check_sample_weight(sample_weight, len(frame))
+        if target.classes is not None:
+            check_class_weights(target.y, weights, target.classes)
         schema = tabular.learn_schema(frame)
-        return cls(schema.transform(frame), target.y, task, schema, target.classes)
+        return cls(schema.transform(frame), target.y, task, schema, target.classes, weights)

@@ -21,6 +21,7 @@ import pytest
 
 import autometa
 from autometa.cli import main
+from autometa.io import load_model
 
 AUTOMETA = Path(sys.executable).parent / "autometa"
 TINY_FIT = ["--time-budget", "8", "--max-evals", "2", "--include", "linear,knn", "--seed", "0"]
@@ -80,6 +81,9 @@ def work(tmp_path_factory) -> Path:
     frame.drop(columns=["price", "label"]).to_csv(folder / "new.csv", index=False)
     frame.drop(columns=["price", "color"]).to_csv(folder / "no_color.csv", index=False)
     frame.drop(columns="price").head(5).to_csv(folder / "five_rows.csv", index=False)
+    weights = np.where(frame["label"] == "good", 5.0, 1.0) * (1 + np.arange(len(frame)) % 2)
+    frame.drop(columns="price").assign(weight=weights).to_csv(folder / "weighted.csv",
+                                                              index=False)
     frame.drop(columns="label").to_parquet(folder / "houses.parquet", index=False)
     frame.drop(columns=["label", "price"]).to_parquet(folder / "houses_new.parquet", index=False)
     (folder / "header_only.csv").write_text("x1,x2,label\n")
@@ -268,6 +272,9 @@ ERRORS = {
                     "like a data file (for `autometa predict`, MODEL comes before DATA)"),
     "library ValueError": (["fit", "five_rows.csv", "--target", "label"],
                            "autometa needs at least 10 rows"),
+    "unknown weight column": (["fit", "weighted.csv", "--target", "label", "--weight-column",
+                               "wieght"], "unknown weight column 'wieght' (did you mean "
+                              "'weight'?)"),
 }
 
 
@@ -366,3 +373,33 @@ def test_report_and_csv_leaderboard_in_process(fits, work, capsys, monkeypatch):
     board = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
     assert len(board) == 1 and board.loc[0, "rank"] == 1
     assert json.loads(board.loc[0, "config"])["model"] == board.loc[0, "family"]
+
+
+@pytest.mark.slow
+def test_fit_with_a_weight_column(work, capsys, monkeypatch):
+    result = run(["fit", "weighted.csv", "--target", "label", "--weight-column", "weight",
+                  *TINY_FIT, "--quiet", "-o", "weighted.joblib"], work)
+    assert result.returncode == 0, result.stderr
+    bundle = load_model(work / "weighted.joblib")
+    estimator = bundle["estimator"]
+    assert bundle["weight_column"] == "weight"
+    assert "weight" not in list(estimator.feature_names_in_)
+    assert set(estimator.leaderboard()["family"]) == {"linear"}  # knn takes no weights
+    monkeypatch.chdir(work)
+    assert main(["predict", "weighted.joblib", "weighted.csv", "-o", "weighted_out.csv"]) == 0
+    assert "ignoring" not in capsys.readouterr().err  # the weight column is known
+    assert len(pd.read_csv(work / "weighted_out.csv")) == 160
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--weight-column", "label"], "--weight-column 'label' is the target column"),
+    (["--weight-column", "city"], "weight column 'city' must hold numbers"),
+    (["--weight-column", "x1"], "weight column 'x1' has 13 missing value(s)"),
+    (["--weight-column", "weight", "--include", "knn"], "(knn) cannot take sample_weight"),
+])
+def test_bad_weight_columns_in_process(work, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(work)
+    assert main(["fit", "weighted.csv", "--target", "label", "--quiet", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("autometa: error: ") and len(err.splitlines()) == 1
+    assert message in err

@@ -98,7 +98,7 @@ def test_a_near_constant_model_does_not_flatten_a_roc_auc_blend(seed):
     # a heavily regularised booster: three values around the prior; its jitter breaks
     # the blend's ties, so ROC AUC selection alone would give it most of the weight
     preds.append(two_columns(0.545 + 0.0025 * rng.integers(-1, 2, 200)))
-    data = SimpleNamespace(y=y, val_index=np.arange(200), n_classes=2,
+    data = SimpleNamespace(y=y, val_index=np.arange(200), val_weight=None, n_classes=2,
                            metric=resolve_metric("roc_auc", "classification", 2))
     state = SearchState()
     for i, p in enumerate(preds):
@@ -112,7 +112,7 @@ def test_a_near_constant_model_does_not_flatten_a_roc_auc_blend(seed):
 
 def test_weak_members_may_help_a_log_loss_blend():
     y = np.array([0, 1] * 50)
-    data = SimpleNamespace(y=y, val_index=np.arange(100), n_classes=2,
+    data = SimpleNamespace(y=y, val_index=np.arange(100), val_weight=None, n_classes=2,
                            metric=resolve_metric("neg_log_loss", "classification", 2))
     state = SearchState()
     for i, p1 in enumerate([0.95 * y + 0.02, 0.55 + 0.1 * y, np.full(100, 0.5)]):

@@ -45,12 +45,16 @@ class ModelSpec:
     build : callable
         ``build(params, ctx) -> sklearn estimator`` (a Pipeline) from the unprefixed
         parameters of an active configuration.
+    sample_weight : bool
+        Whether the estimator's last step takes ``sample_weight`` in ``fit``; families
+        that do not are left out of weighted fits.
     """
 
     name: str
     tasks: tuple[str, ...]
     space: Callable[[str], ConfigurationSpace]
     build: Callable[[dict[str, Any], BuildContext], Any]
+    sample_weight: bool = True
 
 
 def subspace(

@@ -137,5 +137,5 @@ def _mlp_build(p: dict[str, Any], ctx: BuildContext):
 RANDOM_FOREST = ModelSpec("random_forest", BOTH, _forest_space(True), _forest_build(False))
 EXTRA_TREES = ModelSpec("extra_trees", BOTH, _forest_space(False), _forest_build(True))
 LINEAR = ModelSpec("linear", BOTH, _linear_space, _linear_build)
-KNN = ModelSpec("knn", BOTH, _knn_space, _knn_build)
+KNN = ModelSpec("knn", BOTH, _knn_space, _knn_build, sample_weight=False)
 MLP = ModelSpec("mlp", BOTH, _mlp_space, _mlp_build)

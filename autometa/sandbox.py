@@ -161,8 +161,9 @@ def _send_all(conn: Connection, messages: list) -> None:
     try:
         for message in messages:
             conn.send(message)
-    except (OSError, ValueError):
-        pass  # the worker died; check() reports it
+    except (OSError, ValueError, TypeError):
+        pass  # the worker died or was stopped (its connection closed under the sender,
+        # a TypeError inside multiprocessing); check() reports it
 
 
 def _rss(pid: int) -> int:

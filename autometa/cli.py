@@ -34,7 +34,7 @@ from autometa.task import TASK_TYPES
 
 EXIT_FAILURE, EXIT_USAGE = 1, 2
 LEADERBOARD_COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "fit_time",
-                       "wall_time", "ensemble_weight", "error"]
+                       "predict_time", "wall_time", "ensemble_weight", "error"]
 
 
 # -- predict, leaderboard, info, report ---------------------------------------------------------

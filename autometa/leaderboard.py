@@ -9,8 +9,8 @@ import pandas as pd
 
 from autometa.records import Trial
 
-COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "fit_time", "wall_time",
-           "ensemble_weight", "error", "config"]
+COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "fit_time", "predict_time",
+           "wall_time", "ensemble_weight", "error", "config"]
 
 
 def leaderboard_frame(trials: Sequence[Trial], weights: dict[int, float]) -> pd.DataFrame:
@@ -23,6 +23,7 @@ def leaderboard_frame(trials: Sequence[Trial], weights: dict[int, float]) -> pd.
             "status": t.status,
             "score": np.nan if t.loss is None else -t.loss,
             "fit_time": np.nan if t.fit_time is None else t.fit_time,
+            "predict_time": np.nan if t.predict_time is None else t.predict_time,
             "wall_time": t.wall_time,
             "ensemble_weight": weights.get(t.id, 0.0),
             "error": t.error,

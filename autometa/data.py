@@ -13,6 +13,7 @@ import numbers
 import warnings
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -75,14 +76,23 @@ class TabularSchema:
             )
         if len(X) == 0:
             raise ValueError(f"X has 0 rows (shape={X.shape}); pass at least one sample.")
-        out = {}
+        index = pd.RangeIndex(len(X))
+        dtypes = list(X.dtypes)
+        plain = [j for j, info in enumerate(self.columns)
+                 if info.kind == NUMERIC and _plain_number(dtypes[j], info.source)]
+        block = _infinite_as_missing(X.iloc[:, plain].to_numpy(dtype=np.float64))
+        if len(plain) == len(self.columns):  # all numbers: one conversion, one block
+            return pd.DataFrame(block, columns=self.names, index=index)
+        out = dict(zip([self.names[j] for j in plain], block.T, strict=True))
         for name, info, j in zip(self.names, self.columns, range(X.shape[1]), strict=True):
+            if name in out:
+                continue
             col = X.iloc[:, j]
             if info.kind == NUMERIC:
                 out[name] = _checked_float(col, info.source, X.columns[j])
             else:
                 out[name] = _to_category(col, info.categories)
-        return pd.DataFrame(out, index=pd.RangeIndex(len(X)))
+        return pd.DataFrame({name: out[name] for name in self.names}, index=index)
 
 
 class SchemaTransformer(TransformerMixin, BaseEstimator):
@@ -249,10 +259,15 @@ def _to_float(col: pd.Series, source: str) -> np.ndarray:
     return _infinite_as_missing(_parse_float(col, source))
 
 
+def _plain_number(dtype, source: str) -> bool:
+    """Whether a column of ``dtype``, numeric at fit time from ``source``, holds numpy
+    numbers or bools: nothing to parse or check."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "biuf" and source in (
+        "numeric", "bool", "object")
+
+
 def _parse_float(col: pd.Series, source: str) -> np.ndarray:
-    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf" and source in (
-        "numeric", "bool", "object"
-    ):
+    if _plain_number(col.dtype, source):
         return col.to_numpy(dtype=np.float64)  # numpy numbers and bools: nothing to parse
     if source == "datetime":
         return _datetime_seconds(col)
@@ -280,8 +295,14 @@ def _datetime_seconds(col: pd.Series) -> np.ndarray:
     return seconds.to_numpy(dtype=float)
 
 
+@lru_cache(maxsize=1024)
+def _category_dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The dtype of a categorical column (built once: it checks its categories)."""
+    return pd.CategoricalDtype(list(categories))
+
+
 def _to_category(col: pd.Series, categories: tuple[str, ...]) -> pd.Categorical:
-    dtype = pd.CategoricalDtype(list(categories))
+    dtype = _category_dtype(categories)
     known = dtype.categories
     if isinstance(col.dtype, pd.CategoricalDtype):  # map the few categories, not every row
         lookup = np.append(known.get_indexer([str(c) for c in col.cat.categories]), -1)

@@ -33,8 +33,8 @@ from autometa.cli_importance import run_importance
 from autometa.task import TASK_TYPES
 
 EXIT_FAILURE, EXIT_USAGE = 1, 2
-LEADERBOARD_COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "fit_time",
-                       "predict_time", "wall_time", "ensemble_weight", "error"]
+LEADERBOARD_COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "score_std",
+                       "fit_time", "predict_time", "wall_time", "ensemble_weight", "error"]
 
 
 # -- predict, leaderboard, info, report ---------------------------------------------------------

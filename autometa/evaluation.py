@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from sklearn import config_context
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import (
+    KFold,
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+    train_test_split,
+)
 from sklearn.pipeline import Pipeline
 
 from autometa.components import BuildContext, ModelSpec, registry
@@ -27,6 +33,7 @@ HOLDOUT_FRACTION = 0.2
 SEARCH_ROWS_PER_SECOND = 200  # a holdout search trains on 200 rows per second of budget,
 SEARCH_TRAIN_RANGE = (10_000, 200_000)  # within these bounds, and validates on a quarter
 SHORT_BUDGET = 60.0  # below this many seconds, "auto" uses 3 folds on small data, not 5
+REPEATS = 3  # "repeated_cv": 5-fold cross-validation, three times with other shuffles
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class TaskData:
     sample_weight: np.ndarray | None = None
 
     @classmethod
-    def from_table(cls, table: Table, *, resampling: str | int | tuple[str, int] = "auto",
+    def from_table(cls, table: Table, *, resampling: str | int | tuple = "auto",
                    seed: int = 0, metric=None, specs: dict[str, ModelSpec] | None = None,
                    budget: float | None = None) -> TaskData:
         """The task of a validated table: its resampling splits, metric and model families.
@@ -54,8 +61,9 @@ class TaskData:
         ----------
         table : Table
             The typed training table.
-        resampling : {"auto", "holdout", "cv"}, int or (kind, n_splits)
-            See :func:`choose_resampling`; a ``(kind, n_splits)`` pair is used as it is.
+        resampling : {"auto", "holdout", "cv", "repeated_cv"}, int or Resampling
+            See :func:`choose_resampling`; a :class:`Resampling` (or a ``(kind,
+            n_splits[, n_repeats])`` tuple) is used as it is.
         seed : int
             Seed of the splits.
         metric : str, scorer or None
@@ -77,14 +85,15 @@ class TaskData:
             raise ValueError(f"The metric {scorer.name!r} takes no sample_weight, so a weighted "
                              "fit cannot score its trials; use a metric whose score function "
                              "has a sample_weight parameter, or fit without weights.")
-        kind, n_splits = resampling if isinstance(resampling, tuple) else \
+        scheme = Resampling(*resampling) if isinstance(resampling, tuple) else \
             choose_resampling(resampling, n_rows, budget)
         return cls(
             X=table.X,
             y=table.y,
             task=table.task,
             n_classes=table.n_classes,
-            splits=make_splits(table.y, table.task, kind, n_splits, seed, search_rows(budget)),
+            splits=make_splits(table.y, table.task, scheme.kind, scheme.n_splits, seed,
+                               search_rows(budget), scheme.n_repeats),
             metric=scorer,
             specs=registry() if specs is None else specs,
             categorical=table.schema.categorical_names,
@@ -133,24 +142,37 @@ class Outcome:
     fit_time: float
     predict_time: float
     models: FoldAverage | None = None  # sent only when the trial is its worker's best so far
+    loss_std: float | None = None  # over the splits (None for a holdout)
+
+
+class Resampling(NamedTuple):
+    """How trials are validated: a ``"holdout"`` split, or ``"cv"`` with ``n_splits`` folds,
+    repeated ``n_repeats`` times with other shuffles."""
+
+    kind: str
+    n_splits: int
+    n_repeats: int = 1
 
 
 def choose_resampling(strategy: str | int, n_rows: int, budget: float | None = None
-                      ) -> tuple[str, int]:
-    """``(kind, n_splits)`` for a user's ``resampling`` parameter (``"auto"`` saves the
+                      ) -> Resampling:
+    """The :class:`Resampling` of a user's ``resampling`` parameter (``"auto"`` saves the
     cost of 5 folds for budgets under :data:`SHORT_BUDGET` seconds)."""
     if strategy == "auto":
         if n_rows <= 2_000 and (budget is None or budget >= SHORT_BUDGET):
-            return "cv", 5
-        return ("cv", 3) if n_rows <= 20_000 else ("holdout", 1)
+            return Resampling("cv", 5)
+        return Resampling("cv", 3) if n_rows <= 20_000 else Resampling("holdout", 1)
     if strategy == "holdout":
-        return "holdout", 1
+        return Resampling("holdout", 1)
     if strategy == "cv":
-        return "cv", 5
+        return Resampling("cv", 5)
+    if strategy == "repeated_cv":
+        return Resampling("cv", 5, REPEATS)
     if isinstance(strategy, (int, np.integer)) and not isinstance(strategy, bool) and strategy >= 2:
-        return "cv", int(strategy)
+        return Resampling("cv", int(strategy))
     raise ValueError(
-        f"resampling must be 'auto', 'holdout', 'cv' or an int >= 2, got {strategy!r}."
+        "resampling must be 'auto', 'holdout', 'cv', 'repeated_cv' or an int >= 2, got "
+        f"{strategy!r}."
     )
 
 
@@ -162,11 +184,12 @@ def search_rows(budget: float | None) -> int:
 
 
 def make_splits(y: np.ndarray, task: str, kind: str, n_splits: int, seed: int,
-                max_train: int | None = None):
+                max_train: int | None = None, n_repeats: int = 1):
     """Train/validation index pairs, stratified for classification where possible.
 
     A holdout keeps at most ``max_train`` training rows and a quarter as many validation
-    rows, so that a search on large data evaluates many configurations.
+    rows, so that a search on large data evaluates many configurations. Cross-validation
+    repeated ``n_repeats`` times validates every row once per repeat.
     """
     n = len(y)
     stratify = task == CLASSIFICATION and np.bincount(y).min() >= 2
@@ -186,10 +209,13 @@ def make_splits(y: np.ndarray, task: str, kind: str, n_splits: int, seed: int,
         return ((np.sort(train), np.sort(val)),)
     if stratify:
         n_splits = max(2, min(n_splits, int(np.bincount(y).min())))
-        folds = StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n), y)
+        cv = StratifiedKFold(n_splits, shuffle=True, random_state=seed) if n_repeats == 1 \
+            else RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats,
+                                         random_state=seed)
     else:
-        folds = KFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n))
-    return tuple((tr, va) for tr, va in folds)
+        cv = KFold(n_splits, shuffle=True, random_state=seed) if n_repeats == 1 \
+            else RepeatedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
+    return tuple((tr, va) for tr, va in cv.split(np.zeros(n), y))
 
 
 def fit_pipeline(pipeline, X: pd.DataFrame, y: np.ndarray, task: str,
@@ -276,8 +302,25 @@ def evaluate_with_models(config: dict[str, Any], data: TaskData, seed: int,
     loss = data.metric.loss(data.y[data.val_index], predictions, data.val_weight)
     if not np.isfinite(loss):
         raise FloatingPointError(f"the metric {data.metric.name} is not finite")
-    outcome = Outcome(loss, predictions.astype(np.float32), fit_time, predict_time)
+    outcome = Outcome(loss, predictions.astype(np.float32), fit_time, predict_time,
+                      loss_std=split_loss_std(parts, data))
     return outcome, FoldAverage(models, data.task, data.n_classes)
+
+
+def split_loss_std(parts: list[np.ndarray], data: TaskData) -> float | None:
+    """The standard deviation of the validation loss over the splits (``None`` for one
+    split, or when a split alone cannot be scored, e.g. ROC AUC of one class)."""
+    if len(parts) < 2:
+        return None
+    weights = data.sample_weight
+    losses = []
+    for (_, val), pred in zip(data.splits, parts, strict=True):
+        try:
+            losses.append(data.metric.loss(data.y[val], pred,
+                                           None if weights is None else weights[val]))
+        except ValueError:
+            return None
+    return float(np.std(losses)) if np.isfinite(losses).all() else None
 
 
 @dataclass(frozen=True)

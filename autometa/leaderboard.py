@@ -9,7 +9,8 @@ import pandas as pd
 
 from autometa.records import Trial
 
-COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "fit_time", "predict_time",
+COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "score_std", "fit_time",
+           "predict_time",
            "wall_time", "ensemble_weight", "error", "config"]
 
 
@@ -22,6 +23,7 @@ def leaderboard_frame(trials: Sequence[Trial], weights: dict[int, float]) -> pd.
             "origin": t.origin,
             "status": t.status,
             "score": np.nan if t.loss is None else -t.loss,
+            "score_std": np.nan if t.loss_std is None else t.loss_std,
             "fit_time": np.nan if t.fit_time is None else t.fit_time,
             "predict_time": np.nan if t.predict_time is None else t.predict_time,
             "wall_time": t.wall_time,

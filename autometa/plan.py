@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autometa.evaluation import choose_resampling
+from autometa.evaluation import Resampling, choose_resampling
 from autometa.latency import LatencyLimit
 from autometa.records import Trial
 
@@ -65,8 +65,8 @@ class FitPlan:
         Seconds one trial may run.
     memory_limit : int or None
         Bytes of resident memory a trial's worker may use.
-    resampling : (str, int)
-        ``("cv", k)`` or ``("holdout", 1)``.
+    resampling : Resampling
+        ``("cv", k, repeats)`` or ``("holdout", 1, 1)``.
     metric : str, scorer or None
         The metric asked for (``None``: the task's default).
     include, exclude : tuple of str or None
@@ -91,7 +91,7 @@ class FitPlan:
     max_evals: int | None = None
     trial_time_limit: float = MIN_TRIAL_LIMIT
     memory_limit: int | None = None
-    resampling: tuple[str, int] = ("cv", 5)
+    resampling: Resampling = field(default_factory=lambda: Resampling("cv", 5))
     metric: Any = None
     include: tuple[str, ...] | None = None
     exclude: tuple[str, ...] | None = None
@@ -121,7 +121,7 @@ class FitPlan:
             ``MIN_TRIAL_LIMIT``).
         memory_limit : float, optional
             Megabytes per trial's worker.
-        resampling : {"auto", "holdout", "cv"} or int
+        resampling : {"auto", "holdout", "cv", "repeated_cv"} or int
             See :func:`autometa.evaluation.choose_resampling`.
         **settings
             The other fields of :class:`FitPlan`.

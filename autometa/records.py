@@ -37,6 +37,9 @@ class Trial:
         Seconds from submission to result, as seen by the search.
     error : str
         Why the trial failed (empty when it succeeded).
+    loss_std : float or None
+        Standard deviation of the loss over the validation splits (``None`` for a
+        holdout or a failed trial).
     """
 
     id: int
@@ -49,6 +52,7 @@ class Trial:
     predict_time: float | None
     wall_time: float
     error: str = ""
+    loss_std: float | None = None
 
     @property
     def ok(self) -> bool:

@@ -229,6 +229,7 @@ def _record(state: SearchState, result: JobResult, info, started: float) -> None
         predict_time=outcome.predict_time if outcome else None,
         wall_time=result.wall_time,
         error=result.error,
+        loss_std=outcome.loss_std if outcome else None,
     )
     if outcome is not None:  # before the trial is listed: an interrupt may come in between
         state.predictions[trial.id] = outcome.predictions

@@ -1,23 +1,34 @@
 """How the validation scheme is chosen from the data size and the time budget."""
 
+import numpy as np
 import pytest
 
-from autometa.evaluation import SEARCH_TRAIN_RANGE, choose_resampling, search_rows
+from autometa.components import registry
+from autometa.evaluation import (
+    SEARCH_TRAIN_RANGE,
+    choose_resampling,
+    evaluate,
+    make_splits,
+    search_rows,
+)
+from autometa.space import family_default
+from tests.conftest import task_data
 
 
 @pytest.mark.parametrize("n_rows, budget, expected", [
-    (500, None, ("cv", 5)),
-    (2_000, 60, ("cv", 5)),
-    (2_000, 30, ("cv", 3)),  # a short budget cannot afford 5 folds
-    (5_000, 600, ("cv", 3)),
-    (20_001, 30, ("holdout", 1)),
+    (500, None, ("cv", 5, 1)),
+    (2_000, 60, ("cv", 5, 1)),
+    (2_000, 30, ("cv", 3, 1)),  # a short budget cannot afford 5 folds
+    (5_000, 600, ("cv", 3, 1)),
+    (20_001, 30, ("holdout", 1, 1)),
 ])
 def test_auto_resampling_depends_on_rows_and_budget(n_rows, budget, expected):
     assert choose_resampling("auto", n_rows, budget) == expected
 
 
 @pytest.mark.parametrize("strategy, expected", [
-    ("cv", ("cv", 5)), ("holdout", ("holdout", 1)), (4, ("cv", 4)),
+    ("cv", ("cv", 5, 1)), ("holdout", ("holdout", 1, 1)), (4, ("cv", 4, 1)),
+    ("repeated_cv", ("cv", 5, 3)),
 ])
 def test_explicit_resampling_ignores_size_and_budget(strategy, expected):
     assert choose_resampling(strategy, 100, 10) == expected
@@ -25,7 +36,7 @@ def test_explicit_resampling_ignores_size_and_budget(strategy, expected):
 
 @pytest.mark.parametrize("strategy", ["kfold", 1, True, 2.5])
 def test_invalid_resampling_says_what_is_accepted(strategy):
-    with pytest.raises(ValueError, match="'auto', 'holdout', 'cv' or an int >= 2"):
+    with pytest.raises(ValueError, match="'auto', 'holdout', 'cv', 'repeated_cv' or an int"):
         choose_resampling(strategy, 100)
 
 
@@ -34,3 +45,39 @@ def test_search_rows_grow_with_the_budget_within_bounds():
     assert search_rows(1) == SEARCH_TRAIN_RANGE[0]
     assert search_rows(100) == 20_000
     assert search_rows(10**6) == SEARCH_TRAIN_RANGE[1]
+
+
+def test_repeated_cv_validates_every_row_once_per_repeat():
+    y = np.array([0, 1] * 30)
+    splits = make_splits(y, "classification", "cv", 5, seed=0, n_repeats=3)
+    assert len(splits) == 15
+    counts = np.bincount(np.concatenate([va for _, va in splits]), minlength=60)
+    assert (counts == 3).all()
+    assert all(len(np.intersect1d(tr, va)) == 0 for tr, va in splits)
+    assert not np.array_equal(splits[0][1], splits[5][1])  # another shuffle
+
+
+def test_trials_report_the_spread_of_their_split_losses():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(120, 5, random_state=0)
+    config = family_default(registry()["linear"], "classification")
+    cv = evaluate(config, task_data(X, y, resampling=("cv", 4)), seed=0)
+    holdout = evaluate(config, task_data(X, y, resampling=("holdout", 1)), seed=0)
+    assert cv.loss_std > 0 and holdout.loss_std is None
+    repeated = task_data(X, y, resampling=("cv", 4, 2))
+    assert len(repeated.val_index) == 240 and evaluate(config, repeated, seed=0).loss_std > 0
+
+
+@pytest.mark.slow
+def test_a_fit_with_repeated_cv():
+    from sklearn.datasets import make_classification
+
+    from autometa import AutoMetaClassifier
+
+    X, y = make_classification(200, 6, random_state=1)
+    model = AutoMetaClassifier(time_budget=20, max_evals=3, resampling="repeated_cv",
+                               include=["linear", "hist_gradient_boosting"],
+                               random_state=0).fit(X, y)
+    board = model.leaderboard()
+    assert board["score_std"].notna().all() and model.score(X, y) > 0.8

@@ -14,7 +14,8 @@ No leakage: autometa's portfolio was learned from this corpus, so on each task i
 ``autometa.portfolio.load(task_type).without([group])``, the portfolio without the task's
 group and the candidates their searches found (leave-one-group-out). ``--no-loo`` uses the
 shipped portfolio instead; that *leaks* the task into the warm start, and those results are
-recorded as system ``autometa-noloo``.
+recorded as system ``autometa-noloo``. System ``autometa-fast`` is autometa under
+``infer_limit=1e-5`` (10 ms per 1,000 rows; ``compare_runner.INFER_LIMIT``).
 
 Results are appended to ``OUT/results.jsonl`` as they come; a re-run skips the (system, task,
 seed) runs already there (``--retry-failed`` repeats the failed ones). ``--reuse FROM`` starts
@@ -56,7 +57,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RUNNER = HERE / "compare_runner.py"
 OUT = HERE / "results" / "compare" / "latest"  # the current comparison
-SYSTEMS = ("autometa", "autometa-noloo", "lightgbm", "hgb", "rf", "flaml", "autogluon")
+SYSTEMS = ("autometa", "autometa-noloo", "autometa-fast", "lightgbm", "hgb", "rf", "flaml",
+           "autogluon")
 DEFAULT_SYSTEMS = ("autometa", "lightgbm", "hgb", "rf", "flaml", "autogluon")
 PEER_VENVS = {"flaml": ROOT / ".venv-flaml", "autogluon": ROOT / ".venv-autogluon"}
 REFERENCE = "lightgbm"  # normalised score 0
@@ -146,7 +148,7 @@ def prepare_split(task: Task, seed: int, directory: Path) -> np.ndarray:
 def write_meta(task: Task, seed: int, args: argparse.Namespace, directory: Path,
                system: str, siblings: list[str]) -> None:
     """The runner's instructions for one run (``siblings``: the tasks of the task's group)."""
-    meta = {"task": task.name, "type": task.type, "group": task.group,
+    meta = {"task": task.name, "system": system, "type": task.type, "group": task.group,
             "group_tasks": siblings, "n_classes": task.n_classes, "seed": seed,
             "budget": args.budget, "n_jobs": args.n_jobs,
             "portfolio": "shipped" if system.endswith("noloo") else "loo"}

@@ -33,19 +33,25 @@ HGB_MAX_CATEGORIES = 255  # HistGradientBoosting's native categorical limit (max
 # -- systems: each returns (fitted model, predict function, notes) ------------------------------
 
 
+INFER_LIMIT = 1e-5  # seconds per row of system autometa-fast: 10 ms per 1,000 rows
+
+
 def fit_autometa(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, dict]:
-    """autometa at the budget; its portfolio without the task's group unless told not to."""
+    """autometa at the budget; its portfolio without the task's group unless told not to;
+    system ``autometa-fast`` under ``infer_limit=INFER_LIMIT``."""
     from autometa import AutoMetaClassifier, AutoMetaRegressor
 
     task = task_type(meta)
     portfolio, notes = portfolio_for(meta)
     cls = AutoMetaRegressor if task == "regression" else AutoMetaClassifier
+    limit = INFER_LIMIT if meta.get("system") == "autometa-fast" else None
     model = cls(time_budget=meta["budget"], n_jobs=meta["n_jobs"], random_state=meta["seed"],
-                portfolio=portfolio)
+                portfolio=portfolio, infer_limit=limit)
     model.fit(X, y)
     notes.update({"n_trials": len(model.trials_),
                   "ensemble_members": len(model.ensemble_.members),
-                  "initial_configs": len(getattr(model, "initial_configs_", None) or [])})
+                  "initial_configs": len(getattr(model, "initial_configs_", None) or []),
+                  "predict_latency": model.predict_latency_, "infer_limit": limit})
     return model, _predictor(model, meta), notes
 
 
@@ -160,14 +166,16 @@ def fit_autogluon(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any,
     return model, predict, {"best_model": model.model_best}
 
 
-SYSTEMS = {"autometa": fit_autometa, "autometa-noloo": fit_autometa, "lightgbm": fit_lightgbm,
+SYSTEMS = {"autometa": fit_autometa, "autometa-noloo": fit_autometa,
+           "autometa-fast": fit_autometa, "lightgbm": fit_lightgbm,
            "hgb": fit_hgb, "rf": fit_rf, "flaml": fit_flaml, "autogluon": fit_autogluon}
 MODULES = {"autometa": ["autometa", "autometa.portfolio"], "lightgbm": ["lightgbm"],
            "hgb": ["sklearn.ensemble"], "rf": ["sklearn.ensemble"], "flaml": ["flaml"],
            "autogluon": ["autogluon.tabular"]}  # imported before the fit clock starts
-MODULES["autometa-noloo"] = MODULES["autometa"]
+MODULES["autometa-noloo"] = MODULES["autometa-fast"] = MODULES["autometa"]
 LIBRARIES = {"autometa": ["autometa", "scikit-learn", "lightgbm", "xgboost", "smac"],
              "autometa-noloo": ["autometa", "scikit-learn", "lightgbm", "xgboost", "smac"],
+             "autometa-fast": ["autometa", "scikit-learn", "lightgbm", "xgboost", "smac"],
              "lightgbm": ["lightgbm"], "hgb": ["scikit-learn"], "rf": ["scikit-learn"],
              "flaml": ["flaml", "lightgbm", "xgboost", "scikit-learn"],
              "autogluon": ["autogluon.tabular", "lightgbm", "catboost", "xgboost", "xgboost-cpu",

@@ -22,12 +22,7 @@ from autometa.errors import NoSuccessfulTrial
 from autometa.evaluation import TaskData
 from autometa.final import Ensembler, GreedyEnsembler, best_trial_ensemble, refit_members
 from autometa.initial_design import InitialDesign, portfolio_design
-from autometa.latency import (
-    latency_batch,
-    measure_ensemble,
-    trial_latency,
-    trim_to_limit,
-)
+from autometa.latency import latency_batch, measure_ensemble, trial_latency, trim_to_limit
 from autometa.leaderboard import leaderboard_frame
 from autometa.metrics import Metric
 from autometa.plan import FitPlan
@@ -114,7 +109,8 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
     executor : Executor
         Where trials and refits run (started; its data is set here).
     ensembler : Ensembler, optional
-        Chooses the ensemble weights (default: :class:`GreedyEnsembler`).
+        Chooses the ensemble weights (default: :class:`GreedyEnsembler` under the plan's
+        latency limit).
     callbacks : sequence of Callback
         Told of the start, of every trial and of the end.
     previous : FitResult, optional
@@ -148,7 +144,8 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
                            state=previous and previous.state, on_trial=events.on_trial)
         if not state.successes:
             raise NoSuccessfulTrial(state.trials, plan.budget)
-        ensemble = final_ensemble(state, data, plan, executor, ensembler or GreedyEnsembler())
+        ensembler = ensembler or GreedyEnsembler(latency=plan.latency)
+        ensemble = final_ensemble(state, data, plan, executor, ensembler)
         threshold = decision_threshold(ensemble, state, data)
         latency = ensemble_latency(ensemble, state, data, plan)
         picks = previous.initial_configs if previous else [

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from autometa import metafeatures as mf
+from autometa.calibration import ensemble_temperature
 from autometa.callbacks import Callback, CallbackList
 from autometa.components import registry
 from autometa.ensemble import Ensemble
@@ -63,6 +64,11 @@ class FitResult:
         The decision threshold on the probability of class 1 (binary tasks; tuned on
         the ensemble's validation predictions when the metric scores labels, else 0.5);
         ``None`` for multiclass and regression.
+    temperature : float or None
+        The temperature scaling the ensemble's probabilities (classification; fitted on
+        its validation predictions when the metric scores their level, such as log
+        loss, and kept only when it lowers the loss on held-out halves of them, else 1);
+        ``None`` for regression.
     """
 
     trials: list[Trial]
@@ -76,6 +82,7 @@ class FitResult:
     state: SearchState = field(repr=False)
     data: TaskData | None = field(default=None, repr=False)
     threshold: float | None = None
+    temperature: float | None = 1.0
 
     @property
     def best(self) -> Trial:
@@ -136,12 +143,13 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
         if not state.successes:
             raise NoSuccessfulTrial(state.trials, plan.budget)
         ensemble = final_ensemble(state, data, plan, executor, ensembler or GreedyEnsembler())
-        threshold = decision_threshold(ensemble, state, data)
+        temperature = calibration_temperature(ensemble, state, data, plan.seed)
+        threshold = decision_threshold(ensemble, state, data, plan.seed, temperature)
         picks = previous.initial_configs if previous else [
             {"config": p.config, "reason": p.reason} for p in design.picks]
         result = FitResult(list(state.trials), ensemble, data.metric, plan.seed,
                            state.interrupted, time.monotonic() - plan.start, metafeatures,
-                           picks, state, data, threshold)
+                           picks, state, data, threshold, temperature)
     finally:
         events.on_end(result)
     return result
@@ -158,12 +166,20 @@ def final_ensemble(state: SearchState, data: TaskData, plan: FitPlan, executor: 
     return refit_members(weights, state, data, executor, plan.seed, plan.hard_end)
 
 
-def decision_threshold(ensemble: Ensemble, state: SearchState, data: TaskData
-                       ) -> float | None:
+def calibration_temperature(ensemble: Ensemble, state: SearchState, data: TaskData,
+                            seed: int = 0) -> float | None:
+    """The ensemble's temperature, from the validation predictions of its members
+    (see :func:`autometa.calibration.ensemble_temperature`)."""
+    return ensemble_temperature(ensemble.weights, state.predictions, data.y[data.val_index],
+                                data.metric, data.n_classes, seed)
+
+
+def decision_threshold(ensemble: Ensemble, state: SearchState, data: TaskData,
+                       seed: int = 0, temperature: float | None = 1.0) -> float | None:
     """The ensemble's decision threshold, from the validation predictions of its members
-    (see :func:`autometa.threshold.ensemble_threshold`)."""
+    scaled by ``temperature`` (see :func:`autometa.threshold.ensemble_threshold`)."""
     return ensemble_threshold(ensemble.weights, state.predictions, data.y[data.val_index],
-                              data.metric, data.n_classes)
+                              data.metric, data.n_classes, seed, temperature)
 
 
 def initial_design(data: TaskData, plan: FitPlan, families: Collection[str]

@@ -121,9 +121,9 @@ def _print_fit_summary(estimator) -> None:
     print(f"{len(trials)} trials ({failed} failed, {from_portfolio} from the portfolio) in "
           f"{estimator.fit_time_:.1f} s of a {estimator.time_budget:g} s budget; ensemble of "
           f"{members} pipeline{'s' if members != 1 else ''}")
-    note = threshold_note(estimator)
-    if note:
-        print(note)
+    for note in (temperature_note(estimator), threshold_note(estimator)):
+        if note:
+            print(note)
 
 
 def threshold_note(estimator) -> str | None:
@@ -136,6 +136,16 @@ def threshold_note(estimator) -> str | None:
         return None
     text = threshold_text(threshold, list(estimator.classes_), estimator.metric_.name)
     return f"decision threshold: {text}"
+
+
+def temperature_note(estimator) -> str | None:
+    """The line that tells of temperature-scaled probabilities (none for 1 or none)."""
+    from autometa.report import temperature_text
+
+    temperature = getattr(estimator, "temperature_", None)
+    if temperature is None or temperature == 1.0:
+        return None
+    return f"temperature: {temperature_text(temperature, estimator.metric_.name)}"
 
 
 def write_report_files(estimator, directory: str) -> None:

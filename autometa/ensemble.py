@@ -7,7 +7,7 @@ predictions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -73,6 +73,26 @@ def ensemble_selection(
             kept, kept_loss = counts.copy(), trial_losses[best]
     chosen = kept if best_nested else counts
     return chosen / chosen.sum()
+
+
+def blend(weights: Mapping[int, float], predictions: Mapping[int, np.ndarray]) -> np.ndarray:
+    """The weighted average of the trials' stored validation predictions.
+
+    Parameters
+    ----------
+    weights : mapping of trial id to float
+        Ensemble weights (any positive scale).
+    predictions : mapping of trial id to ndarray
+        Each trial's validation predictions, all of one shape.
+
+    Returns
+    -------
+    ndarray
+        The blended predictions.
+    """
+    total = sum(weights.values())
+    return sum(w * np.asarray(predictions[i], dtype=np.float64)
+               for i, w in weights.items()) / total
 
 
 @dataclass(frozen=True)

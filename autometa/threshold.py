@@ -4,7 +4,9 @@ A metric of predicted labels (F1, balanced accuracy, MCC, precision, recall) dep
 where the positive-class probability is cut; with imbalanced classes the usual 0.5 is
 often far from the best cut. :func:`tune_threshold` chooses the cut on the final
 ensemble's blended validation predictions (:func:`blend`); a metric of probabilities
-(ROC AUC, log loss) keeps 0.5.
+(ROC AUC, log loss) keeps 0.5. The best cut on few minority rows can be chance, so the
+cut leaves 0.5 only when tuning pays off on held-out rows: tuned on one half of the
+validation rows, it must beat 0.5 on the other half (both ways, :func:`threshold_gain`).
 """
 
 from __future__ import annotations
@@ -15,11 +17,15 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from autometa.calibration import apply_temperature, stratified_halves
+from autometa.ensemble import blend
 from autometa.metrics import Metric
 
 DEFAULT_THRESHOLD = 0.5
 MAX_CUTS = 256  # candidate thresholds at most: quantiles of the probabilities beyond
 TIE_TOLERANCE = 1e-12  # scores this close count as equal
+MIN_GAIN = 0.0  # a tuned cut must beat 0.5 by more than this on held-out rows
+SMOOTH = 0  # neighbouring cuts averaged on either side when scoring a cut
 
 
 def depends_on_threshold(metric: Metric, n_classes: int | None) -> bool:
@@ -38,26 +44,6 @@ def depends_on_threshold(metric: Metric, n_classes: int | None) -> bool:
         True for a binary task scored on labels (``metric.response == "label"``).
     """
     return n_classes == 2 and metric.response == "label"
-
-
-def blend(weights: Mapping[int, float], predictions: Mapping[int, np.ndarray]) -> np.ndarray:
-    """The weighted average of the trials' stored validation predictions.
-
-    Parameters
-    ----------
-    weights : mapping of trial id to float
-        Ensemble weights (any positive scale).
-    predictions : mapping of trial id to ndarray
-        Each trial's validation predictions, all of one shape.
-
-    Returns
-    -------
-    ndarray
-        The blended predictions.
-    """
-    total = sum(weights.values())
-    return sum(w * np.asarray(predictions[i], dtype=np.float64)
-               for i, w in weights.items()) / total
 
 
 def candidate_thresholds(positive: np.ndarray, max_cuts: int = MAX_CUTS) -> np.ndarray:
@@ -145,8 +131,99 @@ def pick_threshold(thresholds: np.ndarray, scores: np.ndarray) -> float:
     return float((low + high) / 2)
 
 
-def tune_threshold(y_true: np.ndarray, positive: np.ndarray, metric: Metric) -> float:
+def best_threshold(y_true: np.ndarray, positive: np.ndarray, metric: Metric,
+                   smooth: int = 0) -> float:
+    """The threshold with the best score on these rows (see :func:`pick_threshold`).
+
+    Parameters
+    ----------
+    y_true : ndarray of shape (n_samples,)
+        Encoded labels, 0 or 1.
+    positive : ndarray of shape (n_samples,)
+        Predicted probability of class 1.
+    metric : Metric
+        A metric of labels.
+    smooth : int
+        Each candidate is scored by the mean score of the ``smooth`` cuts on either side
+        of it and itself (:func:`smoothed`); 0 scores each cut alone.
+
+    Returns
+    -------
+    float
+        The best cut; 0.5 when it ties with the best.
+    """
+    positive = np.asarray(positive, dtype=np.float64)
+    thresholds = candidate_thresholds(positive)
+    scores = threshold_scores(np.asarray(y_true), positive, thresholds, metric)
+    return pick_threshold(thresholds, smoothed(scores, smooth))
+
+
+def smoothed(scores: np.ndarray, width: int) -> np.ndarray:
+    """The moving mean of ``scores`` over ``width`` neighbours on either side (fewer at
+    the ends); unchanged for ``width`` 0. Unscorable cuts (-inf) stay unscorable."""
+    if width <= 0 or len(scores) < 2:
+        return scores
+    finite = np.isfinite(scores)
+    values = np.where(finite, scores, 0.0)
+    kernel = np.ones(2 * width + 1)
+    sums = np.convolve(values, kernel, mode="same")
+    counts = np.convolve(finite.astype(np.float64), kernel, mode="same")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts
+    return np.where(finite, means, -np.inf)
+
+
+def threshold_gain(y_true: np.ndarray, positive: np.ndarray, metric: Metric, seed: int,
+                   smooth: int = 0) -> float:
+    """How much a tuned cut beats 0.5 on rows it was not tuned on.
+
+    The cut is tuned (:func:`best_threshold`) on one half of the rows
+    (:func:`autometa.calibration.stratified_halves`) and scored on the other against
+    0.5, both ways; the two gains are averaged, weighted by the halves' sizes.
+
+    Parameters
+    ----------
+    y_true : ndarray of shape (n_samples,)
+        Encoded labels, 0 or 1.
+    positive : ndarray of shape (n_samples,)
+        Predicted probability of class 1.
+    metric : Metric
+        A metric of labels.
+    seed : int
+        Seed of the halves.
+    smooth : int
+        As in :func:`best_threshold`.
+
+    Returns
+    -------
+    float
+        The held-out score at the tuned cuts minus that at 0.5 (in the metric's units,
+        greater is better); 0 when a half is empty.
+    """
+    gain = 0.0
+    for fit_rows, test_rows in _both_ways(stratified_halves(y_true, seed)):
+        if len(fit_rows) == 0 or len(test_rows) == 0:
+            return 0.0
+        cut = best_threshold(y_true[fit_rows], positive[fit_rows], metric, smooth)
+        tuned, half = threshold_scores(y_true[test_rows], positive[test_rows],
+                                       np.array([cut, DEFAULT_THRESHOLD]), metric)
+        diff = tuned - half  # nan when neither cut can be scored
+        gain += len(test_rows) / len(y_true) * (0.0 if np.isnan(diff) else diff)
+    return float(gain)
+
+
+def _both_ways(halves: tuple[np.ndarray, np.ndarray]):
+    a, b = halves
+    return ((a, b), (b, a))
+
+
+def tune_threshold(y_true: np.ndarray, positive: np.ndarray, metric: Metric, seed: int = 0,
+                   min_gain: float | None = MIN_GAIN, smooth: int = SMOOTH) -> float:
     """The threshold on the positive-class probability that maximises ``metric``.
+
+    The best cut on all rows (:func:`best_threshold`) is kept only when a cut tuned on
+    half of the rows beats 0.5 on the other half by more than ``min_gain``
+    (:func:`threshold_gain`); otherwise 0.5.
 
     Parameters
     ----------
@@ -156,22 +233,33 @@ def tune_threshold(y_true: np.ndarray, positive: np.ndarray, metric: Metric) -> 
         Predicted probability of class 1.
     metric : Metric
         A metric of labels (``metric.response == "label"``).
+    seed : int
+        Seed of the cross-validation's halves.
+    min_gain : float or None
+        The held-out gain over 0.5 the tuned cut needs (in the metric's units);
+        ``None`` keeps the best cut without that check.
+    smooth : int
+        As in :func:`best_threshold`.
 
     Returns
     -------
     float
         Predict class 1 when its probability is at least this; 0.5 when no other cut
-        scores better.
+        scores better, or when tuning did not pay off on held-out rows.
     """
+    y_true = np.asarray(y_true)
     positive = np.asarray(positive, dtype=np.float64)
-    thresholds = candidate_thresholds(positive)
-    return pick_threshold(thresholds, threshold_scores(np.asarray(y_true), positive,
-                                                       thresholds, metric))
+    cut = best_threshold(y_true, positive, metric, smooth)
+    if cut == DEFAULT_THRESHOLD or min_gain is None:
+        return cut
+    if threshold_gain(y_true, positive, metric, seed, smooth) <= min_gain:
+        return DEFAULT_THRESHOLD
+    return cut
 
 
 def ensemble_threshold(weights: Mapping[int, float], predictions: Mapping[int, np.ndarray],
-                       y_val: np.ndarray, metric: Metric, n_classes: int | None
-                       ) -> float | None:
+                       y_val: np.ndarray, metric: Metric, n_classes: int | None,
+                       seed: int = 0, temperature: float | None = 1.0) -> float | None:
     """The decision threshold of an ensemble, from its members' validation predictions.
 
     Parameters
@@ -186,6 +274,12 @@ def ensemble_threshold(weights: Mapping[int, float], predictions: Mapping[int, n
         The fit's metric.
     n_classes : int or None
         Number of classes (``None`` for regression).
+    seed : int
+        The fit's seed (for the cross-validation's halves, see :func:`tune_threshold`).
+    temperature : float or None
+        The ensemble's temperature: the threshold is tuned on the probabilities
+        ``predict`` cuts, the blend scaled by it
+        (:func:`autometa.calibration.apply_temperature`).
 
     Returns
     -------
@@ -197,6 +291,5 @@ def ensemble_threshold(weights: Mapping[int, float], predictions: Mapping[int, n
         return None
     if not depends_on_threshold(metric, n_classes):
         return DEFAULT_THRESHOLD
-    blended = blend(weights, predictions)
-    positive = blended[:, 1] if blended.ndim == 2 else blended
-    return tune_threshold(y_val, positive, metric)
+    blended = apply_temperature(blend(weights, predictions), temperature or 1.0)
+    return tune_threshold(y_val, blended[:, 1], metric, seed)

@@ -26,6 +26,8 @@ MAX_CUTS = 256  # candidate thresholds at most: quantiles of the probabilities b
 TIE_TOLERANCE = 1e-12  # scores this close count as equal
 MIN_GAIN = 0.0  # a tuned cut must beat 0.5 by more than this on held-out rows
 SMOOTH = 0  # neighbouring cuts averaged on either side when scoring a cut
+NOISE = 1.0  # ... plus this many standard errors of that held-out gain
+N_BOOTSTRAP = 100  # resamples of the held-out rows for that standard error
 
 
 def depends_on_threshold(metric: Metric, n_classes: int | None) -> bool:
@@ -174,12 +176,14 @@ def smoothed(scores: np.ndarray, width: int) -> np.ndarray:
 
 
 def threshold_gain(y_true: np.ndarray, positive: np.ndarray, metric: Metric, seed: int,
-                   smooth: int = 0) -> float:
-    """How much a tuned cut beats 0.5 on rows it was not tuned on.
+                   smooth: int = 0, n_bootstrap: int = N_BOOTSTRAP) -> tuple[float, float]:
+    """How much a tuned cut beats 0.5 on rows it was not tuned on, and the noise of that.
 
     The cut is tuned (:func:`best_threshold`) on one half of the rows
     (:func:`autometa.calibration.stratified_halves`) and scored on the other against
-    0.5, both ways; the two gains are averaged, weighted by the halves' sizes.
+    0.5, both ways; the two gains are averaged, weighted by the halves' sizes. Their
+    standard error is the spread of the gain over bootstrap resamples of the held-out
+    rows.
 
     Parameters
     ----------
@@ -190,26 +194,40 @@ def threshold_gain(y_true: np.ndarray, positive: np.ndarray, metric: Metric, see
     metric : Metric
         A metric of labels.
     seed : int
-        Seed of the halves.
+        Seed of the halves and of the bootstrap.
     smooth : int
         As in :func:`best_threshold`.
+    n_bootstrap : int
+        Resamples of each held-out half.
 
     Returns
     -------
-    float
+    gain : float
         The held-out score at the tuned cuts minus that at 0.5 (in the metric's units,
         greater is better); 0 when a half is empty.
+    error : float
+        Its standard error.
     """
-    gain = 0.0
+    rng = np.random.default_rng(seed)
+    gain = variance = 0.0
     for fit_rows, test_rows in _both_ways(stratified_halves(y_true, seed)):
         if len(fit_rows) == 0 or len(test_rows) == 0:
-            return 0.0
+            return 0.0, 0.0
         cut = best_threshold(y_true[fit_rows], positive[fit_rows], metric, smooth)
-        tuned, half = threshold_scores(y_true[test_rows], positive[test_rows],
-                                       np.array([cut, DEFAULT_THRESHOLD]), metric)
-        diff = tuned - half  # nan when neither cut can be scored
-        gain += len(test_rows) / len(y_true) * (0.0 if np.isnan(diff) else diff)
-    return float(gain)
+        share = len(test_rows) / len(y_true)
+        gain += share * _gain_over_half(y_true[test_rows], positive[test_rows], cut, metric)
+        resampled = [_gain_over_half(y_true[rows], positive[rows], cut, metric)
+                     for rows in rng.choice(test_rows, (n_bootstrap, len(test_rows)))]
+        variance += share**2 * float(np.var(resampled)) if n_bootstrap > 1 else 0.0
+    return float(gain), float(np.sqrt(variance))
+
+
+def _gain_over_half(y_true: np.ndarray, positive: np.ndarray, cut: float, metric: Metric
+                    ) -> float:
+    """The score at ``cut`` minus that at 0.5; 0 when neither can be scored."""
+    tuned, half = threshold_scores(y_true, positive, np.array([cut, DEFAULT_THRESHOLD]), metric)
+    diff = tuned - half
+    return 0.0 if np.isnan(diff) else float(diff)
 
 
 def _both_ways(halves: tuple[np.ndarray, np.ndarray]):
@@ -218,12 +236,13 @@ def _both_ways(halves: tuple[np.ndarray, np.ndarray]):
 
 
 def tune_threshold(y_true: np.ndarray, positive: np.ndarray, metric: Metric, seed: int = 0,
-                   min_gain: float | None = MIN_GAIN, smooth: int = SMOOTH) -> float:
+                   min_gain: float | None = MIN_GAIN, noise: float = NOISE,
+                   smooth: int = SMOOTH) -> float:
     """The threshold on the positive-class probability that maximises ``metric``.
 
     The best cut on all rows (:func:`best_threshold`) is kept only when a cut tuned on
-    half of the rows beats 0.5 on the other half by more than ``min_gain``
-    (:func:`threshold_gain`); otherwise 0.5.
+    half of the rows beats 0.5 on the other half by more than ``min_gain`` plus
+    ``noise`` standard errors of that gain (:func:`threshold_gain`); otherwise 0.5.
 
     Parameters
     ----------
@@ -238,6 +257,8 @@ def tune_threshold(y_true: np.ndarray, positive: np.ndarray, metric: Metric, see
     min_gain : float or None
         The held-out gain over 0.5 the tuned cut needs (in the metric's units);
         ``None`` keeps the best cut without that check.
+    noise : float
+        Standard errors of the held-out gain added to ``min_gain``.
     smooth : int
         As in :func:`best_threshold`.
 
@@ -252,9 +273,9 @@ def tune_threshold(y_true: np.ndarray, positive: np.ndarray, metric: Metric, see
     cut = best_threshold(y_true, positive, metric, smooth)
     if cut == DEFAULT_THRESHOLD or min_gain is None:
         return cut
-    if threshold_gain(y_true, positive, metric, seed, smooth) <= min_gain:
-        return DEFAULT_THRESHOLD
-    return cut
+    gain, error = threshold_gain(y_true, positive, metric, seed, smooth,
+                                 n_bootstrap=N_BOOTSTRAP if noise > 0 else 0)
+    return cut if gain > min_gain + noise * error else DEFAULT_THRESHOLD
 
 
 def ensemble_threshold(weights: Mapping[int, float], predictions: Mapping[int, np.ndarray],

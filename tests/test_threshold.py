@@ -166,3 +166,51 @@ def test_a_custom_metric_scores_every_row():
     y, proba = imbalanced(200)
     assert threshold_scores(y, proba, np.array([0.5]), metric)[0] == share_right(
         y, (proba >= 0.5).astype(int))
+
+
+def uninformative(n: int, share: float, seed: int):
+    """Labels and probabilities drawn independently: no cut is better than another."""
+    rng = np.random.default_rng(seed)
+    return (rng.random(n) < share).astype(np.int64), rng.random(n)
+
+
+def test_the_held_out_check_keeps_one_half_on_noise():
+    from autometa.threshold import best_threshold
+
+    metric = resolve_metric("balanced_accuracy", "classification", 2)
+    best_moved = tuned_moved = 0
+    for seed in range(20):
+        y, proba = uninformative(200, 0.3, seed)
+        best_moved += best_threshold(y, proba, metric) != DEFAULT_THRESHOLD
+        tuned_moved += tune_threshold(y, proba, metric, seed=seed) != DEFAULT_THRESHOLD
+    assert best_moved == 20  # on these rows some cut always beats 0.5 by chance
+    assert tuned_moved <= 5
+
+
+def test_a_real_gain_passes_the_held_out_check():
+    from autometa.threshold import threshold_gain
+
+    y, proba = imbalanced(600)
+    metric = resolve_metric("balanced_accuracy", "classification", 2)
+    gain, error = threshold_gain(y, proba, metric, seed=0)
+    assert gain > 3 * error > 0
+    assert tune_threshold(y, proba, metric, seed=0) == tune_threshold(y, proba, metric,
+                                                                      min_gain=None)
+    assert tune_threshold(y, proba, metric, seed=0, min_gain=gain) == DEFAULT_THRESHOLD
+
+
+def test_smoothing_averages_neighbouring_cuts_and_keeps_unscorable_ones():
+    from autometa.threshold import smoothed
+
+    scores = np.array([0.0, 3.0, 0.0, -np.inf, 6.0])
+    np.testing.assert_allclose(smoothed(scores, 1), [1.5, 1.0, 1.5, -np.inf, 6.0])
+    np.testing.assert_array_equal(smoothed(scores, 0), scores)
+
+
+def test_smoothing_prefers_a_broad_optimum_to_a_lone_spike():
+    thresholds = np.linspace(0.1, 0.9, 9)
+    spike = np.array([0, 0, 0.9, 0, 0, 0.6, 0.6, 0.6, 0.6])
+    assert pick_threshold(thresholds, spike) == pytest.approx(0.3)
+    from autometa.threshold import smoothed
+
+    assert pick_threshold(thresholds, smoothed(spike, 1)) == pytest.approx(0.8)

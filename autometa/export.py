@@ -125,6 +125,11 @@ class TemperatureScaled(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = self.estimator_.classes_
         return self
 
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features the wrapped classifier was fitted on."""
+        return self.estimator_.n_features_in_
+
     def predict_proba(self, X) -> np.ndarray:
         """The wrapped classifier's probabilities scaled by ``temperature``."""
         check_is_fitted(self, "estimator_")

@@ -122,12 +122,19 @@ def test_a_fit_for_balanced_accuracy_tunes_predicts_and_exports_its_threshold():
     from sklearn.model_selection import FixedThresholdClassifier
 
     from autometa import AutoMetaClassifier
+    from tests.test_calibration import KeepResult
 
     X, y = imbalanced_table()
+    kept = KeepResult()
     model = AutoMetaClassifier(time_budget=15, max_evals=6, metric="balanced_accuracy",
-                               include=["linear", "lightgbm"], random_state=0).fit(X, y)
+                               include=["linear", "lightgbm"], random_state=0,
+                               callbacks=[kept]).fit(X, y)
     assert list(model.classes_) == ["common", "rare"]
-    assert model.threshold_ != DEFAULT_THRESHOLD and 0 < model.threshold_ < 1
+    data = kept.result.data
+    assert model.threshold_ == ensemble_threshold(
+        model.ensemble_.weights, kept.result.state.predictions, data.y[data.val_index],
+        data.metric, 2, seed=0, temperature=model.temperature_)
+    model.threshold_ = 0.3  # whatever the held-out check decided, a tuned cut is used
     proba = model.predict_proba(X)
     np.testing.assert_array_equal(
         model.predict(X), model.classes_[(proba[:, 1] >= model.threshold_).astype(int)])

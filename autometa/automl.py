@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from autometa import metafeatures as mf
+from autometa.calibration import ensemble_temperature
 from autometa.callbacks import Callback, CallbackList
 from autometa.components import registry
 from autometa.ensemble import Ensemble
@@ -69,6 +70,11 @@ class FitResult:
     predict_latency : float or None
         The ensemble's measured seconds per row on a batch of training rows (of the
         plan's latency batch size; ``None`` when the budget left no time to measure).
+    temperature : float or None
+        The temperature scaling the ensemble's probabilities (classification; fitted on
+        its validation predictions when the metric scores their level, such as log
+        loss, and kept only when it lowers the loss on held-out halves of them, else 1);
+        ``None`` for regression.
     """
 
     trials: list[Trial]
@@ -83,6 +89,7 @@ class FitResult:
     data: TaskData | None = field(default=None, repr=False)
     threshold: float | None = None
     predict_latency: float | None = None
+    temperature: float | None = 1.0
 
     @property
     def best(self) -> Trial:
@@ -146,13 +153,14 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
             raise NoSuccessfulTrial(state.trials, plan.budget)
         ensembler = ensembler or GreedyEnsembler(latency=plan.latency)
         ensemble = final_ensemble(state, data, plan, executor, ensembler)
-        threshold = decision_threshold(ensemble, state, data)
+        temperature = calibration_temperature(ensemble, state, data, plan.seed)
+        threshold = decision_threshold(ensemble, state, data, plan.seed, temperature)
         latency = ensemble_latency(ensemble, state, data, plan)
         picks = previous.initial_configs if previous else [
             {"config": p.config, "reason": p.reason} for p in design.picks]
         result = FitResult(list(state.trials), ensemble, data.metric, plan.seed,
                            state.interrupted, time.monotonic() - plan.start, metafeatures,
-                           picks, state, data, threshold, latency)
+                           picks, state, data, threshold, latency, temperature)
     finally:
         events.on_end(result)
     return result
@@ -188,12 +196,21 @@ def ensemble_latency(ensemble: Ensemble, state: SearchState, data: TaskData, pla
     return measure_ensemble(ensemble, batch, plan.n_workers)
 
 
-def decision_threshold(ensemble: Ensemble, state: SearchState, data: TaskData
-                       ) -> float | None:
+def calibration_temperature(ensemble: Ensemble, state: SearchState, data: TaskData,
+                            seed: int = 0) -> float | None:
+    """The ensemble's temperature, from the validation predictions of its members
+    (see :func:`autometa.calibration.ensemble_temperature`)."""
+    return ensemble_temperature(ensemble.weights, state.predictions, data.y[data.val_index],
+                                data.metric, data.n_classes, seed, data.val_weight)
+
+
+def decision_threshold(ensemble: Ensemble, state: SearchState, data: TaskData,
+                       seed: int = 0, temperature: float | None = 1.0) -> float | None:
     """The ensemble's decision threshold, from the validation predictions of its members
-    (see :func:`autometa.threshold.ensemble_threshold`)."""
+    scaled by ``temperature`` (see :func:`autometa.threshold.ensemble_threshold`)."""
     return ensemble_threshold(ensemble.weights, state.predictions, data.y[data.val_index],
-                              data.metric, data.n_classes, data.val_weight)
+                              data.metric, data.n_classes, seed, temperature,
+                              data.val_weight)
 
 
 def initial_design(data: TaskData, plan: FitPlan, families: Collection[str]

@@ -25,6 +25,7 @@ from autometa.cli_fit import (
     run_fit,
     say,
     task,
+    temperature_note,
     threshold_note,
     training_data,
     write_report_files,
@@ -79,9 +80,9 @@ def _leaderboard(args: argparse.Namespace) -> int:
                                 if e else "")
     board = board[LEADERBOARD_COLUMNS].assign(error=errors)
     print(board.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.5g}"))
-    note = threshold_note(estimator)
-    if note:
-        print(f"\nensemble {note}")
+    notes = [n for n in (temperature_note(estimator), threshold_note(estimator)) if n]
+    if notes:
+        print("\n" + "\n".join(f"ensemble {n}" for n in notes))
     return 0
 
 

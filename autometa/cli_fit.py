@@ -152,9 +152,9 @@ def _print_fit_summary(estimator) -> None:
           f"{members} pipeline{'s' if members != 1 else ''}")
     if estimator.predict_latency_ is not None:
         print(f"predicts {1e6 * estimator.predict_latency_:.3g} ms per 1,000 rows")
-    note = threshold_note(estimator)
-    if note:
-        print(note)
+    for note in (temperature_note(estimator), threshold_note(estimator)):
+        if note:
+            print(note)
 
 
 def threshold_note(estimator) -> str | None:
@@ -167,6 +167,16 @@ def threshold_note(estimator) -> str | None:
         return None
     text = threshold_text(threshold, list(estimator.classes_), estimator.metric_.name)
     return f"decision threshold: {text}"
+
+
+def temperature_note(estimator) -> str | None:
+    """The line that tells of temperature-scaled probabilities (none for 1 or none)."""
+    from autometa.report import temperature_text
+
+    temperature = getattr(estimator, "temperature_", None)
+    if temperature is None or temperature == 1.0:
+        return None
+    return f"temperature: {temperature_text(temperature, estimator.metric_.name)}"
 
 
 def write_report_files(estimator, directory: str) -> None:

@@ -128,3 +128,11 @@ THRESHOLD_DOC = """    threshold_ : float or None
         the metric scores labels (F1, balanced accuracy, MCC, precision, recall, ...);
         0.5 for metrics of probabilities (ROC AUC, log loss); ``None`` for multiclass.
 """
+
+TEMPERATURE_DOC = """    temperature_ : float
+        Temperature scaling the ensemble's probabilities: ``predict_proba`` returns
+        ``softmax(log(p) / temperature_)`` of the blend ``p`` (above 1 softer, below 1
+        sharper). Fitted on the ensemble's validation predictions when the metric scores
+        the level of the probabilities (log loss, Brier score) and kept only when it
+        lowers the loss on held-out halves of them; else 1.
+"""

@@ -7,7 +7,7 @@ predictions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -100,6 +100,26 @@ def earliest_within(nested: list[tuple[np.ndarray, float]], tolerance: float) ->
     the best loss (with no tolerance, the earliest of the best)."""
     best = min(loss for _, loss in nested)
     return next(c for c, loss in nested if loss <= best + tolerance * abs(best))
+
+
+def blend(weights: Mapping[int, float], predictions: Mapping[int, np.ndarray]) -> np.ndarray:
+    """The weighted average of the trials' stored validation predictions.
+
+    Parameters
+    ----------
+    weights : mapping of trial id to float
+        Ensemble weights (any positive scale).
+    predictions : mapping of trial id to ndarray
+        Each trial's validation predictions, all of one shape.
+
+    Returns
+    -------
+    ndarray
+        The blended predictions.
+    """
+    total = sum(weights.values())
+    return sum(w * np.asarray(predictions[i], dtype=np.float64)
+               for i, w in weights.items()) / total
 
 
 @dataclass(frozen=True)

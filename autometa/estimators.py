@@ -23,9 +23,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from autometa import data as tabular
 from autometa.automl import FitResult, run_automl
+from autometa.calibration import apply_temperature
 from autometa.callbacks import Callback
-from autometa.docs import ATTRS_DOC, PARAMS_DOC, THRESHOLD_DOC
-from autometa.export import fitted_types, to_voting, with_threshold
+from autometa.docs import ATTRS_DOC, PARAMS_DOC, TEMPERATURE_DOC, THRESHOLD_DOC
+from autometa.export import fitted_types, to_voting, with_temperature, with_threshold
 from autometa.final import GreedyEnsembler
 from autometa.latency import DEFAULT_BATCH_SIZE, LatencyLimit
 from autometa.plan import FitPlan
@@ -225,13 +226,14 @@ class AutoMetaEstimator(BaseEstimator):
             warnings.warn(f"fit interrupted after {len(result.trials)} trials; the model is "
                           "the best pipeline found so far (not refitted, no ensemble).",
                           UserWarning, stacklevel=3)
-        for name in ("feature_names_in_", "threshold_"):
+        for name in ("feature_names_in_", "threshold_", "temperature_"):
             self.__dict__.pop(name, None)
         self.__dict__.update(shape)
         self.schema_ = table.schema
         if table.classes is not None:
             self.classes_ = table.classes
             self.threshold_ = result.threshold
+            self.temperature_ = result.temperature
         self.metric_ = result.metric
         self.ensemble_ = result.ensemble
         self.trials_ = result.trials
@@ -317,17 +319,23 @@ class AutoMetaEstimator(BaseEstimator):
 
         Returns
         -------
-        VotingClassifier, FixedThresholdClassifier or VotingRegressor
+        VotingClassifier, TemperatureScaled, FixedThresholdClassifier or VotingRegressor
             Fitted; soft voting with the ensemble weights (``VotingClassifier``) for a
-            classifier, wrapped in a ``FixedThresholdClassifier`` when ``threshold_`` is
-            not 0.5; weighted averaging (``VotingRegressor``) for a regressor.
+            classifier, wrapped in an ``autometa.export.TemperatureScaled`` when
+            ``temperature_`` is not 1, then in a ``FixedThresholdClassifier`` when
+            ``threshold_`` is not 0.5; weighted averaging (``VotingRegressor``) for a
+            regressor.
         """
         check_is_fitted(self, "ensemble_")
         types = fitted_types(self.schema_, self.n_features_in_,
                              getattr(self, "feature_names_in_", None))
-        vote = to_voting(self.ensemble_, types, getattr(self, "classes_", None))
+        model = to_voting(self.ensemble_, types, getattr(self, "classes_", None))
+        temperature = getattr(self, "temperature_", None)
+        if temperature not in (None, 1.0):
+            model = with_temperature(model, temperature)
         threshold = getattr(self, "threshold_", None)
-        return vote if threshold in (None, DEFAULT_THRESHOLD) else with_threshold(vote, threshold)
+        return model if threshold in (None, DEFAULT_THRESHOLD) else with_threshold(model,
+                                                                                  threshold)
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: the object's own __dict__ otherwise
@@ -365,12 +373,15 @@ class AutoMetaEstimator(BaseEstimator):
 class AutoMetaClassifier(ClassifierMixin, AutoMetaEstimator):
     __doc__ = ("AutoML classifier: searches model families and hyperparameters, then "
                "ensembles the best pipelines.\n" + PARAMS_DOC + ATTRS_DOC
-               + "    classes_ : ndarray\n        Class labels.\n" + THRESHOLD_DOC)
+               + "    classes_ : ndarray\n        Class labels.\n" + THRESHOLD_DOC
+               + TEMPERATURE_DOC)
     _task_type = CLASSIFICATION
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``."""
-        return self._raw_predict(X)
+        """Class probabilities, columns in the order of ``classes_``: the ensemble's,
+        scaled by ``temperature_``."""
+        return apply_temperature(self._raw_predict(X), getattr(self, "temperature_", None)
+                                 or 1.0)
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels: for a binary task, ``classes_[1]`` when its probability

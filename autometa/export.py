@@ -1,7 +1,9 @@
 """The fitted ensemble as plain scikit-learn: a soft ``VotingClassifier`` or a ``VotingRegressor``.
 
-A binary classifier with a tuned decision threshold is wrapped in a fitted
-``FixedThresholdClassifier``.
+A classifier whose probabilities are temperature-scaled is wrapped in a fitted
+:class:`TemperatureScaled`; a binary classifier with a tuned decision threshold, in a
+fitted ``FixedThresholdClassifier`` (around the scaled one, so that it cuts the
+probabilities ``predict_proba`` returns).
 
 Each member becomes ``Pipeline([("types", SchemaTransformer), ("model", member)])`` so the
 exported estimator takes the same raw input as the autometa estimator. Members were
@@ -15,12 +17,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.ensemble import VotingClassifier, VotingRegressor
 from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import Bunch
+from sklearn.utils.validation import check_is_fitted
 
+from autometa.calibration import apply_temperature
 from autometa.data import SchemaTransformer, TabularSchema
 from autometa.ensemble import Ensemble
 from autometa.evaluation import FoldAverage
@@ -67,13 +72,80 @@ def to_voting(ensemble: Ensemble, types: SchemaTransformer,
     return voting_regressor(names, members, weights)
 
 
-def with_threshold(vote: VotingClassifier, threshold: float) -> FixedThresholdClassifier:
-    """A fitted binary ``vote`` that predicts ``classes_[1]`` when its probability is at
-    least ``threshold``."""
+def with_threshold(vote, threshold: float) -> FixedThresholdClassifier:
+    """A fitted binary classifier ``vote`` that predicts ``classes_[1]`` when its
+    probability is at least ``threshold``."""
     fixed = FixedThresholdClassifier(vote, threshold=float(threshold),
                                      response_method="predict_proba")
     fixed.estimator_ = vote
     return fixed
+
+
+class TemperatureScaled(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """A classifier whose probabilities are scaled by a temperature:
+    ``softmax(log(p) / temperature)`` of the wrapped classifier's ``p``.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Has ``predict_proba`` and ``classes_`` once fitted.
+    temperature : float, default=1.0
+        Above 1 softens the probabilities, below 1 sharpens them; the most probable
+        class of every row is unchanged.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted wrapped classifier.
+    classes_ : ndarray
+        Its class labels.
+    """
+
+    def __init__(self, estimator=None, temperature: float = 1.0):
+        self.estimator = estimator
+        self.temperature = temperature
+
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of ``estimator``; the temperature is kept as given.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        **fit_params : dict
+            Passed to the estimator's ``fit``.
+
+        Returns
+        -------
+        self : TemperatureScaled
+        """
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features the wrapped classifier was fitted on."""
+        return self.estimator_.n_features_in_
+
+    def predict_proba(self, X) -> np.ndarray:
+        """The wrapped classifier's probabilities scaled by ``temperature``."""
+        check_is_fitted(self, "estimator_")
+        return apply_temperature(self.estimator_.predict_proba(X), float(self.temperature))
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable class (as the wrapped classifier's: scaling keeps the order)."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def with_temperature(vote, temperature: float) -> TemperatureScaled:
+    """A fitted classifier ``vote`` whose probabilities are scaled by ``temperature``."""
+    scaled = TemperatureScaled(vote, float(temperature))
+    scaled.estimator_ = vote
+    scaled.classes_ = vote.classes_
+    return scaled
 
 
 def voting_classifier(names: Sequence[str], fitted: Sequence, weights: Sequence[float] | None,

@@ -90,7 +90,8 @@ def summarize(estimator) -> dict[str, Any]:
     Returns
     -------
     dict
-        Task, metric, decision threshold (binary classifiers), budget and fit time, trial
+        Task, metric, decision threshold (binary classifiers), temperature
+        (classifiers), budget and fit time, trial
         counts, the best trial, every trial, the ensemble weights and, if the estimator
         has them, its meta-features.
     """
@@ -108,6 +109,7 @@ def summarize(estimator) -> dict[str, Any]:
         "classes": _classes(estimator),
         "metric": getattr(metric, "name", None),
         "threshold": getattr(estimator, "threshold_", None),
+        "temperature": getattr(estimator, "temperature_", None),
         "time_budget": getattr(estimator, "time_budget", None),
         "fit_time": getattr(estimator, "fit_time_", None),
         "predict_latency": getattr(estimator, "predict_latency_", None),
@@ -206,16 +208,17 @@ def info_dict(bundle: dict[str, Any], path: str | Path = "") -> dict[str, Any]:
     Returns
     -------
     dict
-        Task, target, metric, decision threshold, budget, fit time, trial counts,
+        Task, target, metric, decision threshold, temperature, budget, fit time, trial
+        counts,
         ensemble, meta-features and library versions (installed, and those the model
         was fitted with).
     """
     estimator = bundle["estimator"]
     summary = summarize(estimator)
     names = getattr(estimator, "feature_names_in_", None)
-    keys = ("estimator", "task", "classes", "metric", "threshold", "time_budget", "fit_time",
-            "predict_latency", "infer_limit", "latency_batch_size", "n_trials", "n_failed",
-            "status_counts", "best", "ensemble", "metafeatures")
+    keys = ("estimator", "task", "classes", "metric", "threshold", "temperature",
+            "time_budget", "fit_time", "predict_latency", "infer_limit", "latency_batch_size",
+            "n_trials", "n_failed", "status_counts", "best", "ensemble", "metafeatures")
     info = {"model_file": str(path), "target": bundle.get("target"),
             **{k: summary[k] for k in keys},
             "features": None if names is None else [str(n) for n in names],
@@ -254,6 +257,8 @@ def info_text(info: dict[str, Any]) -> str:
              f"metric:    {info['metric']}",
              *([f"threshold: {threshold_text(info['threshold'], info['classes'], info['metric'])}"]
                if info.get("threshold") is not None else []),
+             *([f"proba:     temperature {temperature_text(info['temperature'], info['metric'])}"]
+               if info.get("temperature") is not None else []),
              f"budget:    {info['time_budget']:g} s; fit took {info['fit_time']:.1f} s"
              + (" (interrupted)" if info["interrupted"] else ""),
              *([f"predicts:  {latency_text(info)}"] if info.get("predict_latency") else []),
@@ -324,6 +329,29 @@ def threshold_text(threshold: float, classes: list, metric: str | None) -> str:
     how = ("the default" if threshold == DEFAULT_THRESHOLD
            else f"tuned for {metric} on validation predictions")
     return f"predict {classes[1]} when P({classes[1]}) >= {threshold:.4g} ({how})"
+
+
+def temperature_text(temperature: float, metric: str | None) -> str:
+    """A classifier's temperature as shown, e.g. ``1.84: probabilities softened (fitted
+    for neg_log_loss on validation predictions)``.
+
+    Parameters
+    ----------
+    temperature : float
+        The model's ``temperature_``.
+    metric : str or None
+        The metric's name.
+
+    Returns
+    -------
+    str
+        The temperature and what it does to the ensemble's probabilities.
+    """
+    if temperature == 1.0:
+        return "1 (the ensemble's probabilities as blended)"
+    how = "softened" if temperature > 1.0 else "sharpened"
+    return (f"{temperature:.4g}: probabilities {how} (fitted for {metric} on validation "
+            "predictions)")
 
 
 def _initial_design(configs: list[dict[str, Any]]) -> str:

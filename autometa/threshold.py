@@ -4,7 +4,9 @@ A metric of predicted labels (F1, balanced accuracy, MCC, precision, recall) dep
 where the positive-class probability is cut; with imbalanced classes the usual 0.5 is
 often far from the best cut. :func:`tune_threshold` chooses the cut on the final
 ensemble's blended validation predictions (:func:`blend`); a metric of probabilities
-(ROC AUC, log loss) keeps 0.5.
+(ROC AUC, log loss) keeps 0.5. The best cut on few minority rows can be chance, so the
+cut leaves 0.5 only when tuning pays off on held-out rows: tuned on one half of the
+validation rows, it must beat 0.5 on the other half (both ways, :func:`threshold_gain`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,17 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from autometa.calibration import apply_temperature, stratified_halves
+from autometa.ensemble import blend
 from autometa.metrics import Metric
 
 DEFAULT_THRESHOLD = 0.5
 MAX_CUTS = 256  # candidate thresholds at most: quantiles of the probabilities beyond
 TIE_TOLERANCE = 1e-12  # scores this close count as equal
+MIN_GAIN = 0.0  # a tuned cut must beat 0.5 by more than this on held-out rows
+SMOOTH = 0  # neighbouring cuts averaged on either side when scoring a cut
+NOISE = 1.0  # ... plus this many standard errors of that held-out gain
+N_BOOTSTRAP = 100  # resamples of the held-out rows for that standard error
 
 
 def depends_on_threshold(metric: Metric, n_classes: int | None) -> bool:
@@ -37,26 +45,6 @@ def depends_on_threshold(metric: Metric, n_classes: int | None) -> bool:
         True for a binary task scored on labels (``metric.response == "label"``).
     """
     return n_classes == 2 and metric.response == "label"
-
-
-def blend(weights: Mapping[int, float], predictions: Mapping[int, np.ndarray]) -> np.ndarray:
-    """The weighted average of the trials' stored validation predictions.
-
-    Parameters
-    ----------
-    weights : mapping of trial id to float
-        Ensemble weights (any positive scale).
-    predictions : mapping of trial id to ndarray
-        Each trial's validation predictions, all of one shape.
-
-    Returns
-    -------
-    ndarray
-        The blended predictions.
-    """
-    total = sum(weights.values())
-    return sum(w * np.asarray(predictions[i], dtype=np.float64)
-               for i, w in weights.items()) / total
 
 
 def candidate_thresholds(positive: np.ndarray, max_cuts: int = MAX_CUTS,
@@ -111,7 +99,10 @@ def threshold_scores(y_true: np.ndarray, positive: np.ndarray, thresholds: np.nd
         warnings.simplefilter("ignore")
         if scores_counts(metric):
             counts = confusion_counts(y_true, positive, thresholds, sample_weight)
-            scores = [counts_score(metric, c) for c in counts]
+            formula = COUNT_FORMULAS.get(getattr(metric.score_func, "__name__", ""))
+            scores = metric.sign * formula(*counts.T.astype(np.float64)) if formula and \
+                set(metric.kwargs.items()) <= BINARY_DEFAULTS \
+                else [counts_score(metric, c) for c in counts]
         else:
             scores = [metric.score(y_true, (positive >= t).astype(np.int64), sample_weight)
                       for t in thresholds]
@@ -154,6 +145,44 @@ def _weight_at_or_above(scores: np.ndarray, weights: np.ndarray, thresholds: np.
 _PAIRS = (np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]))  # (true, predicted) of the counts
 
 
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, 0 where ``den`` is 0 (scikit-learn's ``zero_division`` default)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+
+
+def _balanced_accuracy(tn, fp, fn, tp):
+    recalls = np.stack([_nan_ratio(tp, tp + fn), _nan_ratio(tn, tn + fp)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a class absent from the true labels
+        return np.nanmean(recalls, axis=0)
+
+
+def _nan_ratio(num, den):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _mcc(tn, fp, fn, tp):
+    den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return _ratio(tp * tn - fp * fn, den)
+
+
+BINARY_DEFAULTS = {("average", "binary"), ("pos_label", 1)}  # scorer arguments the formulas
+# below assume
+# the binary label metrics of scikit-learn as functions of the confusion counts, vectorised
+# over thresholds (each equals the scikit-learn function on the counts; tested)
+COUNT_FORMULAS = {
+    "f1_score": lambda tn, fp, fn, tp: _ratio(2 * tp, 2 * tp + fp + fn),
+    "precision_score": lambda tn, fp, fn, tp: _ratio(tp, tp + fp),
+    "recall_score": lambda tn, fp, fn, tp: _ratio(tp, tp + fn),
+    "accuracy_score": lambda tn, fp, fn, tp: _ratio(tp + tn, tn + fp + fn + tp),
+    "jaccard_score": lambda tn, fp, fn, tp: _ratio(tp, tp + fp + fn),
+    "balanced_accuracy_score": _balanced_accuracy,
+    "matthews_corrcoef": _mcc,
+}
+
+
 def counts_score(metric: Metric, counts: np.ndarray) -> float:
     """The metric of the rows a confusion matrix ``(tn, fp, fn, tp)`` stands for."""
     present = counts > 0  # the label pairs that occur, as in the rows themselves
@@ -182,9 +211,130 @@ def pick_threshold(thresholds: np.ndarray, scores: np.ndarray) -> float:
     return float((low + high) / 2)
 
 
-def tune_threshold(y_true: np.ndarray, positive: np.ndarray, metric: Metric,
-                   sample_weight: np.ndarray | None = None) -> float:
+def best_threshold(y_true: np.ndarray, positive: np.ndarray, metric: Metric,
+                   smooth: int = 0, sample_weight: np.ndarray | None = None) -> float:
+    """The threshold with the best score on these rows (see :func:`pick_threshold`).
+
+    Parameters
+    ----------
+    y_true : ndarray of shape (n_samples,)
+        Encoded labels, 0 or 1.
+    positive : ndarray of shape (n_samples,)
+        Predicted probability of class 1.
+    metric : Metric
+        A metric of labels.
+    smooth : int
+        Each candidate is scored by the mean score of the ``smooth`` cuts on either side
+        of it and itself (:func:`smoothed`); 0 scores each cut alone.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Row weights: integer weights tune as the rows repeated that many times would.
+
+    Returns
+    -------
+    float
+        The best cut; 0.5 when it ties with the best.
+    """
+    positive = np.asarray(positive, dtype=np.float64)
+    thresholds = candidate_thresholds(positive, sample_weight=sample_weight)
+    scores = threshold_scores(np.asarray(y_true), positive, thresholds, metric, sample_weight)
+    return pick_threshold(thresholds, smoothed(scores, smooth))
+
+
+def smoothed(scores: np.ndarray, width: int) -> np.ndarray:
+    """The moving mean of ``scores`` over ``width`` neighbours on either side (fewer at
+    the ends); unchanged for ``width`` 0. Unscorable cuts (-inf) stay unscorable."""
+    if width <= 0 or len(scores) < 2:
+        return scores
+    finite = np.isfinite(scores)
+    values = np.where(finite, scores, 0.0)
+    kernel = np.ones(2 * width + 1)
+    sums = np.convolve(values, kernel, mode="same")
+    counts = np.convolve(finite.astype(np.float64), kernel, mode="same")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts
+    return np.where(finite, means, -np.inf)
+
+
+def threshold_gain(y_true: np.ndarray, positive: np.ndarray, metric: Metric, seed: int,
+                   smooth: int = 0, n_bootstrap: int = N_BOOTSTRAP,
+                   sample_weight: np.ndarray | None = None) -> tuple[float, float]:
+    """How much a tuned cut beats 0.5 on rows it was not tuned on, and the noise of that.
+
+    The cut is tuned (:func:`best_threshold`) on one half of the rows
+    (:func:`autometa.calibration.stratified_halves`) and scored on the other against
+    0.5, both ways; the two gains are averaged, weighted by the halves' sizes. Their
+    standard error is the spread of the gain over bootstrap resamples of the held-out
+    rows.
+
+    Parameters
+    ----------
+    y_true : ndarray of shape (n_samples,)
+        Encoded labels, 0 or 1.
+    positive : ndarray of shape (n_samples,)
+        Predicted probability of class 1.
+    metric : Metric
+        A metric of labels.
+    seed : int
+        Seed of the halves and of the bootstrap.
+    smooth : int
+        As in :func:`best_threshold`.
+    n_bootstrap : int
+        Resamples of each held-out half.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Row weights (each half's share is its share of the weight).
+
+    Returns
+    -------
+    gain : float
+        The held-out score at the tuned cuts minus that at 0.5 (in the metric's units,
+        greater is better); 0 when a half is empty.
+    error : float
+        Its standard error.
+    """
+    rng = np.random.default_rng(seed)
+    w = np.ones(len(y_true)) if sample_weight is None else np.asarray(sample_weight, float)
+    gain = variance = 0.0
+    for fit_rows, test_rows in _both_ways(stratified_halves(y_true, seed)):
+        if len(fit_rows) == 0 or len(test_rows) == 0:
+            return 0.0, 0.0
+        cut = best_threshold(y_true[fit_rows], positive[fit_rows], metric, smooth,
+                             _part(sample_weight, fit_rows))
+        share = w[test_rows].sum() / w.sum()
+        gain += share * _gain_over_half(y_true[test_rows], positive[test_rows], cut, metric,
+                                        _part(sample_weight, test_rows))
+        resampled = [_gain_over_half(y_true[rows], positive[rows], cut, metric,
+                                     _part(sample_weight, rows))
+                     for rows in rng.choice(test_rows, (n_bootstrap, len(test_rows)))]
+        variance += share**2 * float(np.var(resampled)) if n_bootstrap > 1 else 0.0
+    return float(gain), float(np.sqrt(variance))
+
+
+def _part(sample_weight: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    return None if sample_weight is None else sample_weight[rows]
+
+
+def _gain_over_half(y_true: np.ndarray, positive: np.ndarray, cut: float, metric: Metric,
+                    sample_weight: np.ndarray | None = None) -> float:
+    """The score at ``cut`` minus that at 0.5; 0 when neither can be scored."""
+    tuned, half = threshold_scores(y_true, positive, np.array([cut, DEFAULT_THRESHOLD]), metric,
+                                   sample_weight)
+    diff = tuned - half
+    return 0.0 if np.isnan(diff) else float(diff)
+
+
+def _both_ways(halves: tuple[np.ndarray, np.ndarray]):
+    a, b = halves
+    return ((a, b), (b, a))
+
+
+def tune_threshold(y_true: np.ndarray, positive: np.ndarray, metric: Metric, seed: int = 0,
+                   min_gain: float | None = MIN_GAIN, noise: float = NOISE,
+                   smooth: int = SMOOTH, sample_weight: np.ndarray | None = None) -> float:
     """The threshold on the positive-class probability that maximises ``metric``.
+
+    The best cut on all rows (:func:`best_threshold`) is kept only when a cut tuned on
+    half of the rows beats 0.5 on the other half by more than ``min_gain`` plus
+    ``noise`` standard errors of that gain (:func:`threshold_gain`); otherwise 0.5.
 
     Parameters
     ----------
@@ -194,25 +344,41 @@ def tune_threshold(y_true: np.ndarray, positive: np.ndarray, metric: Metric,
         Predicted probability of class 1.
     metric : Metric
         A metric of labels (``metric.response == "label"``).
+    seed : int
+        Seed of the cross-validation's halves.
+    min_gain : float or None
+        The held-out gain over 0.5 the tuned cut needs (in the metric's units);
+        ``None`` keeps the best cut without that check.
+    noise : float
+        Standard errors of the held-out gain added to ``min_gain``.
+    smooth : int
+        As in :func:`best_threshold`.
     sample_weight : ndarray of shape (n_samples,) or None
-        Row weights: integer weights tune as the rows repeated that many times would.
+        Row weights: integer weights tune as the rows repeated that many times would
+        (the held-out check aside, which splits rows, not repeats).
 
     Returns
     -------
     float
         Predict class 1 when its probability is at least this; 0.5 when no other cut
-        scores better.
+        scores better, or when tuning did not pay off on held-out rows.
     """
+    y_true = np.asarray(y_true)
     positive = np.asarray(positive, dtype=np.float64)
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
-    thresholds = candidate_thresholds(positive, sample_weight=sample_weight)
-    return pick_threshold(thresholds, threshold_scores(np.asarray(y_true), positive,
-                                                       thresholds, metric, sample_weight))
+    cut = best_threshold(y_true, positive, metric, smooth, sample_weight)
+    if cut == DEFAULT_THRESHOLD or min_gain is None:
+        return cut
+    gain, error = threshold_gain(y_true, positive, metric, seed, smooth,
+                                 n_bootstrap=N_BOOTSTRAP if noise > 0 else 0,
+                                 sample_weight=sample_weight)
+    return cut if gain > min_gain + noise * error else DEFAULT_THRESHOLD
 
 
 def ensemble_threshold(weights: Mapping[int, float], predictions: Mapping[int, np.ndarray],
                        y_val: np.ndarray, metric: Metric, n_classes: int | None,
+                       seed: int = 0, temperature: float | None = 1.0,
                        sample_weight: np.ndarray | None = None) -> float | None:
     """The decision threshold of an ensemble, from its members' validation predictions.
 
@@ -228,6 +394,12 @@ def ensemble_threshold(weights: Mapping[int, float], predictions: Mapping[int, n
         The fit's metric.
     n_classes : int or None
         Number of classes (``None`` for regression).
+    seed : int
+        The fit's seed (for the cross-validation's halves, see :func:`tune_threshold`).
+    temperature : float or None
+        The ensemble's temperature: the threshold is tuned on the probabilities
+        ``predict`` cuts, the blend scaled by it
+        (:func:`autometa.calibration.apply_temperature`).
     sample_weight : ndarray or None
         Weights of the validation rows.
 
@@ -241,6 +413,5 @@ def ensemble_threshold(weights: Mapping[int, float], predictions: Mapping[int, n
         return None
     if not depends_on_threshold(metric, n_classes):
         return DEFAULT_THRESHOLD
-    blended = blend(weights, predictions)
-    positive = blended[:, 1] if blended.ndim == 2 else blended
-    return tune_threshold(y_val, positive, metric, sample_weight)
+    blended = apply_temperature(blend(weights, predictions), temperature or 1.0)
+    return tune_threshold(y_val, blended[:, 1], metric, seed, sample_weight=sample_weight)

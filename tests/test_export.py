@@ -21,6 +21,7 @@ from autometa.components import registry
 from autometa.data import as_frame
 from autometa.ensemble import Ensemble, Member
 from autometa.evaluation import FoldAverage, evaluate_with_models, fit_pipeline
+from autometa.export import TemperatureScaled
 from autometa.space import family_default
 from autometa.versions import library_versions
 from tests.conftest import mixed_frame, task_data
@@ -28,7 +29,7 @@ from tests.conftest import mixed_frame, task_data
 SMALL = dict(time_budget=15, max_evals=8, include=["linear", "random_forest", "lightgbm"],
              random_state=0)
 # what an exported model may need from autometa when it is loaded
-ALLOWED = {"autometa.data", "autometa.components.preprocessing"}
+ALLOWED = {"autometa.data", "autometa.components.preprocessing", "autometa.export"}
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +54,11 @@ def regression():
     return AutoMetaRegressor(**SMALL).fit(X, y.to_numpy()), X
 
 
+def voting(exported):
+    """The voting estimator of an export (inside the wrapper of a temperature)."""
+    return exported.estimator_ if isinstance(exported, TemperatureScaled) else exported
+
+
 def assert_same_predictions(model, exported, X) -> None:
     if isinstance(model, AutoMetaClassifier):
         np.testing.assert_allclose(exported.predict_proba(X), model.predict_proba(X),
@@ -68,14 +74,22 @@ def test_to_sklearn_predicts_as_the_estimator(name, request):
     model, X = request.getfixturevalue(name)
     exported = model.to_sklearn()
     kind = VotingRegressor if name == "regression" else VotingClassifier
-    assert type(exported) is kind
+    scaled = getattr(model, "temperature_", None) not in (None, 1.0)
+    assert isinstance(exported, TemperatureScaled) == scaled
+    if name == "regression":
+        assert not hasattr(model, "temperature_")
+    else:
+        assert model.temperature_ > 0
+    vote = voting(exported)
+    assert type(vote) is kind
     members = model.ensemble_.members
-    assert len(exported.estimators_) == len(members)
-    assert exported.weights == pytest.approx([m.weight for m in members])
+    assert len(vote.estimators_) == len(members)
+    assert vote.weights == pytest.approx([m.weight for m in members])
     if name != "regression":
-        assert exported.voting == "soft"
+        assert vote.voting == "soft"
+        np.testing.assert_array_equal(vote.classes_, model.classes_)
         np.testing.assert_array_equal(exported.classes_, model.classes_)
-    assert exported.n_features_in_ == model.n_features_in_
+    assert vote.n_features_in_ == model.n_features_in_
     assert_same_predictions(model, exported, X)
     new = X[:7] if isinstance(X, np.ndarray) else X.head(7).reset_index(drop=True)
     assert_same_predictions(model, exported, new)
@@ -134,7 +148,11 @@ def test_exported_model_loads_in_a_fresh_interpreter(name, request, tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["type"].startswith("sklearn.ensemble.")
+    scaled = getattr(model, "temperature_", None) not in (None, 1.0)
+    if scaled:
+        assert report["type"] == "autometa.export.TemperatureScaled"
+    else:
+        assert report["type"].startswith("sklearn.ensemble.")
     used = {m for m in report["modules"] if m.split(".")[0] == "autometa"}
     assert used <= ALLOWED
     expected = model.predict_proba(X) if name == "multiclass" else model.predict(X)
@@ -157,7 +175,7 @@ def test_fold_model_members_are_exported_as_a_vote_of_their_folds(name, request)
     fallback.ensemble_ = Ensemble((Member(0, 1.0, folds),), folds.task,
                                   len(folds.autometa_classes_) or None)
     exported = fallback.to_sklearn()
-    inner = exported.estimators_[0].named_steps["model"]
+    inner = voting(exported).estimators_[0].named_steps["model"]
     assert isinstance(inner, (VotingClassifier, VotingRegressor))
     assert len(inner.estimators_) == 3
     assert_same_predictions(fallback, exported, X)

@@ -242,3 +242,24 @@ def test_the_measured_latency_is_reported():
     assert info["predict_latency"] == 1.234e-5
     assert ("predicts:  12.3 ms per 1,000 rows (measured on batches of 1,000 rows; limit "
             "20 ms)") in info_text(info)
+
+
+def test_a_temperature_is_reported_where_the_threshold_is():
+    from autometa.cli_fit import temperature_note
+
+    model = FittedStandIn()
+    model.metric_ = SimpleNamespace(name="neg_log_loss")
+    model.temperature_ = 0.7123
+    assert summarize(model)["temperature"] == 0.7123
+    text = info_text(info_dict({"estimator": model}, "m.joblib"))
+    assert ("proba:     temperature 0.7123: probabilities sharpened (fitted for neg_log_loss "
+            "on validation predictions)") in text
+    assert temperature_note(model).startswith("temperature: 0.7123: probabilities sharpened")
+    model.temperature_ = 2.5
+    assert "temperature 2.5: probabilities softened" in info_text(
+        info_dict({"estimator": model}, "m.joblib"))
+    model.temperature_ = 1.0
+    assert "proba:     temperature 1 (the ensemble's probabilities as blended)" in info_text(
+        info_dict({"estimator": model}, "m.joblib"))
+    assert temperature_note(model) is None
+    assert "temperature" not in info_text(info_dict({"estimator": FittedStandIn()}, "m.joblib"))

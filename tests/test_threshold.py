@@ -122,12 +122,19 @@ def test_a_fit_for_balanced_accuracy_tunes_predicts_and_exports_its_threshold():
     from sklearn.model_selection import FixedThresholdClassifier
 
     from autometa import AutoMetaClassifier
+    from tests.test_calibration import KeepResult
 
     X, y = imbalanced_table()
+    kept = KeepResult()
     model = AutoMetaClassifier(time_budget=15, max_evals=6, metric="balanced_accuracy",
-                               include=["linear", "lightgbm"], random_state=0).fit(X, y)
+                               include=["linear", "lightgbm"], random_state=0,
+                               callbacks=[kept]).fit(X, y)
     assert list(model.classes_) == ["common", "rare"]
-    assert model.threshold_ != DEFAULT_THRESHOLD and 0 < model.threshold_ < 1
+    data = kept.result.data
+    assert model.threshold_ == ensemble_threshold(
+        model.ensemble_.weights, kept.result.state.predictions, data.y[data.val_index],
+        data.metric, 2, seed=0, temperature=model.temperature_)
+    model.threshold_ = 0.3  # whatever the held-out check decided, a tuned cut is used
     proba = model.predict_proba(X)
     np.testing.assert_array_equal(
         model.predict(X), model.classes_[(proba[:, 1] >= model.threshold_).astype(int)])
@@ -166,3 +173,69 @@ def test_a_custom_metric_scores_every_row():
     y, proba = imbalanced(200)
     assert threshold_scores(y, proba, np.array([0.5]), metric)[0] == share_right(
         y, (proba >= 0.5).astype(int))
+
+
+def uninformative(n: int, share: float, seed: int):
+    """Labels and probabilities drawn independently: no cut is better than another."""
+    rng = np.random.default_rng(seed)
+    return (rng.random(n) < share).astype(np.int64), rng.random(n)
+
+
+def test_the_held_out_check_keeps_one_half_on_noise():
+    from autometa.threshold import best_threshold
+
+    metric = resolve_metric("balanced_accuracy", "classification", 2)
+    best_moved = tuned_moved = 0
+    for seed in range(20):
+        y, proba = uninformative(200, 0.3, seed)
+        best_moved += best_threshold(y, proba, metric) != DEFAULT_THRESHOLD
+        tuned_moved += tune_threshold(y, proba, metric, seed=seed) != DEFAULT_THRESHOLD
+    assert best_moved == 20  # on these rows some cut always beats 0.5 by chance
+    assert tuned_moved <= 5
+
+
+def test_a_real_gain_passes_the_held_out_check():
+    from autometa.threshold import threshold_gain
+
+    y, proba = imbalanced(600)
+    metric = resolve_metric("balanced_accuracy", "classification", 2)
+    gain, error = threshold_gain(y, proba, metric, seed=0)
+    assert gain > 3 * error > 0
+    assert tune_threshold(y, proba, metric, seed=0) == tune_threshold(y, proba, metric,
+                                                                      min_gain=None)
+    assert tune_threshold(y, proba, metric, seed=0, min_gain=gain) == DEFAULT_THRESHOLD
+
+
+def test_smoothing_averages_neighbouring_cuts_and_keeps_unscorable_ones():
+    from autometa.threshold import smoothed
+
+    scores = np.array([0.0, 3.0, 0.0, -np.inf, 6.0])
+    np.testing.assert_allclose(smoothed(scores, 1), [1.5, 1.0, 1.5, -np.inf, 6.0])
+    np.testing.assert_array_equal(smoothed(scores, 0), scores)
+
+
+def test_smoothing_prefers_a_broad_optimum_to_a_lone_spike():
+    thresholds = np.linspace(0.1, 0.9, 9)
+    spike = np.array([0, 0, 0.9, 0, 0, 0.6, 0.6, 0.6, 0.6])
+    assert pick_threshold(thresholds, spike) == pytest.approx(0.3)
+    from autometa.threshold import smoothed
+
+    assert pick_threshold(thresholds, smoothed(spike, 1)) == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("name", ["f1", "precision", "recall", "accuracy", "jaccard",
+                                  "balanced_accuracy", "matthews_corrcoef"])
+def test_count_formulas_equal_scikit_learn_on_the_counts(name):
+    import warnings
+
+    from autometa.threshold import COUNT_FORMULAS, counts_score
+
+    rng = np.random.default_rng(0)
+    counts = np.vstack([rng.integers(0, 5, (500, 4)), np.eye(4) * 3]).astype(float)
+    counts = counts[counts.sum(axis=1) > 0]
+    metric = resolve_metric(name, "classification", 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zero divisions, as in the tuning
+        expected = [counts_score(metric, c) for c in counts]
+    got = metric.sign * COUNT_FORMULAS[metric.score_func.__name__](*counts.T)
+    np.testing.assert_allclose(got, expected)

@@ -20,6 +20,7 @@ from autometa.metrics import resolve_metric
 from autometa.space import build_pipeline, family_default, select_families
 from autometa.table import Table
 from autometa.threshold import (
+    best_threshold,
     candidate_thresholds,
     confusion_counts,
     tune_threshold,
@@ -146,13 +147,15 @@ def test_threshold_with_integer_weights_equals_the_threshold_of_repeated_rows(na
         metric = resolve_metric(make_scorer(recall_gap), "classification", 2)
     else:
         metric = resolve_metric(name, "classification", 2)
-    weighted = tune_threshold(y, proba, metric, w.astype(float))
-    repeated = tune_threshold(np.repeat(y, w), np.repeat(proba, w), metric)
+    weighted = best_threshold(y, proba, metric, sample_weight=w.astype(float))
+    repeated = best_threshold(np.repeat(y, w), np.repeat(proba, w), metric)
     if distinct is None:  # > 256 distinct values: quantiles, interpolated
         assert weighted == pytest.approx(repeated, rel=1e-9)
     else:
         assert weighted == repeated
-    assert weighted != tune_threshold(y, proba, metric)  # the weights matter here
+    assert weighted != best_threshold(y, proba, metric)  # the weights matter here
+    # the held-out check splits rows, not repeats: the weighted cut, or 0.5
+    assert tune_threshold(y, proba, metric, sample_weight=w.astype(float)) in (weighted, 0.5)
 
 
 def test_weighted_confusion_counts_and_quantiles():

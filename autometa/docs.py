@@ -126,3 +126,11 @@ THRESHOLD_DOC = """    threshold_ : float or None
         the metric scores labels (F1, balanced accuracy, MCC, precision, recall, ...);
         0.5 for metrics of probabilities (ROC AUC, log loss); ``None`` for multiclass.
 """
+
+TARGET_TRANSFORM_DOC = """    target_transform : {"auto", "none"}, default="auto"
+        ``"auto"``: the search also chooses how the models learn the target: as it is,
+        as ``sign(y) * log1p(|y|)`` (``log1p`` on a non-negative target) or Yeo-Johnson
+        transformed; predictions are transformed back (see
+        :mod:`autometa.components.target`) and scored on the original scale.
+        ``"none"``: every model learns the raw target.
+"""

@@ -93,7 +93,7 @@ class InitialDesign:
 def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
                families: Collection[str], source: Portfolio | str | Path | None = None,
                budget: tuple[float, int, int | None] | None = None,
-               n_rows: int | None = None) -> InitialDesign:
+               n_rows: int | None = None, defaults: Mapping | None = None) -> InitialDesign:
     """The initial design of a fit from the shipped portfolio.
 
     Parameters
@@ -117,6 +117,9 @@ def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float]
         Rows of the task. On more rows than the portfolio measured its candidates on, its
         evidence is extrapolated, and the default :data:`BASELINE` configuration comes
         second.
+    defaults : mapping, optional
+        Values of the search space's root-level hyperparameters for the candidates (and
+        the baseline) that lack them (see :meth:`Portfolio.with_defaults`).
 
     Returns
     -------
@@ -132,12 +135,13 @@ def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float]
     except PortfolioError as exc:
         warnings.warn(f"{exc} Starting the search without meta-learning.", stacklevel=3)
         return InitialDesign(None)
-    portfolio = portfolio.only_families(families)
+    portfolio = portfolio.only_families(families).with_defaults(defaults or {})
     if budget is not None:
         portfolio = portfolio.affordable(*budget)
     large = n_rows is not None and n_rows > portfolio.measured_rows
+    first = baseline(families, task) if large else None
     return InitialDesign(portfolio, strategy, metafeatures, n,
-                     baseline=baseline(families, task) if large else None)
+                         baseline=None if first is None else {**(defaults or {}), **first})
 
 
 def baseline(families: Collection[str], task: str) -> dict | None:

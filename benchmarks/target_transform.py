@@ -12,7 +12,7 @@ what is done. ``--stop-at HH:MM`` (UTC) starts no fit that could end after that 
 Usage::
 
     python benchmarks/target_transform.py list
-    python benchmarks/target_transform.py run --tasks 10 --seeds 0 1 --budget 30
+    python benchmarks/target_transform.py --tasks 10 run --seeds 0 1 --budget 30 --n-jobs 1
     python benchmarks/target_transform.py report
 """
 

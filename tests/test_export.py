@@ -28,7 +28,7 @@ from tests.conftest import mixed_frame, task_data
 SMALL = dict(time_budget=15, max_evals=8, include=["linear", "random_forest", "lightgbm"],
              random_state=0)
 # what an exported model may need from autometa when it is loaded
-ALLOWED = {"autometa.data", "autometa.components.preprocessing"}
+ALLOWED = {"autometa.data", "autometa.components.preprocessing", "autometa.components.target"}
 
 
 @pytest.fixture(scope="module")

@@ -146,15 +146,18 @@ def paired(rows: pd.DataFrame) -> pd.DataFrame:
 
 def transform_shares(rows: pd.DataFrame) -> dict[str, dict[str, float]]:
     """How often each transformation is in the ``auto`` arm's final ensembles: share of
-    the ensemble weight, and fits with a member of it; plus the best single trial's."""
+    the ensemble weight (normalised over the members kept after the refit), and fits with
+    a member of it; plus the best single trial's."""
     auto = rows[rows["arm"] == "auto"]
     weight: dict[str, float] = {}
     fits: dict[str, int] = {}
     for ms in auto["members"]:
         for name in {m["transform"] for m in ms}:
             fits[name] = fits.get(name, 0) + 1
+        total = sum(m["weight"] for m in ms)
         for m in ms:
-            weight[m["transform"]] = weight.get(m["transform"], 0.0) + m["weight"] / len(auto)
+            share = m["weight"] / total / len(auto)
+            weight[m["transform"]] = weight.get(m["transform"], 0.0) + share
     best = auto["best_transform"].value_counts().to_dict()
     return {"weight": weight, "fits_with": fits, "best": best}
 

@@ -8,7 +8,7 @@ pipeline's model learns the target as it is (``"none"``, the default), as
 ``TransformedTargetRegressor``, so predictions are on the original scale and every
 metric sees them there. The inverse transformation clips the model's predictions to the
 range of the transformed training targets: a model that extrapolates far (a linear
-model or an MLP) can not turn into infinite or undefined values.
+model or an MLP) cannot turn into infinite or undefined values.
 """
 
 from __future__ import annotations

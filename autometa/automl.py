@@ -30,7 +30,7 @@ from autometa.plan import FitPlan
 from autometa.pool import Executor
 from autometa.records import Trial
 from autometa.search import SearchSettings, SearchState, run_search
-from autometa.space import build_space, select_families
+from autometa.space import build_space, root_defaults, select_families
 from autometa.table import Table
 from autometa.threshold import ensemble_threshold
 
@@ -142,9 +142,11 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
     try:
         families = select_families(table.task, data.specs, plan.include, plan.exclude,
                                    weighted=table.sample_weight is not None)
-        space = build_space(table.task, families, seed=plan.seed)
+        space = build_space(table.task, families, seed=plan.seed,
+                            target_transforms=plan.target_transforms)
         if previous is None:
-            metafeatures, design = initial_design(data, plan, [f.name for f in families])
+            metafeatures, design = initial_design(data, plan, [f.name for f in families],
+                                                  root_defaults(space))
         else:
             metafeatures, design = previous.metafeatures, None
         state = run_search(space, executor, search_settings(plan, data, design),
@@ -213,9 +215,11 @@ def decision_threshold(ensemble: Ensemble, state: SearchState, data: TaskData,
                               data.val_weight)
 
 
-def initial_design(data: TaskData, plan: FitPlan, families: Collection[str]
+def initial_design(data: TaskData, plan: FitPlan, families: Collection[str],
+                   defaults: dict[str, Any] | None = None
                    ) -> tuple[dict[str, float] | None, InitialDesign]:
-    """The task's meta-features (for ``meta_learning="auto"``) and its initial design."""
+    """The task's meta-features (for ``meta_learning="auto"``) and its initial design
+    (its candidates completed with the space's root-level ``defaults``)."""
     metafeatures = None
     if plan.meta_learning == "auto":
         metafeatures = mf.compute(data.X, data.y, data.task, categorical=data.categorical,
@@ -224,7 +228,7 @@ def initial_design(data: TaskData, plan: FitPlan, families: Collection[str]
     design = portfolio_design(data.task, plan.meta_learning, metafeatures,
                               plan.n_initial_configs, families, plan.portfolio,
                               (plan.affordable_seconds, fit_rows, data.n_classes),
-                              n_rows=len(data.y))
+                              n_rows=len(data.y), defaults=defaults)
     return metafeatures, design
 
 

@@ -78,7 +78,8 @@ def _leaderboard(args: argparse.Namespace) -> int:
         return 0
     errors = board["error"].map(lambda e: textwrap.shorten(str(e), 50, placeholder="...")
                                 if e else "")
-    board = board[LEADERBOARD_COLUMNS].assign(error=errors)
+    shown = [c for c in board.columns if c in LEADERBOARD_COLUMNS or c == "target_transform"]
+    board = board[shown].assign(error=errors)
     print(board.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.5g}"))
     notes = [n for n in (temperature_note(estimator), threshold_note(estimator)) if n]
     if notes:

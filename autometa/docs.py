@@ -136,3 +136,11 @@ TEMPERATURE_DOC = """    temperature_ : float
         the level of the probabilities (log loss, Brier score) and kept only when it
         lowers the loss on held-out halves of them; else 1.
 """
+
+TARGET_TRANSFORM_DOC = """    target_transform : {"auto", "none"}, default="auto"
+        ``"auto"``: the search also chooses how the models learn the target: as it is,
+        as ``sign(y) * log1p(|y|)`` (``log1p`` on a non-negative target) or Yeo-Johnson
+        transformed; predictions are transformed back (see
+        :mod:`autometa.components.target`) and scored on the original scale.
+        ``"none"``: every model learns the raw target.
+"""

@@ -25,7 +25,13 @@ from autometa import data as tabular
 from autometa.automl import FitResult, run_automl
 from autometa.calibration import apply_temperature
 from autometa.callbacks import Callback
-from autometa.docs import ATTRS_DOC, PARAMS_DOC, TEMPERATURE_DOC, THRESHOLD_DOC
+from autometa.docs import (
+    ATTRS_DOC,
+    PARAMS_DOC,
+    TARGET_TRANSFORM_DOC,
+    TEMPERATURE_DOC,
+    THRESHOLD_DOC,
+)
 from autometa.export import fitted_types, to_voting, with_temperature, with_threshold
 from autometa.final import GreedyEnsembler
 from autometa.latency import DEFAULT_BATCH_SIZE, LatencyLimit
@@ -214,7 +220,12 @@ class AutoMetaEstimator(BaseEstimator):
             n_initial_configs=self.n_initial_configs, portfolio=self.portfolio,
             latency=LatencyLimit(self.infer_limit,
                                  self.infer_limit_batch_size or DEFAULT_BATCH_SIZE),
+            **self._task_settings(),
         )
+
+    def _task_settings(self) -> dict:
+        """Plan settings only one kind of task has."""
+        return {}
 
     def _callbacks(self) -> list[Callback]:
         shown = [FitProgress(self.time_budget, int(self.verbose))] if self.verbose else []
@@ -395,8 +406,55 @@ class AutoMetaClassifier(ClassifierMixin, AutoMetaEstimator):
 
 class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):
     __doc__ = ("AutoML regressor: searches model families and hyperparameters, then "
-               "ensembles the best pipelines.\n" + PARAMS_DOC + ATTRS_DOC)
+               "ensembles the best pipelines.\n" + PARAMS_DOC + TARGET_TRANSFORM_DOC
+               + ATTRS_DOC)
     _task_type = REGRESSION
+
+    _parameter_constraints: dict = {
+        **AutoMetaEstimator._parameter_constraints,
+        "target_transform": [StrOptions({"auto", "none"})],
+    }
+
+    def __init__(
+        self,
+        time_budget: float = 60,
+        metric=None,
+        max_evals: int | None = None,
+        n_jobs: int = 1,
+        dask_client=None,
+        include: list[str] | None = None,
+        exclude: list[str] | None = None,
+        resampling: str | int = "auto",
+        per_trial_time_limit: float | None = None,
+        memory_limit: float | None = None,
+        ensemble_size: int = 50,
+        ensemble_nbest: int = 50,
+        infer_limit: float | None = None,
+        infer_limit_batch_size: int | None = None,
+        extra_models=None,
+        warm_start: bool = False,
+        meta_learning: str = "auto",
+        n_initial_configs: int = 16,
+        portfolio=None,
+        callbacks: list[Callback] | None = None,
+        random_state=None,
+        verbose: int = 0,
+        target_transform: str = "auto",
+    ):
+        super().__init__(
+            time_budget=time_budget, metric=metric, max_evals=max_evals, n_jobs=n_jobs,
+            dask_client=dask_client, include=include, exclude=exclude, resampling=resampling,
+            per_trial_time_limit=per_trial_time_limit, memory_limit=memory_limit,
+            ensemble_size=ensemble_size, ensemble_nbest=ensemble_nbest,
+            infer_limit=infer_limit, infer_limit_batch_size=infer_limit_batch_size,
+            extra_models=extra_models, warm_start=warm_start, meta_learning=meta_learning,
+            n_initial_configs=n_initial_configs, portfolio=portfolio, callbacks=callbacks,
+            random_state=random_state, verbose=verbose,
+        )
+        self.target_transform = target_transform
+
+    def _task_settings(self) -> dict:
+        return {"target_transform": self.target_transform}
 
     def predict(self, X) -> np.ndarray:
         """Predicted values."""

@@ -101,7 +101,7 @@ class InitialDesign:
 def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
                families: Collection[str], source: Portfolio | str | Path | None = None,
                budget: tuple[float, int, int | None] | None = None,
-               n_rows: int | None = None) -> InitialDesign:
+               n_rows: int | None = None, defaults: Mapping | None = None) -> InitialDesign:
     """The initial design of a fit from the shipped portfolio.
 
     Parameters
@@ -125,6 +125,9 @@ def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float]
         Rows of the task: the :data:`BASELINES` defaults come after the first pick on more
         rows than the portfolio measured its candidates on, else after
         :data:`BASELINES_AFTER` picks.
+    defaults : mapping, optional
+        Values of the search space's root-level hyperparameters for the candidates (and
+        the baselines) that lack them (see :meth:`Portfolio.with_defaults`).
 
     Returns
     -------
@@ -140,12 +143,12 @@ def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float]
     except PortfolioError as exc:
         warnings.warn(f"{exc} Starting the search without meta-learning.", stacklevel=3)
         return InitialDesign(None)
-    portfolio = portfolio.only_families(families)
+    portfolio = portfolio.only_families(families).with_defaults(defaults or {})
     if budget is not None:
         portfolio = portfolio.affordable(*budget)
     large = n_rows is not None and n_rows > portfolio.measured_rows
-    return InitialDesign(portfolio, strategy, metafeatures, n,
-                         baselines=baselines(families, task),
+    completed = [{**(defaults or {}), **b} for b in baselines(families, task)]
+    return InitialDesign(portfolio, strategy, metafeatures, n, baselines=completed,
                          baselines_after=1 if large else BASELINES_AFTER)
 
 

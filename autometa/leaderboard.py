@@ -1,4 +1,8 @@
-"""The leaderboard: trials as a DataFrame, best first."""
+"""The leaderboard: trials as a DataFrame, best first.
+
+A regression search that chose among target transformations has a ``target_transform``
+column after ``family`` (``"none"``, ``"log1p"``, ``"yeo-johnson"``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from autometa.records import Trial
+from autometa.space import TARGET_TRANSFORM, target_transform
 
 COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "score_std", "fit_time",
            "predict_time",
@@ -34,6 +39,9 @@ def leaderboard_frame(trials: Sequence[Trial], weights: dict[int, float]) -> pd.
         for t in trials
     ]
     frame = pd.DataFrame(rows, columns=COLUMNS[1:])
+    if any(TARGET_TRANSFORM in t.config for t in trials):
+        frame.insert(frame.columns.get_loc("family") + 1, TARGET_TRANSFORM,
+                     [target_transform(t.config) for t in trials])
     frame = frame.sort_values(["score", "trial"], ascending=[False, True], na_position="last")
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     return frame.reset_index(drop=True)

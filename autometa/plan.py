@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from autometa.components.target import NONE, TRANSFORMS
 from autometa.evaluation import Resampling, choose_resampling
 from autometa.latency import LatencyLimit
 from autometa.records import Trial
@@ -82,6 +83,9 @@ class FitPlan:
     latency : LatencyLimit
         The prediction time the final ensemble must keep to, if any, and the batch size
         its latency is measured on (see :mod:`autometa.latency`).
+    target_transform : {"auto", "none"}
+        ``"auto"``: a regression search also chooses a target transformation (see
+        :mod:`autometa.components.target`); ``"none"``: models learn the raw target.
     """
 
     budget: float
@@ -100,6 +104,12 @@ class FitPlan:
     n_initial_configs: int = 16
     portfolio: Any = field(default=None, compare=False)
     latency: LatencyLimit = field(default_factory=LatencyLimit)
+    target_transform: str = "auto"
+
+    @property
+    def target_transforms(self) -> tuple[str, ...]:
+        """The target transformations a regression search chooses from."""
+        return TRANSFORMS if self.target_transform == "auto" else (NONE,)
 
     @classmethod
     def create(cls, time_budget: float, n_rows: int, *, seed: int, start: float | None = None,

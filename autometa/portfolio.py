@@ -144,6 +144,17 @@ class Portfolio:
         return self._take(cols=[j for j, c in enumerate(self.configs)
                                 if c.get("model") in set(families)])
 
+    def with_defaults(self, defaults: Mapping[str, Any]) -> Portfolio:
+        """The candidates completed with ``defaults`` for the keys they lack.
+
+        Candidates are stored without the hyperparameters a search space gained after
+        the portfolio was built (e.g. a regression space's ``target_transform``); their
+        default is what such a candidate means (see :func:`autometa.space.root_defaults`).
+        """
+        if not defaults:
+            return self
+        return replace(self, configs=tuple({**defaults, **c} for c in self.configs))
+
     def affordable(self, seconds: float, fit_rows: int, n_classes: int | None = None
                    ) -> Portfolio:
         """The candidates expected to take at most ``seconds`` on a task whose trial trains

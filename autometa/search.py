@@ -28,7 +28,7 @@ from autometa.evaluation import Evaluation
 from autometa.pool import Executor
 from autometa.records import Trial, config_key
 from autometa.sandbox import Job, JobResult
-from autometa.space import ROOT, configuration, to_dict
+from autometa.space import ROOT, complete, configuration, to_dict
 
 PORTFOLIO_ORIGIN = "portfolio"
 
@@ -193,6 +193,7 @@ def _next(state: SearchState, space, settings: SearchSettings, running: dict):
     if config is None:
         state.designing = False
         return None
+    config = complete(space, config)  # a stored config means the root-level defaults
     state.portfolio.add(config_key(config))
     return TrialInfo(config=configuration(space, config), seed=settings.seed)
 

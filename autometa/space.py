@@ -9,9 +9,12 @@ import numpy as np
 from ConfigSpace import Categorical, Configuration, ConfigurationSpace
 
 from autometa.components import BuildContext, ModelSpec
+from autometa.components.target import NONE, TRANSFORMS, with_target_transform
+from autometa.task import REGRESSION
 
 ROOT = "model"
 SEP = ":"
+TARGET_TRANSFORM = "target_transform"  # root-level, regression only (see build_space)
 
 
 def select_families(
@@ -54,11 +57,32 @@ def _weighted_families(chosen: list[ModelSpec]) -> list[ModelSpec]:
     return kept
 
 
-def build_space(task: str, families: Sequence[ModelSpec], seed: int | None = None):
-    """A root ``model`` choice with each family's subspace active only under its value."""
+def build_space(task: str, families: Sequence[ModelSpec], seed: int | None = None,
+                target_transforms: Sequence[str] = TRANSFORMS):
+    """A root ``model`` choice with each family's subspace active only under its value.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+    families : sequence of ModelSpec
+        The families searched; the first is the root's default.
+    seed : int, optional
+        Seed of the space's sampling.
+    target_transforms : sequence of str
+        Values of a root-level :data:`TARGET_TRANSFORM` choice (default ``"none"``) added
+        to a regression space when more than ``"none"`` is offered (see
+        :mod:`autometa.components.target`); classification spaces never have it.
+
+    Returns
+    -------
+    ConfigurationSpace
+    """
     cs = ConfigurationSpace(seed=seed)
     root = Categorical(ROOT, [f.name for f in families], default=families[0].name)
     cs.add(root)
+    if task == REGRESSION and set(target_transforms) - {NONE}:
+        values = [NONE, *(t for t in target_transforms if t != NONE)]
+        cs.add(Categorical(TARGET_TRANSFORM, values, default=NONE))
     for family in families:
         cs.add_configuration_space(
             prefix=family.name,
@@ -83,9 +107,18 @@ def family_params(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def build_pipeline(config: Mapping[str, Any], ctx: BuildContext, specs: Mapping[str, ModelSpec]):
-    """The scikit-learn pipeline a configuration describes."""
+    """The scikit-learn pipeline a configuration describes (a regression model learning a
+    transformed target is wrapped in a ``TransformedTargetRegressor``)."""
     family, params = family_params(config)
-    return specs[family].build(params, ctx)
+    pipeline = specs[family].build(params, ctx)
+    if ctx.is_classification:
+        return pipeline
+    return with_target_transform(pipeline, target_transform(config))
+
+
+def target_transform(config: Mapping[str, Any]) -> str:
+    """The target transformation of a configuration (``"none"`` when it has none)."""
+    return str(config.get(TARGET_TRANSFORM, NONE))
 
 
 def family_default(spec: ModelSpec, task: str) -> dict[str, Any]:
@@ -94,6 +127,22 @@ def family_default(spec: ModelSpec, task: str) -> dict[str, Any]:
     return {ROOT: spec.name, **{f"{spec.name}{SEP}{k}": v for k, v in defaults.items()}}
 
 
+def root_defaults(cs: ConfigurationSpace) -> dict[str, Any]:
+    """Defaults of the unconditional hyperparameters besides the root ``model`` choice
+    (e.g. ``target_transform``), which configurations stored without them mean."""
+    return {
+        name: to_dict({name: hp.default_value})[name]
+        for name, hp in cs.items()
+        if name != ROOT and not cs.parents_of[name]
+    }
+
+
+def complete(cs: ConfigurationSpace, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with the root-level defaults of ``cs`` they lack (see :func:`root_defaults`)."""
+    return {**root_defaults(cs), **values}
+
+
 def configuration(cs: ConfigurationSpace, values: Mapping[str, Any]) -> Configuration:
-    """A validated Configuration of ``cs`` from plain values (raises if invalid)."""
-    return Configuration(cs, values=dict(values))
+    """A validated Configuration of ``cs`` from plain values (raises if invalid); values
+    without a root-level hyperparameter of ``cs`` get its default (:func:`complete`)."""
+    return Configuration(cs, values=complete(cs, values))

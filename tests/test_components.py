@@ -9,9 +9,11 @@ from autometa.components.base import BuildContext
 from autometa.evaluation import fit_pipeline, predict_pipeline
 from autometa.space import (
     ROOT,
+    build_pipeline,
     build_space,
     configuration,
     family_default,
+    root_defaults,
     select_families,
     to_dict,
 )
@@ -39,8 +41,7 @@ def check_family(spec, task, n_samples=2):
                                               cs.sample_configuration(n_samples)]
     for config in configs:
         configuration(cs, config)  # valid in the joint space
-        pipeline = spec.build({k.split(":", 1)[1]: v for k, v in config.items() if k != ROOT},
-                              ctx)
+        pipeline = build_pipeline(config, ctx, {spec.name: spec})  # target transform included
         fit_pipeline(pipeline, frame, y, task)
         pred = predict_pipeline(pipeline, frame, task, 2 if task == "classification" else None)
         assert np.isfinite(pred).all()
@@ -58,9 +59,11 @@ def test_every_family_builds_fits_and_predicts(spec, task):
 @pytest.mark.parametrize("task", TASKS)
 def test_hyperparameters_are_active_only_under_their_family(task):
     cs = build_space(task, select_families(task, dict((m.name, m) for m in MODELS)), seed=0)
+    roots = {ROOT, *root_defaults(cs)}  # regression: also target_transform
+    assert roots == ({ROOT, "target_transform"} if task == "regression" else {ROOT})
     for config in cs.sample_configuration(50):
         family = config[ROOT]
-        assert all(k == ROOT or k.startswith(family + ":") for k in dict(config))
+        assert all(k in roots or k.startswith(family + ":") for k in dict(config))
 
 
 def test_at_least_eight_families_with_log_scaled_hyperparameters():

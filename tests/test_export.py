@@ -29,7 +29,8 @@ from tests.conftest import mixed_frame, task_data
 SMALL = dict(time_budget=15, max_evals=8, include=["linear", "random_forest", "lightgbm"],
              random_state=0)
 # what an exported model may need from autometa when it is loaded
-ALLOWED = {"autometa.data", "autometa.components.preprocessing", "autometa.export"}
+ALLOWED = {"autometa.data", "autometa.components.preprocessing", "autometa.components.target",
+           "autometa.export"}
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from autometa.components import registry
+from autometa.components.target import NONE
 from autometa.evaluation import Evaluation, TaskData
 from autometa.metalearning.corpus import CorpusTask, subsample
 from autometa.pool import Executor, LocalPool, run_jobs
@@ -57,7 +58,10 @@ def task_data(ct: CorpusTask, fidelity: Fidelity) -> TaskData:
 
 
 def space_for(task: str):
-    return build_space(task, select_families(task, registry()), seed=0)
+    """The space the portfolio's searches run on: its regression candidates learn the raw
+    target (``target_transform`` keeps its default, ``"none"``)."""
+    return build_space(task, select_families(task, registry()), seed=0,
+                       target_transforms=(NONE,))
 
 
 def default_configs(task: str) -> list[dict]:

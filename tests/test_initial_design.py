@@ -112,11 +112,12 @@ def test_a_fit_hands_the_losses_seen_to_the_initial_design(mixed, monkeypatch, n
 
     monkeypatch.setattr(Portfolio, "select", spy)
     X, y = mixed
-    clf = AutoMetaClassifier(time_budget=90, max_evals=7, n_initial_configs=5, n_jobs=n_jobs,
+    clf = AutoMetaClassifier(time_budget=90, max_evals=9, n_initial_configs=7, n_jobs=n_jobs,
                              random_state=0).fit(X, y)
-    assert [len(t) for t in seen] == [0, 1, 2, 3, 4]
+    assert [len(t) for t in seen] == [0, 1, 2, 5, 6]  # the two defaults come fourth and fifth
     last = seen[-1]
-    assert sum(loss is not None for _, loss in last) >= 4 - n_jobs  # finished trials
+    assert sum(loss is not None for _, loss in last) >= 6 - n_jobs  # finished trials
     first = {config_key(t.config) for t in clf.trials_ if t.origin == "portfolio"}
-    assert first == {config_key(c["config"]) for c in clf.initial_configs_} and len(first) == 5
+    assert first == {config_key(c["config"]) for c in clf.initial_configs_} and len(first) == 7
+    assert [c["reason"] for c in clf.initial_configs_][3:5] == ["default", "default"]
     assert [t.origin for t in clf.trials_].count("smac") == 2

@@ -181,14 +181,15 @@ def test_the_warm_start_only_uses_the_searched_families():
 @pytest.mark.slow
 def test_fit_starts_from_the_portfolio_and_records_why(mixed):
     X, y = mixed
-    clf = AutoMetaClassifier(time_budget=90, max_evals=6, n_initial_configs=4,
+    clf = AutoMetaClassifier(time_budget=90, max_evals=8, n_initial_configs=6,
                              random_state=0).fit(X, y)
     assert set(clf.metafeatures_) == set(metafeatures.names("classification"))
     reasons = [c["reason"] for c in clf.initial_configs_]
-    assert len(reasons) == 4 and "default" not in reasons  # 200 rows: portfolio evidence
+    assert len(reasons) == 6 and reasons[3:5] == ["default", "default"]  # after 3 picks
+    assert "default" not in reasons[:3] + reasons[5:]
     assert any(r.startswith("knn:") for r in reasons)  # the neighbours moved some up
     first = [t for t in clf.trials_ if t.origin == "portfolio"]
-    assert len(first) == 4
+    assert len(first) == 6
     assert {config_key(t.config) for t in first} == {
         config_key(c["config"]) for c in clf.initial_configs_}
     assert set(clf.leaderboard()["origin"]) == {"portfolio", "smac"}

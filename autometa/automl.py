@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from ConfigSpace import ConfigurationSpace
 
 from autometa import metafeatures as mf
 from autometa.callbacks import Callback, CallbackList
@@ -34,7 +35,7 @@ from autometa.plan import FitPlan
 from autometa.pool import Executor
 from autometa.records import Trial
 from autometa.search import SearchSettings, SearchState, run_search
-from autometa.space import build_space, select_families
+from autometa.space import build_space, configuration, select_families
 from autometa.table import Table
 from autometa.threshold import ensemble_threshold
 
@@ -140,7 +141,8 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
         families = select_families(table.task, data.specs, plan.include, plan.exclude)
         space = build_space(table.task, families, seed=plan.seed)
         if previous is None:
-            metafeatures, design = initial_design(data, plan, [f.name for f in families])
+            metafeatures, design = initial_design(data, plan, [f.name for f in families],
+                                                  space)
         else:
             metafeatures, design = previous.metafeatures, None
         state = run_search(space, executor, search_settings(plan, data, design),
@@ -198,9 +200,11 @@ def decision_threshold(ensemble: Ensemble, state: SearchState, data: TaskData
                               data.metric, data.n_classes)
 
 
-def initial_design(data: TaskData, plan: FitPlan, families: Collection[str]
+def initial_design(data: TaskData, plan: FitPlan, families: Collection[str],
+                   space: ConfigurationSpace | None = None
                    ) -> tuple[dict[str, float] | None, InitialDesign]:
-    """The task's meta-features (for ``meta_learning="auto"``) and its initial design."""
+    """The task's meta-features (for ``meta_learning="auto"``) and its initial design
+    (configurations from the experience store only when they are valid in ``space``)."""
     metafeatures = None
     if plan.meta_learning == "auto":
         metafeatures = mf.compute(data.X, data.y, data.task, categorical=data.categorical,
@@ -209,8 +213,21 @@ def initial_design(data: TaskData, plan: FitPlan, families: Collection[str]
     design = portfolio_design(data.task, plan.meta_learning, metafeatures,
                               plan.n_initial_configs, families, plan.portfolio,
                               (plan.affordable_seconds, fit_rows, data.n_classes),
-                              n_rows=len(data.y))
+                              n_rows=len(data.y), experience=plan.experience,
+                              valid=None if space is None else in_space(space))
     return metafeatures, design
+
+
+def in_space(space: ConfigurationSpace):
+    """Whether a configuration is a valid one of ``space``."""
+    def valid(config) -> bool:
+        try:
+            configuration(space, config)
+        except Exception:  # ConfigSpace raises ValueError and its own errors
+            return False
+        return True
+
+    return valid
 
 
 def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None

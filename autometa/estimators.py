@@ -17,13 +17,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from autometa import data as tabular
 from autometa.automl import FitResult, run_automl
 from autometa.callbacks import Callback
 from autometa.docs import ATTRS_DOC, PARAMS_DOC, THRESHOLD_DOC
+from autometa.experience import ExperienceStore
+from autometa.experience_use import FitExperience, open_experience, table_key
 from autometa.export import fitted_types, to_voting, with_threshold
 from autometa.final import GreedyEnsembler
 from autometa.latency import DEFAULT_BATCH_SIZE, LatencyLimit
@@ -43,6 +45,7 @@ class _Previous:
 
     result: FitResult
     fingerprint: str
+    experience_uid: str | None = None  # its record in the experience store
 
 
 def fingerprint(frame: pd.DataFrame, y: np.ndarray) -> str:
@@ -81,6 +84,8 @@ class AutoMetaEstimator(BaseEstimator):
         "n_initial_configs": [Interval(Integral, 0, None, closed="left")],
         "portfolio": [None, str, os.PathLike, Portfolio],
         "callbacks": [None, list, tuple],
+        "experience": [None, Options(bool, {False}), str, os.PathLike, ExperienceStore],
+        "experience_tag": [None, str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -107,6 +112,8 @@ class AutoMetaEstimator(BaseEstimator):
         n_initial_configs: int = 16,
         portfolio=None,
         callbacks: list[Callback] | None = None,
+        experience=None,
+        experience_tag: str | None = None,
         random_state=None,
         verbose: int = 0,
     ):
@@ -130,6 +137,8 @@ class AutoMetaEstimator(BaseEstimator):
         self.n_initial_configs = n_initial_configs
         self.portfolio = portfolio
         self.callbacks = callbacks
+        self.experience = experience
+        self.experience_tag = experience_tag
         self.random_state = random_state
         self.verbose = verbose
 
@@ -160,14 +169,25 @@ class AutoMetaEstimator(BaseEstimator):
         key = fingerprint(frame, table.y)
         previous = self._previous_fit(key)
         seed = previous.seed if previous else self._seed()
+        link = self._experience(frame, table, key, previous is not None)
+        callbacks = self._callbacks() + ([link.recorder()] if link else [])
         with borrowed_pool(self._n_workers(), self.dask_client) as executor:
             executor.start()
-            plan = self._plan(len(table.y), seed, start, executor.capacity)
+            plan = replace(self._plan(len(table.y), seed, start, executor.capacity),
+                           experience=link)
             ensembler = GreedyEnsembler(self.ensemble_size, self.ensemble_nbest, plan.latency)
-            result = run_automl(table, plan, executor=executor, callbacks=self._callbacks(),
+            result = run_automl(table, plan, executor=executor, callbacks=callbacks,
                                 ensembler=ensembler, previous=previous)
-        self._set_fitted(table, shape, result, key)
+        self._set_fitted(table, shape, result, key, link)
         return self
+
+    def _experience(self, frame: pd.DataFrame, table: Table, key: str,
+                    continued: bool) -> FitExperience | None:
+        """The fit's link to its experience store (``None`` without one); a continued
+        fit replaces the record of the fit it continues."""
+        uid = self._previous.experience_uid if continued else None
+        return open_experience(self.experience, self.experience_tag, key,
+                               table_key(frame, self._task_type, table.classes), uid)
 
     def _input_shape(self, X) -> dict:
         """``n_features_in_`` (and ``feature_names_in_``) of ``X``, not yet set on self."""
@@ -206,7 +226,8 @@ class AutoMetaEstimator(BaseEstimator):
         shown = [FitProgress(self.time_budget, int(self.verbose))] if self.verbose else []
         return shown + list(self.callbacks or ())
 
-    def _set_fitted(self, table: Table, shape: dict, result: FitResult, key: str) -> None:
+    def _set_fitted(self, table: Table, shape: dict, result: FitResult, key: str,
+                    link: FitExperience | None = None) -> None:
         """Every fitted attribute, from the fit's result."""
         if result.interrupted:
             warnings.warn(f"fit interrupted after {len(result.trials)} trials; the model is "
@@ -231,7 +252,7 @@ class AutoMetaEstimator(BaseEstimator):
         self.fit_time_ = result.fit_time
         self.predict_latency_ = result.predict_latency
         self.versions_ = library_versions()
-        self._previous = _Previous(replace(result, data=None), key)
+        self._previous = _Previous(replace(result, data=None), key, link and link.uid)
 
     def _seed(self) -> int:
         if isinstance(self.random_state, Integral):

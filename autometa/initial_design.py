@@ -4,6 +4,8 @@
 The initial design hands out the portfolio's configurations one at a time, so that each pick
 can use the losses seen so far: once a few are known, the source tasks that rank the
 same configurations as the new task does count more (see :meth:`Portfolio.select`).
+With an experience store, the fits stored there join the portfolio's source tasks and
+a stored fit of the same table comes first (see :mod:`autometa.experience_use`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from autometa.portfolio import Pick, Portfolio, PortfolioError, load
+from autometa.records import config_key
 
 BASELINE = "lightgbm"  # its default comes second on more rows than the portfolio measured
 
@@ -35,6 +38,8 @@ class InitialDesign:
         Number of configurations handed out at most.
     baseline : dict, optional
         A configuration to evaluate second, whatever the portfolio says.
+    pinned : list of Pick, optional
+        Configurations handed out first, in order (the baseline still comes second).
 
     Attributes
     ----------
@@ -44,10 +49,11 @@ class InitialDesign:
 
     def __init__(self, portfolio: Portfolio | None, strategy: str = "auto",
                  metafeatures: Mapping[str, float] | None = None, n: int = 0,
-                 baseline: dict | None = None) -> None:
+                 baseline: dict | None = None, pinned: list[Pick] | None = None) -> None:
         self.portfolio = portfolio if portfolio is not None and portfolio.configs else None
         self.strategy, self.metafeatures, self.n = strategy, metafeatures, n
         self.baseline = baseline
+        self.pinned = list(pinned or ())
         self.picks: list[Pick] = []
         self._exhausted = False  # every candidate has been tried
 
@@ -74,12 +80,44 @@ class InitialDesign:
         self.picks.append(pick)
         return pick.config
 
+    def origin(self, config: Mapping) -> str:
+        """The leaderboard's origin of a configuration this design handed out:
+        ``"experience"`` when the experience store chose it, else ``"portfolio"``."""
+        from autometa.experience_use import EXPERIENCE_ORIGIN, is_experience
+
+        key = config_key(config)
+        reasons = [p.reason for p in self.picks if config_key(p.config) == key]
+        return EXPERIENCE_ORIGIN if reasons and is_experience(reasons[-1]) else "portfolio"
+
     def _next(self, tried: Tried) -> Pick | None:
-        configs = [dict(c) for c, _ in tried]
-        if len(self.picks) == 1 and self.baseline is not None and self.baseline not in configs:
+        keys = {config_key(c) for c, _ in tried}
+        if not self.picks and self.pinned:
+            return self.pinned[0]
+        if len(self.picks) == 1 and self.baseline is not None \
+                and config_key(self.baseline) not in keys:
             return Pick(dict(self.baseline), "default")
+        pinned = [p for p in self.pinned if config_key(p.config) not in keys]
+        if pinned:
+            return pinned[0]
         picks = self.portfolio.select(self.metafeatures, 1, self.strategy, tried=tried)
-        return picks[0] if picks else None
+        return self._labelled(picks[0]) if picks else None
+
+    def _labelled(self, pick: Pick) -> Pick:
+        """The pick, its reason naming the stored fit when one chose it: a stored
+        candidate, or a stored neighbour that moved it up (``"experience:<tag>"``)."""
+        from autometa.experience_use import PREFIX
+
+        if pick.reason.startswith("knn:" + PREFIX):
+            return Pick(pick.config, pick.reason[len("knn:"):])
+        if self.portfolio.stored is None:
+            return pick
+        source = self._sources.get(config_key(pick.config), "")
+        return Pick(pick.config, source) if source.startswith(PREFIX) else pick
+
+    @property
+    def _sources(self) -> dict[str, str]:
+        return {config_key(c): s for c, s in zip(self.portfolio.configs, self.portfolio.sources,
+                                                 strict=True)}
 
     def planned(self) -> list[Pick]:
         """The configurations it hands out when no loss becomes known (a dry run)."""
@@ -93,7 +131,8 @@ class InitialDesign:
 def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
                families: Collection[str], source: Portfolio | str | Path | None = None,
                budget: tuple[float, int, int | None] | None = None,
-               n_rows: int | None = None) -> InitialDesign:
+               n_rows: int | None = None, experience=None,
+               valid=None) -> InitialDesign:
     """The initial design of a fit from the shipped portfolio.
 
     Parameters
@@ -117,6 +156,12 @@ def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float]
         Rows of the task. On more rows than the portfolio measured its candidates on, its
         evidence is extrapolated, and the default :data:`BASELINE` configuration comes
         second.
+    experience : FitExperience, optional
+        The fit's experience store: its stored fits join the source tasks (see
+        :meth:`autometa.experience_use.FitExperience.learn`).
+    valid : callable, optional
+        Whether a stored configuration belongs to the search space (needed with
+        ``experience``).
 
     Returns
     -------
@@ -132,12 +177,19 @@ def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float]
     except PortfolioError as exc:
         warnings.warn(f"{exc} Starting the search without meta-learning.", stacklevel=3)
         return InitialDesign(None)
+    pinned: list[Pick] = []
+    if experience is not None:
+        n_classes = budget[2] if budget is not None else None
+        portfolio, pinned = experience.learn(portfolio, metafeatures, n_classes,
+                                             valid or (lambda config: True))
     portfolio = portfolio.only_families(families)
     if budget is not None:
         portfolio = portfolio.affordable(*budget)
+    kept = {config_key(c) for c in portfolio.configs}
     large = n_rows is not None and n_rows > portfolio.measured_rows
     return InitialDesign(portfolio, strategy, metafeatures, n,
-                     baseline=baseline(families, task) if large else None)
+                         baseline=baseline(families, task) if large else None,
+                         pinned=[p for p in pinned if config_key(p.config) in kept])
 
 
 def baseline(families: Collection[str], task: str) -> dict | None:

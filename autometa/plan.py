@@ -82,6 +82,9 @@ class FitPlan:
     latency : LatencyLimit
         The prediction time the final ensemble must keep to, if any, and the batch size
         its latency is measured on (see :mod:`autometa.latency`).
+    experience : FitExperience or None
+        The experience store the initial design learns from (see
+        :mod:`autometa.experience_use`).
     """
 
     budget: float
@@ -100,6 +103,7 @@ class FitPlan:
     n_initial_configs: int = 16
     portfolio: Any = field(default=None, compare=False)
     latency: LatencyLimit = field(default_factory=LatencyLimit)
+    experience: Any = field(default=None, compare=False)
 
     @classmethod
     def create(cls, time_budget: float, n_rows: int, *, seed: int, start: float | None = None,

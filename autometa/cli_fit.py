@@ -99,7 +99,8 @@ def _estimator(task_name: str, args: argparse.Namespace):
     return cls(time_budget=args.time_budget, metric=args.metric, max_evals=args.max_evals,
                n_jobs=args.n_jobs, include=args.include, exclude=args.exclude,
                infer_limit=args.infer_limit, infer_limit_batch_size=args.infer_limit_batch_size,
-               random_state=args.seed, verbose=0 if args.quiet else 1)
+               random_state=args.seed, verbose=0 if args.quiet else 1,
+               experience=args.experience, experience_tag=args.experience_tag)
 
 
 def _fit(estimator, X: pd.DataFrame, y: pd.Series) -> None:

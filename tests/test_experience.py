@@ -12,8 +12,10 @@ import pytest
 from sklearn.base import clone
 
 from autometa import AutoMetaClassifier
+from autometa.callbacks import Callback
 from autometa.experience import (
     ENV,
+    RECORD_KEYS,
     SCHEMA_VERSION,
     ExperienceError,
     ExperienceStore,
@@ -342,3 +344,125 @@ def test_the_estimators_read_the_environment_at_fit_time_only(tmp_path, monkeypa
     assert clone(AutoMetaClassifier(experience=store)).experience.path == store.path
     with pytest.raises(ValueError, match="experience"):
         AutoMetaClassifier(experience=True).fit(np.zeros((20, 2)), [0, 1] * 10)
+
+
+# -- real fits ----------------------------------------------------------------------------------
+
+SMALL = {"include": ["linear", "knn"], "time_budget": 30, "n_initial_configs": 4}
+
+
+@pytest.mark.slow
+def test_a_second_fit_of_the_same_table_starts_from_the_first_ones_best(tmp_path):
+    from tests.conftest import mixed_frame
+
+    X, y = mixed_frame(200)
+    path = tmp_path / "s.db"
+    first = AutoMetaClassifier(max_evals=5, random_state=0, experience=str(path),
+                               experience_tag="mixed", **SMALL).fit(X, y)
+    [stored] = ExperienceStore(path).list()
+    assert (stored["tag"], stored["n_trials"], stored["outcome"]) == ("mixed", 5, "ok")
+    assert stored["best_loss"] == pytest.approx(-first.best_score_)
+    second = AutoMetaClassifier(max_evals=4, random_state=1, experience=str(path),
+                                experience_tag="mixed", **SMALL).fit(X, y)
+    assert second.trials_[0].config == first.best_config_
+    assert second.trials_[0].origin == "experience"
+    assert second.initial_configs_[0]["reason"] == "experience:mixed"
+    assert "experience" not in {t.origin for t in first.trials_}
+    record = ExperienceStore(path).get(2)
+    assert record["trials"][0]["origin"] == "experience"
+    assert sum(m["weight"] for m in record["ensemble"]) == pytest.approx(1.0)
+    finite = {k: v for k, v in second.metafeatures_.items() if np.isfinite(v)}
+    assert {k: record["metafeatures"][k] for k in finite} == pytest.approx(finite)
+
+
+class _StopAfter(Callback):
+    def __init__(self, n: int) -> None:
+        self.n, self.seen = n, 0
+
+    def on_trial(self, trial) -> None:
+        self.seen += 1
+        if self.seen == self.n:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+def test_an_interrupted_fit_is_recorded_in_the_store_the_environment_names(tmp_path,
+                                                                            monkeypatch):
+    from tests.conftest import mixed_frame
+
+    monkeypatch.setenv(ENV, f"sqlite:///{tmp_path / 'env.db'}")
+    X, y = mixed_frame(200)
+    clf = AutoMetaClassifier(random_state=0, callbacks=[_StopAfter(3)], **SMALL)
+    with pytest.warns(UserWarning, match="interrupted after 3 trials"):
+        clf.fit(X, y)
+    [stored] = ExperienceStore(tmp_path / "env.db").list()
+    assert (stored["outcome"], stored["n_trials"]) == ("interrupted", 3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["corrupt", "newer", "read-only", "locked"])
+def test_a_fit_with_an_unusable_store_warns_once_and_succeeds(tmp_path, kind):
+    from tests.conftest import mixed_frame
+
+    stores = _bad_stores(tmp_path)
+    path = tmp_path / "ok.db"
+    ExperienceStore(path).add(record("u1", task="classification", n_classes=2))
+    stores["read-only"] = f"sqlite:///{path}?mode=ro"
+    stores["locked"] = ExperienceStore(path, timeout=0.5)
+    holder = sqlite3.connect(path, isolation_level=None)
+    if kind == "locked":
+        holder.execute("BEGIN EXCLUSIVE")  # another writer that does not let go
+    X, y = mixed_frame(200)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = AutoMetaClassifier(max_evals=3, random_state=0, experience=stores[kind],
+                                 **SMALL).fit(X, y)
+    ours = [w for w in caught if "experience store" in str(w.message)]
+    assert len(ours) == 1 and issubclass(ours[0].category, UserWarning)
+    assert len(clf.trials_) == 3 and clf.predict(X).shape == (200,)
+    holder.close()
+    assert [r["uid"] for r in ExperienceStore(path).list()] == ["u1"]
+
+
+@pytest.mark.slow
+def test_the_command_line_fits_into_a_store_and_manages_it(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import mixed_frame
+
+    X, y = mixed_frame(150)
+    X.assign(target=y).to_csv(tmp_path / "train.csv", index=False)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env.pop(ENV, None)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "autometa.cli", *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300)
+
+    fit = run("fit", "train.csv", "--target", "target", "--time-budget", "20", "--max-evals",
+              "2", "--include", "linear,knn", "--seed", "0", "--quiet",
+              "--experience", "store.db", "--experience-tag", "train")
+    assert fit.returncode == 0, fit.stderr
+    helped = run("fit", "--help")
+    assert "--experience" in helped.stdout and ENV in helped.stdout
+    listed = run("experience", "list", "--store", "store.db")
+    assert listed.returncode == 0 and "train" in listed.stdout
+    shown = json.loads(run("experience", "show", "1", "--store", "store.db").stdout)
+    assert shown["tag"] == "train" and len(shown["trials"]) == 2
+    assert set(shown) == {"id", *RECORD_KEYS}  # the documented keys, never the data
+    assert run("experience", "export", "out.jsonl", "--store", "store.db").returncode == 0
+    env[ENV] = "sqlite:///merged.db"  # the default store
+    imported = run("experience", "import", "out.jsonl")
+    assert imported.returncode == 0 and "imported 1 fit" in imported.stdout
+    again = run("experience", "import", "out.jsonl")
+    assert "imported 0 fits" in again.stdout
+    assert json.loads(run("experience", "list", "--json").stdout)[0]["uid"] == shown["uid"]
+    pruned = run("experience", "prune", "--tag", "train")
+    assert pruned.returncode == 0 and "deleted 1 fit" in pruned.stdout
+    assert ExperienceStore(tmp_path / "merged.db").list() == []
+    missing = run("experience", "show", "7", "--store", "store.db")
+    assert missing.returncode == 2 and "no fit with id 7" in missing.stderr

@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
+
 SCHEMA_VERSION = 2
 ENV = "AUTOMETA_EXPERIENCE"
 FORMAT = "autometa-experience"  # the "format" key of an exported line
@@ -47,8 +49,20 @@ TRIAL_KEYS = ("trial", "family", "config", "origin", "status", "loss", "fit_time
 JSON_COLUMNS = ("metafeatures", "versions", "ensemble")
 FIT_COLUMNS = tuple(k for k in RECORD_KEYS if k != "trials")
 
-# Each step upgrades the schema by one version: MIGRATIONS[v] takes version v to v + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+
+
+def _fill_vectors(conn: sqlite3.Connection) -> None:
+    """Migration 1 -> 2: the meta-features of the fits stored so far as vectors."""
+    rows = conn.execute("SELECT id, metafeatures FROM fits WHERE metafeatures IS NOT NULL")
+    for fit_id, text in rows.fetchall():
+        names_id, vector = _vector(conn, json.loads(text))
+        conn.execute("UPDATE fits SET names_id = ?, vector = ? WHERE id = ?",
+                     (names_id, vector, fit_id))
+
+
+# Each step upgrades the schema by one version: MIGRATIONS[v] takes version v to v + 1;
+# a step is SQL statements, or functions of the connection.
+MIGRATIONS: tuple[tuple, ...] = (
     (  # 0 -> 1: the first format
         """CREATE TABLE fits (
             id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, created REAL NOT NULL,
@@ -61,12 +75,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             status TEXT NOT NULL, loss REAL, fit_time REAL, predict_time REAL,
             wall_time REAL, error TEXT, PRIMARY KEY (fit_id, trial)) WITHOUT ROWID""",
     ),
-    (  # 1 -> 2: the table's identity apart from its rows, and the fidelity of the trials
+    (  # 1 -> 2: the table's identity apart from its rows, the fidelity of the trials, and
+       # the meta-features as float64 vectors (names stored once), read fast at fit start
         "ALTER TABLE fits ADD COLUMN table_key TEXT",
         "ALTER TABLE fits ADD COLUMN fit_rows INTEGER",
         "ALTER TABLE fits ADD COLUMN resampling TEXT",
+        "CREATE TABLE metafeature_names (id INTEGER PRIMARY KEY, names TEXT NOT NULL UNIQUE)",
+        "ALTER TABLE fits ADD COLUMN names_id INTEGER REFERENCES metafeature_names(id)",
+        "ALTER TABLE fits ADD COLUMN vector BLOB",
         "CREATE INDEX fits_task ON fits (task, n_classes)",
         "CREATE INDEX fits_created ON fits (created)",
+        _fill_vectors,
     ),
 )
 
@@ -188,7 +207,10 @@ class ExperienceStore:
             version = _version(conn)  # another process may have upgraded it meanwhile
             for step in MIGRATIONS[version:]:
                 for statement in step:
-                    conn.execute(statement)
+                    if callable(statement):
+                        statement(conn)
+                    else:
+                        conn.execute(statement)
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
@@ -229,6 +251,23 @@ class ExperienceStore:
         with self._connect(write=True) as conn:
             return _insert(conn, record, replace)
 
+    def add_many(self, records: Iterable[dict[str, Any]]) -> int:
+        """Store several fits in one transaction, skipping those whose ``uid`` is known.
+
+        Returns
+        -------
+        int
+            Number of fits added.
+        """
+        added = 0
+        with self._connect(write=True) as conn:
+            for record in records:
+                if conn.execute("SELECT 1 FROM fits WHERE uid = ?", (record["uid"],)).fetchone():
+                    continue
+                _insert(conn, record, replace=False)
+                added += 1
+        return added
+
     def import_records(self, path: str | os.PathLike) -> int:
         """Add the fits of a JSON-lines file (see the module documentation).
 
@@ -239,14 +278,7 @@ class ExperienceStore:
         int
             Number of fits added.
         """
-        added = 0
-        with self._connect(write=True) as conn:
-            for record in read_records(path):
-                if conn.execute("SELECT 1 FROM fits WHERE uid = ?", (record["uid"],)).fetchone():
-                    continue
-                _insert(conn, record, replace=False)
-                added += 1
-        return added
+        return self.add_many(read_records(path))
 
     def prune(self, older_than: float | None = None, tag: str | None = None) -> int:
         """Delete fits older than ``older_than`` days and/or with ``tag``.
@@ -339,23 +371,28 @@ class ExperienceStore:
         Returns
         -------
         list of dict
-            ``id, uid, tag, fingerprint, table_key, metafeatures (dict or None), fit_rows,
-            created`` per fit, newest first.
+            ``id, uid, tag, fingerprint, table_key, fit_rows, created`` per fit, newest
+            first, and its meta-features: ``metafeature_names`` (tuple of str, empty when
+            it has none) and ``vector`` (ndarray of their values, NaN where unknown).
         """
         if not self.path.exists():
             return []
-        sql = ("SELECT id, uid, tag, fingerprint, table_key, metafeatures, fit_rows, created "
+        sql = ("SELECT id, uid, tag, fingerprint, table_key, fit_rows, created, names_id, vector "
                "FROM fits WHERE task = ? AND outcome != 'failed'")
         args: list[Any] = [task]
         if n_classes is not None:
             sql += " AND n_classes > 2" if n_classes > 2 else " AND n_classes <= 2"
-        names = ("id", "uid", "tag", "fingerprint", "table_key", "metafeatures", "fit_rows",
-                 "created")
+        keys = ("id", "uid", "tag", "fingerprint", "table_key", "fit_rows", "created")
         with self._connect() as conn:
             rows = conn.execute(sql + " ORDER BY created DESC, id DESC", args).fetchall()
-        out = [dict(zip(names, row, strict=True)) for row in rows]
-        for row in out:
-            row["metafeatures"] = _loads(row["metafeatures"])
+            sets = {i: tuple(json.loads(names)) for i, names in
+                    conn.execute("SELECT id, names FROM metafeature_names")}
+        out = []
+        for *values, names_id, vector in rows:
+            row = dict(zip(keys, values, strict=True))
+            row["metafeature_names"] = sets.get(names_id, ())
+            row["vector"] = np.frombuffer(vector, dtype=np.float64) if vector else np.empty(0)
+            out.append(row)
         return out
 
     def trials(self, fit_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
@@ -429,14 +466,31 @@ def _insert(conn: sqlite3.Connection, record: dict[str, Any], replace: bool) -> 
         conn.execute("DELETE FROM fits WHERE id = ?", old)
     values = [json.dumps(record.get(k), allow_nan=False) if k in JSON_COLUMNS else record.get(k)
               for k in FIT_COLUMNS]
-    cursor = conn.execute(f"INSERT INTO fits ({', '.join(FIT_COLUMNS)}) VALUES "
-                          f"({', '.join('?' * len(FIT_COLUMNS))})", values)
+    names_id, vector = _vector(conn, record.get("metafeatures"))
+    columns = (*FIT_COLUMNS, "names_id", "vector")
+    cursor = conn.execute(f"INSERT INTO fits ({', '.join(columns)}) VALUES "
+                          f"({', '.join('?' * len(columns))})", [*values, names_id, vector])
     fit_id = int(cursor.lastrowid)
     conn.executemany(
         f"INSERT INTO trials (fit_id, {', '.join(TRIAL_KEYS)}) VALUES "
         f"(?, {', '.join('?' * len(TRIAL_KEYS))})",
         [(fit_id, *_trial_row(t)) for t in record.get("trials") or ()])
     return fit_id
+
+
+def _vector(conn: sqlite3.Connection, metafeatures: dict[str, Any] | None
+            ) -> tuple[int | None, bytes | None]:
+    """The id of a fit's meta-feature names (added when new) and its values as float64
+    bytes in their (sorted) order; ``(None, None)`` without meta-features."""
+    if not metafeatures:
+        return None, None
+    names = sorted(metafeatures)
+    text = json.dumps(names)
+    row = conn.execute("SELECT id FROM metafeature_names WHERE names = ?", (text,)).fetchone()
+    names_id = row[0] if row else conn.execute(
+        "INSERT INTO metafeature_names (names) VALUES (?)", (text,)).lastrowid
+    values = [np.nan if metafeatures[n] is None else float(metafeatures[n]) for n in names]
+    return int(names_id), np.asarray(values, dtype=np.float64).tobytes()
 
 
 def _trial_row(trial: dict[str, Any]) -> tuple:

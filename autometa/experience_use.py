@@ -187,8 +187,7 @@ def augment(portfolio: Portfolio, link: FitExperience, metafeatures: Mapping[str
                               n_classes if portfolio.task == CLASSIFICATION else None)
     if not rows:
         return portfolio, []
-    vectors = np.array([[(r["metafeatures"] or {}).get(n, np.nan)
-                         for n in portfolio.metafeature_names] for r in rows], dtype=float)
+    vectors = _vectors(rows, portfolio.metafeature_names)
     distance = _distances(portfolio, vectors, metafeatures)
     same = _same_table(rows, distance, link, portfolio)
     chosen = list(dict.fromkeys(same + _nearest(rows, distance)))
@@ -220,6 +219,24 @@ class _Stored:
             if len(seen) == n:
                 break
         return list(seen.values())
+
+
+def _vectors(rows: list[dict], names: Sequence[str]) -> np.ndarray:
+    """The stored fits' meta-features in the column order ``names`` (NaN where unknown)."""
+    out = np.full((len(rows), len(names)), np.nan)
+    groups: dict[tuple, list[int]] = {}
+    for i, row in enumerate(rows):
+        if row["metafeature_names"]:
+            groups.setdefault(row["metafeature_names"], []).append(i)
+    for stored, members in groups.items():
+        where = {n: j for j, n in enumerate(stored)}
+        cols = [(k, where[n]) for k, n in enumerate(names) if n in where]
+        if not cols:
+            continue
+        mine, theirs = (list(c) for c in zip(*cols, strict=True))
+        values = np.vstack([rows[i]["vector"] for i in members])
+        out[np.ix_(members, mine)] = values[:, theirs]
+    return out
 
 
 def _distances(portfolio: Portfolio, vectors: np.ndarray,

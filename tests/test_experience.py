@@ -165,7 +165,10 @@ def test_a_store_of_the_first_schema_version_is_upgraded_when_opened(tmp_path):
     assert got["table_key"] is None and got["resampling"] is None
     assert got["trials"][0]["config"] == {"id": 3, "model": "linear"}
     store.add(record("new", created=2e9))
-    assert [r["uid"] for r in store.sources("regression")] == ["new", "old"]
+    new, old = store.sources("regression")
+    assert (new["uid"], old["uid"]) == ("new", "old")
+    assert old["metafeature_names"] == ("f1", "f2")  # the upgrade made its vector
+    np.testing.assert_array_equal(old["vector"], [1.0, 2.0])
 
 
 def test_a_newer_schema_a_foreign_database_and_a_server_url_are_refused(tmp_path):
@@ -197,7 +200,9 @@ def test_sources_are_the_fits_of_the_same_task_and_kind_with_a_success(tmp_path)
     assert [r["uid"] for r in store.sources("regression")] == ["reg"]
     assert [r["uid"] for r in store.sources("classification", 2)] == ["bin"]
     assert [r["uid"] for r in store.sources("classification", 5)] == ["multi"]
-    assert store.sources("regression")[0]["metafeatures"]["f1"] == 10.0
+    [reg] = store.sources("regression")
+    assert reg["metafeature_names"] == ("f1", "f2", "simple.nan")
+    np.testing.assert_array_equal(reg["vector"], [10.0, 10.0, np.nan])
 
 
 # -- reading it at the start of a fit -----------------------------------------------------------

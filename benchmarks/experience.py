@@ -1,0 +1,203 @@
+"""What the experience store costs a fit, and what it gives a fit of a related task.
+
+``overhead``: a synthetic store of binary classification fits (meta-features near the
+shipped source tasks', 100 trials each, configurations sampled from the search space) is
+built once, then the start of a fit's initial design is timed with and without it
+(:func:`autometa.initial_design.portfolio_design` — reading the store, choosing the
+nearest stored fits, building the augmented portfolio, checking stored configurations
+against the search space — and the first pick, and all 16 picks with losses coming in),
+and the writing of one fit's record (100 trials) into it::
+
+    python benchmarks/experience.py overhead --tasks 10000 --trials 100 --store /tmp/big.db
+
+``related``: pairs of related corpus tasks (the same group, e.g. KEEL variants of one
+base dataset); on each pair, the first task is fitted with an empty store, then the
+second is fitted twice from the same seed: with the first in the store and without.
+Reports the normalised regret after 1, 5 and 10 evaluations (over the trials of both
+fits of the second task) and the test score at the budget::
+
+    python benchmarks/experience.py related --pairs 12 --budget 10 --seeds 0 1 \\
+        --out benchmarks/results/experience
+
+Timing numbers are medians of repeats on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from autometa.automl import in_space
+from autometa.components import registry
+from autometa.experience import ExperienceStore
+from autometa.experience_use import FitExperience
+from autometa.initial_design import portfolio_design
+from autometa.portfolio import load
+from autometa.space import build_space, select_families, to_dict
+
+TASK = "classification"
+
+
+# -- overhead -----------------------------------------------------------------------------------
+
+
+def synthetic_records(n_tasks: int, n_trials: int, seed: int = 0):
+    """Binary classification fits whose meta-features are the shipped source tasks' with
+    noise and whose trials are configurations sampled from the search space."""
+    rng = np.random.default_rng(seed)
+    portfolio = load(TASK)
+    names = portfolio.metafeature_names
+    space = build_space(TASK, select_families(TASK, registry()), seed=seed)
+    pool = [to_dict(c) for c in space.sample_configuration(2000)]
+    for i in range(n_tasks):
+        base = portfolio.metafeatures[rng.integers(len(portfolio.tasks))]
+        vector = base * (1 + 0.1 * rng.standard_normal(len(base)))
+        vector[names.index("simple.n_classes")] = 2
+        losses = -rng.uniform(0.5, 1.0, n_trials)
+        trials = [{"trial": t, "family": c["model"], "config": c, "origin": "smac",
+                   "status": "ok", "loss": float(loss), "fit_time": 0.5, "predict_time": 0.05,
+                   "wall_time": 0.8, "error": ""}
+                  for t, (c, loss) in enumerate(zip(
+                      (pool[j] for j in rng.integers(len(pool), size=n_trials)), losses,
+                      strict=True))]
+        yield {"uid": f"synthetic-{i}", "created": time.time(), "tag": f"task{i}",
+               "fingerprint": uuid.uuid4().hex, "table_key": uuid.uuid4().hex, "task": TASK,
+               "metric": "roc_auc", "n_classes": 2, "n_rows": 1000, "n_columns": 20,
+               "fit_rows": 2000, "resampling": "cv:3", "outcome": "ok", "fit_time": 60.0,
+               "metafeatures": {n: (None if not np.isfinite(v) else float(v))
+                                for n, v in zip(names, vector, strict=True)},
+               "versions": {}, "ensemble": [{"trial": 0, "weight": 1.0}], "trials": trials}
+
+
+def build_store(path: Path, n_tasks: int, n_trials: int) -> ExperienceStore:
+    """The synthetic store at ``path`` (built once, in chunks of 500 fits)."""
+    store = ExperienceStore(path, timeout=60)
+    have = len(store.list()) if path.exists() else 0
+    if have >= n_tasks:
+        return store
+    records = synthetic_records(n_tasks, n_trials)
+    chunk: list = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == 500:
+            store.add_many(chunk)
+            chunk = []
+    store.add_many(chunk)
+    return store
+
+
+def _design(link, query: dict, space, families):
+    return portfolio_design(TASK, "auto", query, 16, families, budget=(12.0, 2000, 2),
+                            n_rows=1000, experience=link, valid=in_space(space))
+
+
+def _picks(design, rng) -> list:
+    tried = []
+    while (config := design(tried)) is not None:
+        tried.append((config, -float(rng.uniform(0.5, 1.0))))
+    return tried
+
+
+def time_start(store: ExperienceStore | None, repeats: int) -> dict:
+    """Seconds to build the initial design (and its first pick, and all 16 picks)."""
+    portfolio = load(TASK)
+    rng = np.random.default_rng(1)
+    query = dict(zip(portfolio.metafeature_names,
+                     portfolio.metafeatures[3] * (1 + 0.05 * rng.standard_normal(
+                         len(portfolio.metafeature_names))), strict=True))
+    query["simple.n_classes"] = 2
+    families = [f.name for f in select_families(TASK, registry())]
+    space = build_space(TASK, select_families(TASK, registry()), seed=0)
+    start, first, all_picks = [], [], []
+    for r in range(repeats):
+        link = None if store is None else FitExperience(store, "new", f"fp{r}", "t", "u")
+        t0 = time.perf_counter()
+        design = _design(link, query, space, families)
+        t1 = time.perf_counter()
+        design([])
+        t2 = time.perf_counter()
+        design.picks.clear()
+        _picks(design, rng)
+        t3 = time.perf_counter()
+        start.append(t1 - t0)
+        first.append(t2 - t0)
+        all_picks.append(t3 - t2 + t1 - t0)
+    return {"design": statistics.median(start), "first_pick": statistics.median(first),
+            "all_16_picks": statistics.median(all_picks),
+            "experience_picks": sum(p.reason.startswith("experience:") for p in design.picks)}
+
+
+def time_write(store: ExperienceStore, repeats: int) -> float:
+    """Median seconds to add one fit's record of 100 trials."""
+    times = []
+    for record in synthetic_records(repeats, 100, seed=99):
+        record["uid"] = uuid.uuid4().hex
+        t0 = time.perf_counter()
+        store.add(record)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def overhead(args: argparse.Namespace) -> None:
+    from benchmarks.provenance import describe
+
+    t0 = time.perf_counter()
+    store = build_store(Path(args.store), args.tasks, args.trials)
+    built = time.perf_counter() - t0
+    size = Path(args.store).stat().st_size / 2**20
+    without = time_start(None, args.repeats)
+    with_store = time_start(store, args.repeats)
+    empty = ExperienceStore(Path(args.store).with_name("empty-" + Path(args.store).name))
+    result = {
+        "store": {"tasks": args.tasks, "trials": args.tasks * args.trials, "mb": round(size),
+                  "build_seconds": round(built, 1)},
+        "without_store": without, "with_store": with_store,
+        "read_overhead": {k: with_store[k] - without[k]
+                          for k in ("design", "first_pick", "all_16_picks")},
+        "write_seconds": {"big_store": time_write(store, args.repeats),
+                          "new_store": time_write(empty, args.repeats)},
+        "provenance": describe(),
+    }
+    print(json.dumps(result, indent=1))
+
+
+# -- related tasks ------------------------------------------------------------------------------
+
+
+def related(args: argparse.Namespace) -> None:
+    from benchmarks.experience_related import run_related
+
+    run_related(args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    over = sub.add_parser("overhead", help="reading and writing costs on a synthetic store")
+    over.add_argument("--tasks", type=int, default=10_000)
+    over.add_argument("--trials", type=int, default=100)
+    over.add_argument("--store", default="/tmp/autometa-experience-bench.db")
+    over.add_argument("--repeats", type=int, default=5)
+    over.set_defaults(run=overhead)
+    rel = sub.add_parser("related", help="second fits of related tasks, with and without")
+    rel.add_argument("--corpus", default="../shared/datasets")
+    rel.add_argument("--pairs", type=int, default=12)
+    rel.add_argument("--budget", type=float, default=10.0)
+    rel.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    rel.add_argument("--out", default="benchmarks/results/experience")
+    rel.set_defaults(run=related)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -116,11 +116,14 @@ def _print_fit_summary(estimator) -> None:
     trials = estimator.trials_
     failed = sum(not t.ok for t in trials)
     from_portfolio = sum(t.origin == "portfolio" for t in trials)
+    from_experience = sum(t.origin == "experience" for t in trials)
+    experience = f", {from_experience} from experience" if from_experience else ""
     best = min((t for t in trials if t.ok), key=lambda t: t.loss)
     members = len(estimator.ensemble_.members)
     print(f"best validation {estimator.metric_.name}: {-best.loss:.5g} "
           f"({best.family}, trial {best.id}, {best.origin})")
-    print(f"{len(trials)} trials ({failed} failed, {from_portfolio} from the portfolio) in "
+    print(f"{len(trials)} trials ({failed} failed, {from_portfolio} from the portfolio"
+          f"{experience}) in "
           f"{estimator.fit_time_:.1f} s of a {estimator.time_budget:g} s budget; ensemble of "
           f"{members} pipeline{'s' if members != 1 else ''}")
     if estimator.predict_latency_ is not None:

@@ -260,6 +260,59 @@ def related(args: argparse.Namespace) -> None:
                   row["without"]["test"], flush=True)
 
 
+def _regret_after(losses: list, low: float, high: float, k: int) -> float:
+    """Normalised regret of the best loss among the first ``k`` trials (1 if none ok)."""
+    seen = [x for x in losses[:k] if x is not None]
+    if not seen or high <= low:
+        return 1.0 if not seen else 0.0
+    return (min(seen) - low) / (high - low)
+
+
+def pair_summary(row: dict) -> dict:
+    """Regret after 1, 5, 10 evaluations of the second task's fits, their test scores, and
+    for a re-fit, the first trial's loss against the first fit's best."""
+    both = [x for fit in ("with", "without") for x in row[fit]["losses"] if x is not None]
+    low, high = min(both), max(both)
+    out = {"kind": row["kind"], "pair": f"{row['first']} -> {row['second']}",
+           "seed": row["seed"]}
+    for fit in ("with", "without"):
+        for k in (1, 5, 10):
+            out[f"{fit}@{k}"] = _regret_after(row[fit]["losses"], low, high, k)
+        out[f"{fit}_test"] = row[fit]["test"]
+        out[f"{fit}_from_experience"] = row[fit]["origins"].count("experience")
+    first = row["with"]["losses"][0]
+    best = row["first_fit"]["best"]
+    out["first_trial_vs_stored_best"] = None if first is None else (first - best) / abs(best)
+    return out
+
+
+def report(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    rows = [json.loads(line) for line in (Path(args.out) / "results.jsonl").open()]
+    table = pd.DataFrame([pair_summary(r) for r in rows])
+    related_rows = table[table["kind"] == "related"]
+    per_pair = related_rows.groupby("pair").mean(numeric_only=True)
+    medians = per_pair[[f"{f}@{k}" for f in ("with", "without") for k in (1, 5, 10)]].median()
+    diff = per_pair["with_test"] - per_pair["without_test"]
+    seeds = related_rows.groupby("pair")["without_test"].agg(lambda v: v.max() - v.min())
+    print(f"related pairs: {len(per_pair)} ({len(related_rows)} runs)")
+    print("median normalised regret over pairs (mean of seeds):")
+    print(medians.round(4).to_string())
+    print(f"test ROC AUC, with - without: better on {int((diff > 0).sum())}, worse on "
+          f"{int((diff < 0).sum())}, equal on {int((diff == 0).sum())} of {len(diff)} pairs; "
+          f"median difference {diff.median():+.4f}, worst {diff.min():+.4f}")
+    print(f"seed noise (without the store: |seed 0 - seed 1| of the test AUC per pair): "
+          f"median {seeds.median():.4f}, max {seeds.max():.4f}")
+    refits = table[table["kind"] == "refit"]
+    if len(refits):
+        gap = refits["first_trial_vs_stored_best"]
+        print(f"re-fits: {len(refits)} runs; first trial's loss vs the first fit's best, "
+              f"relative: median {gap.median():+.4f}, max {gap.max():+.4f}; "
+              f"within 0.5 %: {int((gap <= 0.005).sum())} of {len(gap)}")
+    print(table.round(4).to_string(index=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -277,6 +330,9 @@ def main() -> None:
     rel.add_argument("--out", default="/tmp/autometa-experience-related",
                      help="raw results (results.jsonl, run.json, the stores)")
     rel.set_defaults(run=related)
+    rep = sub.add_parser("report", help="summarise the related-task study")
+    rep.add_argument("--out", default="/tmp/autometa-experience-related")
+    rep.set_defaults(run=report)
     args = parser.parse_args()
     args.run(args)
 

@@ -212,6 +212,7 @@ def _fit(task, seed: int, budget: float, store, share: float = 1.0) -> dict:
     from sklearn.metrics import roc_auc_score
 
     from autometa import AutoMetaClassifier
+    from autometa.errors import NoSuccessfulTrial
 
     portfolio = load(TASK).without([task.group])  # no task of the pair's group
     X_tr, X_te, y_tr, y_te = _split(task, seed, share)
@@ -220,7 +221,11 @@ def _fit(task, seed: int, budget: float, store, share: float = 1.0) -> dict:
                              experience_tag=task.name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        clf.fit(X_tr, y_tr)
+        try:
+            clf.fit(X_tr, y_tr)
+        except NoSuccessfulTrial as exc:  # every trial failed (or timed out) in the budget
+            return {"losses": [], "origins": [], "test": None, "best": None,
+                    "error": str(exc)}
     return {"losses": [t.loss if t.ok else None for t in clf.trials_],
             "origins": [t.origin for t in clf.trials_],
             "test": float(roc_auc_score(np.asarray(y_te) == clf.classes_[1],
@@ -272,17 +277,19 @@ def pair_summary(row: dict) -> dict:
     """Regret after 1, 5, 10 evaluations of the second task's fits, their test scores, and
     for a re-fit, the first trial's loss against the first fit's best."""
     both = [x for fit in ("with", "without") for x in row[fit]["losses"] if x is not None]
-    low, high = min(both), max(both)
+    low, high = (min(both), max(both)) if both else (0.0, 0.0)
     out = {"kind": row["kind"], "pair": f"{row['first']} -> {row['second']}",
            "seed": row["seed"]}
     for fit in ("with", "without"):
         for k in (1, 5, 10):
             out[f"{fit}@{k}"] = _regret_after(row[fit]["losses"], low, high, k)
-        out[f"{fit}_test"] = row[fit]["test"]
+        out[f"{fit}_test"] = row[fit]["test"]  # None: the fit failed
+        out[f"{fit}_failed"] = row[fit]["test"] is None
         out[f"{fit}_from_experience"] = row[fit]["origins"].count("experience")
-    first = row["with"]["losses"][0]
+    first = (row["with"]["losses"] or [None])[0]
     best = row["first_fit"]["best"]
-    out["first_trial_vs_stored_best"] = None if first is None else (first - best) / abs(best)
+    out["first_trial_vs_stored_best"] = None if first is None or best is None \
+        else (first - best) / abs(best)
     return out
 
 
@@ -296,7 +303,10 @@ def report(args: argparse.Namespace) -> None:
     medians = per_pair[[f"{f}@{k}" for f in ("with", "without") for k in (1, 5, 10)]].median()
     diff = per_pair["with_test"] - per_pair["without_test"]
     seeds = related_rows.groupby("pair")["without_test"].agg(lambda v: v.max() - v.min())
-    print(f"related pairs: {len(per_pair)} ({len(related_rows)} runs)")
+    failed = related_rows[["with_failed", "without_failed"]].sum()
+    print(f"related pairs: {len(per_pair)} ({len(related_rows)} runs); failed fits of the "
+          f"second task: {int(failed['with_failed'])} with the store, "
+          f"{int(failed['without_failed'])} without (regret 1, test score left out)")
     print("median normalised regret over pairs (mean of seeds):")
     print(medians.round(4).to_string())
     print(f"test ROC AUC, with - without: better on {int((diff > 0).sum())}, worse on "

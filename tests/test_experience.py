@@ -452,22 +452,44 @@ def test_the_command_line_fits_into_a_store_and_manages_it(tmp_path):
               "2", "--include", "linear,knn", "--seed", "0", "--quiet",
               "--experience", "store.db", "--experience-tag", "train")
     assert fit.returncode == 0, fit.stderr
+    again = run("fit", "train.csv", "--target", "target", "--time-budget", "20",
+                "--max-evals", "2", "--include", "linear,knn", "--seed", "1", "--quiet",
+                "--experience", "store.db", "--experience-tag", "train")
+    assert again.returncode == 0 and "from experience" in again.stdout
     helped = run("fit", "--help")
     assert "--experience" in helped.stdout and ENV in helped.stdout
     listed = run("experience", "list", "--store", "store.db")
     assert listed.returncode == 0 and "train" in listed.stdout
+    assert len(listed.stdout.strip().splitlines()) == 3  # a header and two fits
     shown = json.loads(run("experience", "show", "1", "--store", "store.db").stdout)
     assert shown["tag"] == "train" and len(shown["trials"]) == 2
     assert set(shown) == {"id", *RECORD_KEYS}  # the documented keys, never the data
     assert run("experience", "export", "out.jsonl", "--store", "store.db").returncode == 0
     env[ENV] = "sqlite:///merged.db"  # the default store
     imported = run("experience", "import", "out.jsonl")
-    assert imported.returncode == 0 and "imported 1 fit" in imported.stdout
-    again = run("experience", "import", "out.jsonl")
-    assert "imported 0 fits" in again.stdout
+    assert imported.returncode == 0 and "imported 2 fits" in imported.stdout
+    repeated = run("experience", "import", "out.jsonl")
+    assert "imported 0 fits" in repeated.stdout
     assert json.loads(run("experience", "list", "--json").stdout)[0]["uid"] == shown["uid"]
     pruned = run("experience", "prune", "--tag", "train")
-    assert pruned.returncode == 0 and "deleted 1 fit" in pruned.stdout
+    assert pruned.returncode == 0 and "deleted 2 fits" in pruned.stdout
     assert ExperienceStore(tmp_path / "merged.db").list() == []
     missing = run("experience", "show", "7", "--store", "store.db")
     assert missing.returncode == 2 and "no fit with id 7" in missing.stderr
+
+
+@pytest.mark.slow
+def test_a_failed_fit_records_its_trials_and_is_no_source(tmp_path):
+    from tests import faulty
+    from tests.conftest import mixed_frame
+
+    X, y = mixed_frame(60)
+    clf = AutoMetaClassifier(time_budget=10, max_evals=2, include=["faulty_raise"],
+                             extra_models=[faulty.RAISES], random_state=0,
+                             experience=str(tmp_path / "s.db"))
+    with pytest.raises(RuntimeError, match="All 2 trials failed"):
+        clf.fit(X, y)
+    store = ExperienceStore(tmp_path / "s.db")
+    [stored] = store.list()
+    assert (stored["outcome"], stored["n_trials"], stored["best_loss"]) == ("failed", 2, None)
+    assert store.sources("classification", 2) == []

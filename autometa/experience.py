@@ -24,10 +24,8 @@ skips fits whose ``uid`` the store already holds, so stores can be merged.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,62 +34,24 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-SCHEMA_VERSION = 2
+from autometa.experience_sql import (
+    MIGRATIONS,
+    RECORD_KEYS,
+    SCHEMA_VERSION,
+    TRIAL_KEYS,
+    ExperienceError,
+    criteria,
+    fit_records,
+    insert,
+    retry,
+    schema_version_of,
+)
+
+__all__ = ["ENV", "FORMAT", "RECORD_KEYS", "SCHEMA_VERSION", "TRIAL_KEYS", "ExperienceError",
+           "ExperienceStore", "read_records", "store_path"]
 ENV = "AUTOMETA_EXPERIENCE"
 FORMAT = "autometa-experience"  # the "format" key of an exported line
 TIMEOUT = 10.0  # seconds a writer waits for another before giving up
-
-RECORD_KEYS = ("uid", "created", "tag", "fingerprint", "table_key", "task", "metric",
-               "n_classes", "n_rows", "n_columns", "fit_rows", "resampling", "outcome",
-               "fit_time", "metafeatures", "versions", "ensemble", "trials")
-TRIAL_KEYS = ("trial", "family", "config", "origin", "status", "loss", "fit_time",
-              "predict_time", "wall_time", "error")
-JSON_COLUMNS = ("metafeatures", "versions", "ensemble")
-FIT_COLUMNS = tuple(k for k in RECORD_KEYS if k != "trials")
-
-
-
-def _fill_vectors(conn: sqlite3.Connection) -> None:
-    """Migration 1 -> 2: the meta-features of the fits stored so far as vectors."""
-    rows = conn.execute("SELECT id, metafeatures FROM fits WHERE metafeatures IS NOT NULL")
-    for fit_id, text in rows.fetchall():
-        names_id, vector = _vector(conn, json.loads(text))
-        conn.execute("UPDATE fits SET names_id = ?, vector = ? WHERE id = ?",
-                     (names_id, vector, fit_id))
-
-
-# Each step upgrades the schema by one version: MIGRATIONS[v] takes version v to v + 1;
-# a step is SQL statements, or functions of the connection.
-MIGRATIONS: tuple[tuple, ...] = (
-    (  # 0 -> 1: the first format
-        """CREATE TABLE fits (
-            id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, created REAL NOT NULL,
-            tag TEXT, fingerprint TEXT, task TEXT NOT NULL, metric TEXT, n_classes INTEGER,
-            n_rows INTEGER, n_columns INTEGER, outcome TEXT, fit_time REAL,
-            metafeatures TEXT, versions TEXT, ensemble TEXT)""",
-        """CREATE TABLE trials (
-            fit_id INTEGER NOT NULL REFERENCES fits(id) ON DELETE CASCADE,
-            trial INTEGER NOT NULL, family TEXT, config TEXT NOT NULL, origin TEXT,
-            status TEXT NOT NULL, loss REAL, fit_time REAL, predict_time REAL,
-            wall_time REAL, error TEXT, PRIMARY KEY (fit_id, trial)) WITHOUT ROWID""",
-    ),
-    (  # 1 -> 2: the table's identity apart from its rows, the fidelity of the trials, and
-       # the meta-features as float64 vectors (names stored once), read fast at fit start
-        "ALTER TABLE fits ADD COLUMN table_key TEXT",
-        "ALTER TABLE fits ADD COLUMN fit_rows INTEGER",
-        "ALTER TABLE fits ADD COLUMN resampling TEXT",
-        "CREATE TABLE metafeature_names (id INTEGER PRIMARY KEY, names TEXT NOT NULL UNIQUE)",
-        "ALTER TABLE fits ADD COLUMN names_id INTEGER REFERENCES metafeature_names(id)",
-        "ALTER TABLE fits ADD COLUMN vector BLOB",
-        "CREATE INDEX fits_task ON fits (task, n_classes)",
-        "CREATE INDEX fits_created ON fits (created)",
-        _fill_vectors,
-    ),
-)
-
-
-class ExperienceError(RuntimeError):
-    """A store that cannot be used: unreadable, not a store, or of a newer schema."""
 
 
 def store_path(location: str | os.PathLike) -> tuple[Path, bool]:
@@ -166,7 +126,7 @@ class ExperienceStore:
         try:
             if not self._checked:
                 self._prepare(conn)
-            _retry(lambda: conn.execute("BEGIN IMMEDIATE" if write else "BEGIN"),
+            retry(lambda: conn.execute("BEGIN IMMEDIATE" if write else "BEGIN"),
                    self.timeout)
             yield conn
             conn.commit()
@@ -188,13 +148,13 @@ class ExperienceStore:
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         """Check the schema version; create or upgrade the schema when it is older."""
-        version = _version(conn)
+        version = schema_version_of(conn)
         if version > SCHEMA_VERSION:
             raise ExperienceError(
                 f"experience store {self.location} has schema version {version}; this "
                 f"autometa reads up to version {SCHEMA_VERSION}. Upgrade autometa.")
         if version < SCHEMA_VERSION and not self.read_only:
-            _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"), self.timeout)
+            retry(lambda: conn.execute("PRAGMA journal_mode = WAL"), self.timeout)
             self._migrate(conn)
         elif version < SCHEMA_VERSION:
             raise ExperienceError(f"experience store {self.location} has schema version "
@@ -202,9 +162,9 @@ class ExperienceStore:
         self._checked = True
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
-        _retry(lambda: conn.execute("BEGIN IMMEDIATE"), self.timeout)
+        retry(lambda: conn.execute("BEGIN IMMEDIATE"), self.timeout)
         try:
-            version = _version(conn)  # another process may have upgraded it meanwhile
+            version = schema_version_of(conn)  # another process may have upgraded it meanwhile
             for step in MIGRATIONS[version:]:
                 for statement in step:
                     if callable(statement):
@@ -226,7 +186,7 @@ class ExperienceStore:
             return 0
         conn = self._open()
         try:
-            return _version(conn)
+            return schema_version_of(conn)
         finally:
             conn.close()
 
@@ -249,7 +209,7 @@ class ExperienceStore:
             The fit's id in this store.
         """
         with self._connect(write=True) as conn:
-            return _insert(conn, record, replace)
+            return insert(conn, record, replace)
 
     def add_many(self, records: Iterable[dict[str, Any]]) -> int:
         """Store several fits in one transaction, skipping those whose ``uid`` is known.
@@ -264,7 +224,7 @@ class ExperienceStore:
             for record in records:
                 if conn.execute("SELECT 1 FROM fits WHERE uid = ?", (record["uid"],)).fetchone():
                     continue
-                _insert(conn, record, replace=False)
+                insert(conn, record, replace=False)
                 added += 1
         return added
 
@@ -295,7 +255,7 @@ class ExperienceStore:
         int
             Number of fits deleted (none unless at least one criterion is given).
         """
-        where, args = _criteria(older_than, tag)
+        where, args = criteria(older_than, tag)
         if not where:
             return 0
         with self._connect(write=True) as conn:
@@ -314,7 +274,7 @@ class ExperienceStore:
         """
         if not self.path.exists():
             return []
-        where, args = _criteria(None, tag)
+        where, args = criteria(None, tag)
         sql = ("SELECT f.id, f.uid, f.created, f.tag, f.task, f.metric, f.n_rows, f.n_columns, "
                "f.outcome, (SELECT COUNT(*) FROM trials t WHERE t.fit_id = f.id), "
                "(SELECT MIN(loss) FROM trials t WHERE t.fit_id = f.id AND t.status = 'ok') "
@@ -333,7 +293,7 @@ class ExperienceStore:
             When no fit has this id.
         """
         with self._connect() as conn:
-            records = _records(conn, "WHERE id = ?", (int(fit_id),))
+            records = fit_records(conn, "WHERE id = ?", (int(fit_id),))
         if not records:
             raise KeyError(f"no fit with id {fit_id} in {self.location}")
         return records[0]
@@ -346,7 +306,7 @@ class ExperienceStore:
             ids = [row[0] for row in conn.execute("SELECT id FROM fits ORDER BY created, id")]
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
-                yield from _records(conn, f"WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+                yield from fit_records(conn, f"WHERE id IN ({','.join('?' * len(chunk))})", chunk)
 
     def export_records(self, path: str | os.PathLike) -> int:
         """Write every fit as one JSON line to ``path``; returns the number of fits."""
@@ -408,117 +368,6 @@ class ExperienceStore:
                 out[fit_id].append({"config": json.loads(config), "status": status,
                                     "loss": loss, "wall_time": wall})
         return out
-
-
-# -- helpers ------------------------------------------------------------------------------------
-
-
-def _version(conn: sqlite3.Connection) -> int:
-    """The schema version of an open file (0: empty; raises ExperienceError if not a store)."""
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if "schema_version" in tables:
-        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        return int(row[0] or 0)
-    if tables:
-        raise ExperienceError("the file is an SQLite database but not an experience store "
-                              f"(it has tables {sorted(tables)} and no schema_version).")
-    return 0
-
-
-def _retry(action, timeout: float):
-    """Run ``action``, retrying while the database is locked, for up to ``timeout`` s."""
-    end, delay = time.monotonic() + timeout, 0.01
-    while True:
-        try:
-            return action()
-        except sqlite3.OperationalError as exc:
-            busy = "locked" in str(exc) or "busy" in str(exc)
-            if not busy or time.monotonic() + delay > end:
-                raise
-            time.sleep(delay)
-            delay = min(2 * delay, 0.5)
-
-
-def _criteria(older_than: float | None, tag: str | None) -> tuple[str, list]:
-    clauses, args = [], []
-    if older_than is not None:
-        clauses.append("created < ?")
-        args.append(time.time() - 86400.0 * float(older_than))
-    if tag is not None:
-        clauses.append("tag = ?")
-        args.append(tag)
-    return " AND ".join(clauses), args
-
-
-def _finite(value):
-    """A number for SQLite and JSON: ``None`` for NaN and infinities."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _insert(conn: sqlite3.Connection, record: dict[str, Any], replace: bool) -> int:
-    old = conn.execute("SELECT id FROM fits WHERE uid = ?", (record["uid"],)).fetchone()
-    if old is not None and not replace:
-        return int(old[0])
-    if old is not None:
-        conn.execute("DELETE FROM fits WHERE id = ?", old)
-    values = [json.dumps(record.get(k), allow_nan=False) if k in JSON_COLUMNS else record.get(k)
-              for k in FIT_COLUMNS]
-    names_id, vector = _vector(conn, record.get("metafeatures"))
-    columns = (*FIT_COLUMNS, "names_id", "vector")
-    cursor = conn.execute(f"INSERT INTO fits ({', '.join(columns)}) VALUES "
-                          f"({', '.join('?' * len(columns))})", [*values, names_id, vector])
-    fit_id = int(cursor.lastrowid)
-    conn.executemany(
-        f"INSERT INTO trials (fit_id, {', '.join(TRIAL_KEYS)}) VALUES "
-        f"(?, {', '.join('?' * len(TRIAL_KEYS))})",
-        [(fit_id, *_trial_row(t)) for t in record.get("trials") or ()])
-    return fit_id
-
-
-def _vector(conn: sqlite3.Connection, metafeatures: dict[str, Any] | None
-            ) -> tuple[int | None, bytes | None]:
-    """The id of a fit's meta-feature names (added when new) and its values as float64
-    bytes in their (sorted) order; ``(None, None)`` without meta-features."""
-    if not metafeatures:
-        return None, None
-    names = sorted(metafeatures)
-    text = json.dumps(names)
-    row = conn.execute("SELECT id FROM metafeature_names WHERE names = ?", (text,)).fetchone()
-    names_id = row[0] if row else conn.execute(
-        "INSERT INTO metafeature_names (names) VALUES (?)", (text,)).lastrowid
-    values = [np.nan if metafeatures[n] is None else float(metafeatures[n]) for n in names]
-    return int(names_id), np.asarray(values, dtype=np.float64).tobytes()
-
-
-def _trial_row(trial: dict[str, Any]) -> tuple:
-    return tuple(json.dumps(trial[k], sort_keys=True) if k == "config"
-                 else _finite(trial.get(k)) if k in ("loss", "fit_time", "predict_time",
-                                                     "wall_time")
-                 else trial.get(k) for k in TRIAL_KEYS)
-
-
-def _records(conn: sqlite3.Connection, where: str, args: Iterable) -> list[dict[str, Any]]:
-    rows = conn.execute(f"SELECT id, {', '.join(FIT_COLUMNS)} FROM fits {where} "
-                        "ORDER BY created, id", list(args)).fetchall()
-    records = []
-    for row in rows:
-        record = dict(zip(("id", *FIT_COLUMNS), row, strict=True))
-        for key in JSON_COLUMNS:
-            record[key] = _loads(record[key])
-        trials = conn.execute(f"SELECT {', '.join(TRIAL_KEYS)} FROM trials WHERE fit_id = ? "
-                              "ORDER BY trial", (record["id"],))
-        record["trials"] = [dict(zip(TRIAL_KEYS, t, strict=True)) for t in trials]
-        for trial in record["trials"]:
-            trial["config"] = json.loads(trial["config"])
-        records.append(record)
-    return records
-
-
-def _loads(text: str | None):
-    return None if text is None else json.loads(text)
 
 
 def read_records(path: str | os.PathLike) -> Iterator[dict[str, Any]]:

@@ -33,7 +33,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import joblib
@@ -132,7 +132,6 @@ class FitExperience:
     table: str
     uid: str
     active: bool = True
-    notes: list[str] = field(default_factory=list)
 
     def guard(self, action: Callable[[], Any], what: str) -> Any:
         """``action()``, or ``None`` with one warning (and the link off) if it fails."""

@@ -493,3 +493,15 @@ def test_a_failed_fit_records_its_trials_and_is_no_source(tmp_path):
     [stored] = store.list()
     assert (stored["outcome"], stored["n_trials"], stored["best_loss"]) == ("failed", 2, None)
     assert store.sources("classification", 2) == []
+
+
+@pytest.mark.slow
+def test_a_continued_fit_replaces_its_record(tmp_path):
+    from tests.conftest import mixed_frame
+
+    X, y = mixed_frame(150)
+    clf = AutoMetaClassifier(max_evals=3, random_state=0, warm_start=True,
+                             experience=str(tmp_path / "s.db"), **SMALL).fit(X, y)
+    clf.set_params(max_evals=2).fit(X, y)  # continues the search: 5 trials in all
+    [stored] = ExperienceStore(tmp_path / "s.db").list()
+    assert stored["n_trials"] == 5 == len(clf.trials_)

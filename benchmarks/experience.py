@@ -18,10 +18,13 @@ normalised regret after 1, 5 and 10 evaluations (over the trials of both fits of
 second task) and the test ROC AUC at the budget (25 % test split). A re-fit pair is a
 task and itself: the first fit sees 5/6 of the training rows, the second all of them::
 
-    python benchmarks/experience.py related --pairs 12 --budget 10 --seeds 0 1 \\
-        --out benchmarks/results/experience
+    python benchmarks/experience.py related --pairs 12 --budget 10 --seeds 0 1
+    python benchmarks/experience.py report
 
-Timing numbers are medians of repeats on an otherwise idle machine.
+Raw results (``results.jsonl``, ``run.json`` and the stores) go to ``--out``
+(``/tmp/autometa-experience-related`` by default), out of git.
+
+Timing numbers are medians of repeats (`--repeats`, 5 by default).
 """
 
 from __future__ import annotations

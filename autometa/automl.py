@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from ConfigSpace import ConfigurationSpace
 
 from autometa import metafeatures as mf
 from autometa.calibration import ensemble_temperature
@@ -30,7 +31,7 @@ from autometa.plan import FitPlan
 from autometa.pool import Executor
 from autometa.records import Trial
 from autometa.search import SearchSettings, SearchState, run_search
-from autometa.space import build_space, root_defaults, select_families
+from autometa.space import build_space, configuration, root_defaults, select_families
 from autometa.table import Table
 from autometa.threshold import ensemble_threshold
 
@@ -146,7 +147,7 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
                             target_transforms=plan.target_transforms)
         if previous is None:
             metafeatures, design = initial_design(data, plan, [f.name for f in families],
-                                                  root_defaults(space))
+                                                  space)
         else:
             metafeatures, design = previous.metafeatures, None
         state = run_search(space, executor, search_settings(plan, data, design),
@@ -216,10 +217,11 @@ def decision_threshold(ensemble: Ensemble, state: SearchState, data: TaskData,
 
 
 def initial_design(data: TaskData, plan: FitPlan, families: Collection[str],
-                   defaults: dict[str, Any] | None = None
+                   space: ConfigurationSpace | None = None
                    ) -> tuple[dict[str, float] | None, InitialDesign]:
     """The task's meta-features (for ``meta_learning="auto"``) and its initial design
-    (its candidates completed with the space's root-level ``defaults``)."""
+    (its candidates completed with the root-level defaults of ``space``; configurations
+    from the experience store only when they are valid in ``space``)."""
     metafeatures = None
     if plan.meta_learning == "auto":
         metafeatures = mf.compute(data.X, data.y, data.task, categorical=data.categorical,
@@ -228,8 +230,23 @@ def initial_design(data: TaskData, plan: FitPlan, families: Collection[str],
     design = portfolio_design(data.task, plan.meta_learning, metafeatures,
                               plan.n_initial_configs, families, plan.portfolio,
                               (plan.affordable_seconds, fit_rows, data.n_classes),
-                              n_rows=len(data.y), defaults=defaults)
+                              n_rows=len(data.y),
+                              defaults=None if space is None else root_defaults(space),
+                              experience=plan.experience,
+                              valid=None if space is None else in_space(space))
     return metafeatures, design
+
+
+def in_space(space: ConfigurationSpace):
+    """Whether a configuration is a valid one of ``space``."""
+    def valid(config) -> bool:
+        try:
+            configuration(space, config)
+        except Exception:  # ConfigSpace raises ValueError and its own errors
+            return False
+        return True
+
+    return valid
 
 
 def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None

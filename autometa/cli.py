@@ -18,6 +18,7 @@ import pandas as pd
 
 import autometa
 from autometa import io as files
+from autometa.cli_experience import add_experience, where_help
 from autometa.cli_fit import (
     EXIT_INTERRUPTED,
     CommandError,
@@ -203,6 +204,11 @@ def _add_fit(commands, common: argparse.ArgumentParser) -> None:
                      help="save the fitted model here with joblib, e.g. model.joblib")
     fit.add_argument("--report", metavar="DIR",
                      help="write report.json and PNG plots (needs matplotlib) into DIR")
+    fit.add_argument("--experience", metavar="PATH", help="an experience store (SQLite file: "
+                     "a path or sqlite:///path) to record this fit in and start from; "
+                     f"{where_help()}; see `autometa experience --help`")
+    fit.add_argument("--experience-tag", metavar="TAG", help="a label for this fit's record "
+                     "in the experience store, e.g. the dataset's name")
     fit.add_argument("--quiet", action="store_true",
                      help="no progress display (the final summary is still printed)")
     fit.set_defaults(handler=run_fit)
@@ -320,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_commands(commands, common)
     _add_metafeatures(commands, common)
     _add_portfolio(commands, common)
+    add_experience(commands, common)
     return parser
 
 

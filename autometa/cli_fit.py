@@ -127,7 +127,8 @@ def _estimator(task_name: str, args: argparse.Namespace):
     return cls(time_budget=args.time_budget, metric=args.metric, max_evals=args.max_evals,
                n_jobs=args.n_jobs, include=args.include, exclude=args.exclude,
                infer_limit=args.infer_limit, infer_limit_batch_size=args.infer_limit_batch_size,
-               random_state=args.seed, verbose=0 if args.quiet else 1)
+               random_state=args.seed, verbose=0 if args.quiet else 1,
+               experience=args.experience, experience_tag=args.experience_tag)
 
 
 def _fit(estimator, X: pd.DataFrame, y: pd.Series, weights: pd.Series | None = None) -> None:
@@ -143,11 +144,14 @@ def _print_fit_summary(estimator) -> None:
     trials = estimator.trials_
     failed = sum(not t.ok for t in trials)
     from_portfolio = sum(t.origin == "portfolio" for t in trials)
+    from_experience = sum(t.origin == "experience" for t in trials)
+    experience = f", {from_experience} from experience" if from_experience else ""
     best = min((t for t in trials if t.ok), key=lambda t: t.loss)
     members = len(estimator.ensemble_.members)
     print(f"best validation {estimator.metric_.name}: {-best.loss:.5g} "
           f"({best.family}, trial {best.id}, {best.origin})")
-    print(f"{len(trials)} trials ({failed} failed, {from_portfolio} from the portfolio) in "
+    print(f"{len(trials)} trials ({failed} failed, {from_portfolio} from the portfolio"
+          f"{experience}) in "
           f"{estimator.fit_time_:.1f} s of a {estimator.time_budget:g} s budget; ensemble of "
           f"{members} pipeline{'s' if members != 1 else ''}")
     if estimator.predict_latency_ is not None:

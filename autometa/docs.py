@@ -80,6 +80,18 @@ PARAMS_DOC = """
         Objects told of the fit's start, of every finished trial and of its end
         (:class:`autometa.callbacks.Callback`), e.g. to log trials elsewhere; one that
         raises ``KeyboardInterrupt`` in ``on_trial`` ends the search early.
+    experience : None, False, str, path or ExperienceStore, default=None
+        An experience store (an SQLite file: a path or ``sqlite:///path``) this fit
+        records itself in when it ends (also when interrupted), and whose earlier fits
+        its initial design starts from: they join the portfolio's source tasks, and the
+        best configurations of an earlier fit of the same table come first (see
+        :mod:`autometa.experience_use`). ``None``: the store named by the environment
+        variable ``AUTOMETA_EXPERIENCE`` when it is set (read at fit time), else none;
+        ``False``: none. The data itself is never stored. A store that cannot be used
+        (locked, corrupt, read-only, of a newer schema) gives one warning and the fit
+        goes on without it.
+    experience_tag : str or None, default=None
+        A label for this fit's record in the experience store, e.g. the dataset's name.
     random_state : int, RandomState or None
         Seed; the same seed with ``max_evals`` gives the same result with ``n_jobs=1``
         (in parallel, the order in which trials finish steers the next choices).
@@ -118,8 +130,11 @@ ATTRS_DOC = """
         (at most ``n_initial_configs``, fewer when ``max_evals`` or the time budget ends
         the search sooner), each with the reason it was chosen
         (``"knn:<source task>"`` when the nearest tasks moved it up the greedy order,
-        naming the neighbour it does best on, ``"default"`` for the default LightGBM
-        and HistGradientBoosting, else ``"greedy"``).
+        naming the neighbour it does best on, ``"experience:<tag>"`` when an earlier fit
+        in the experience store chose it (named by its ``experience_tag``, else the
+        start of its fingerprint; the leaderboard's origin is then ``"experience"``),
+        ``"default"`` for the default LightGBM and HistGradientBoosting, else
+        ``"greedy"``).
 """
 
 THRESHOLD_DOC = """    threshold_ : float or None

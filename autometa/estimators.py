@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from autometa import data as tabular
@@ -32,6 +32,8 @@ from autometa.docs import (
     TEMPERATURE_DOC,
     THRESHOLD_DOC,
 )
+from autometa.experience import ExperienceStore
+from autometa.experience_use import FitExperience, open_experience, table_key
 from autometa.export import fitted_types, to_voting, with_temperature, with_threshold
 from autometa.final import GreedyEnsembler
 from autometa.latency import DEFAULT_BATCH_SIZE, LatencyLimit
@@ -51,6 +53,7 @@ class _Previous:
 
     result: FitResult
     fingerprint: str
+    experience_uid: str | None = None  # its record in the experience store
 
 
 def fingerprint(frame: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None = None
@@ -91,6 +94,8 @@ class AutoMetaEstimator(BaseEstimator):
         "n_initial_configs": [Interval(Integral, 0, None, closed="left")],
         "portfolio": [None, str, os.PathLike, Portfolio],
         "callbacks": [None, list, tuple],
+        "experience": [None, Options(bool, {False}), str, os.PathLike, ExperienceStore],
+        "experience_tag": [None, str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -117,6 +122,8 @@ class AutoMetaEstimator(BaseEstimator):
         n_initial_configs: int = 16,
         portfolio=None,
         callbacks: list[Callback] | None = None,
+        experience=None,
+        experience_tag: str | None = None,
         random_state=None,
         verbose: int = 0,
     ):
@@ -140,6 +147,8 @@ class AutoMetaEstimator(BaseEstimator):
         self.n_initial_configs = n_initial_configs
         self.portfolio = portfolio
         self.callbacks = callbacks
+        self.experience = experience
+        self.experience_tag = experience_tag
         self.random_state = random_state
         self.verbose = verbose
 
@@ -180,14 +189,25 @@ class AutoMetaEstimator(BaseEstimator):
         key = fingerprint(frame, table.y, table.sample_weight)
         previous = self._previous_fit(key)
         seed = previous.seed if previous else self._seed()
+        link = self._experience(frame, table, key, previous is not None)
+        callbacks = self._callbacks() + ([link.recorder()] if link else [])
         with borrowed_pool(self._n_workers(), self.dask_client) as executor:
             executor.start()
-            plan = self._plan(len(table.y), seed, start, executor.capacity)
+            plan = replace(self._plan(len(table.y), seed, start, executor.capacity),
+                           experience=link)
             ensembler = GreedyEnsembler(self.ensemble_size, self.ensemble_nbest, plan.latency)
-            result = run_automl(table, plan, executor=executor, callbacks=self._callbacks(),
+            result = run_automl(table, plan, executor=executor, callbacks=callbacks,
                                 ensembler=ensembler, previous=previous)
-        self._set_fitted(table, shape, result, key)
+        self._set_fitted(table, shape, result, key, link)
         return self
+
+    def _experience(self, frame: pd.DataFrame, table: Table, key: str,
+                    continued: bool) -> FitExperience | None:
+        """The fit's link to its experience store (``None`` without one); a continued
+        fit replaces the record of the fit it continues."""
+        uid = self._previous.experience_uid if continued else None
+        return open_experience(self.experience, self.experience_tag, key,
+                               table_key(frame, self._task_type, table.classes), uid)
 
     def _input_shape(self, X) -> dict:
         """``n_features_in_`` (and ``feature_names_in_``) of ``X``, not yet set on self."""
@@ -231,7 +251,8 @@ class AutoMetaEstimator(BaseEstimator):
         shown = [FitProgress(self.time_budget, int(self.verbose))] if self.verbose else []
         return shown + list(self.callbacks or ())
 
-    def _set_fitted(self, table: Table, shape: dict, result: FitResult, key: str) -> None:
+    def _set_fitted(self, table: Table, shape: dict, result: FitResult, key: str,
+                    link: FitExperience | None = None) -> None:
         """Every fitted attribute, from the fit's result."""
         if result.interrupted:
             warnings.warn(f"fit interrupted after {len(result.trials)} trials; the model is "
@@ -257,7 +278,7 @@ class AutoMetaEstimator(BaseEstimator):
         self.fit_time_ = result.fit_time
         self.predict_latency_ = result.predict_latency
         self.versions_ = library_versions()
-        self._previous = _Previous(replace(result, data=None), key)
+        self._previous = _Previous(replace(result, data=None), key, link and link.uid)
 
     def _seed(self) -> int:
         if isinstance(self.random_state, Integral):
@@ -437,6 +458,8 @@ class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):
         n_initial_configs: int = 16,
         portfolio=None,
         callbacks: list[Callback] | None = None,
+        experience=None,
+        experience_tag: str | None = None,
         random_state=None,
         verbose: int = 0,
         target_transform: str = "auto",
@@ -449,7 +472,8 @@ class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):
             infer_limit=infer_limit, infer_limit_batch_size=infer_limit_batch_size,
             extra_models=extra_models, warm_start=warm_start, meta_learning=meta_learning,
             n_initial_configs=n_initial_configs, portfolio=portfolio, callbacks=callbacks,
-            random_state=random_state, verbose=verbose,
+            experience=experience, experience_tag=experience_tag, random_state=random_state,
+            verbose=verbose,
         )
         self.target_transform = target_transform
 

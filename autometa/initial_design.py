@@ -4,6 +4,8 @@
 The initial design hands out the portfolio's configurations one at a time, so that each pick
 can use the losses seen so far: once a few are known, the source tasks that rank the
 same configurations as the new task does count more (see :meth:`Portfolio.select`).
+With an experience store, the fits stored there join the portfolio's source tasks and
+a stored fit of the same table comes first (see :mod:`autometa.experience_use`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from autometa.portfolio import Pick, Portfolio, PortfolioError, load
+from autometa.records import config_key
 
 BASELINES = ("lightgbm", "hist_gradient_boosting")  # their defaults are always tried:
 BASELINES_AFTER = 3  # after this many portfolio picks, or after the first on more rows
@@ -40,6 +43,9 @@ class InitialDesign:
         says (those tried already are skipped).
     baselines_after : int
         Picks from the portfolio before the baselines.
+    pinned : list of Pick, optional
+        Configurations handed out first, in order (e.g. the best of an earlier fit of
+        the same table).
 
     Attributes
     ----------
@@ -49,11 +55,13 @@ class InitialDesign:
 
     def __init__(self, portfolio: Portfolio | None, strategy: str = "auto",
                  metafeatures: Mapping[str, float] | None = None, n: int = 0,
-                 baselines: Sequence[dict] = (), baselines_after: int = 1) -> None:
+                 baselines: Sequence[dict] = (), baselines_after: int = 1,
+                 pinned: list[Pick] | None = None) -> None:
         self.portfolio = portfolio if portfolio is not None and portfolio.configs else None
         self.strategy, self.metafeatures, self.n = strategy, metafeatures, n
         self.baselines = [dict(b) for b in baselines]
         self.baselines_after = baselines_after
+        self.pinned = list(pinned or ())
         self.picks: list[Pick] = []
         self._exhausted = False  # every candidate has been tried
 
@@ -80,14 +88,43 @@ class InitialDesign:
         self.picks.append(pick)
         return pick.config
 
+    def origin(self, config: Mapping) -> str:
+        """The leaderboard's origin of a configuration this design handed out:
+        ``"experience"`` when the experience store chose it, else ``"portfolio"``."""
+        from autometa.experience_use import EXPERIENCE_ORIGIN, is_experience
+
+        key = config_key(config)
+        reasons = [p.reason for p in self.picks if config_key(p.config) == key]
+        return EXPERIENCE_ORIGIN if reasons and is_experience(reasons[-1]) else "portfolio"
+
     def _next(self, tried: Tried) -> Pick | None:
-        configs = [dict(c) for c, _ in tried] + [p.config for p in self.picks]
+        keys = {config_key(c) for c, _ in tried} | {config_key(p.config) for p in self.picks}
+        pinned = [p for p in self.pinned if config_key(p.config) not in keys]
+        if pinned:
+            return pinned[0]
         if len(self.picks) >= self.baselines_after:
             for config in self.baselines:
-                if config not in configs:
+                if config_key(config) not in keys:
                     return Pick(dict(config), "default")
         picks = self.portfolio.select(self.metafeatures, 1, self.strategy, tried=tried)
-        return picks[0] if picks else None
+        return self._labelled(picks[0]) if picks else None
+
+    def _labelled(self, pick: Pick) -> Pick:
+        """The pick, its reason naming the stored fit when one chose it: a stored
+        candidate, or a stored neighbour that moved it up (``"experience:<tag>"``)."""
+        from autometa.experience_use import PREFIX
+
+        if pick.reason.startswith("knn:" + PREFIX):
+            return Pick(pick.config, pick.reason[len("knn:"):])
+        if self.portfolio.stored is None:
+            return pick
+        source = self._sources.get(config_key(pick.config), "")
+        return Pick(pick.config, source) if source.startswith(PREFIX) else pick
+
+    @property
+    def _sources(self) -> dict[str, str]:
+        return {config_key(c): s for c, s in zip(self.portfolio.configs, self.portfolio.sources,
+                                                 strict=True)}
 
     def planned(self) -> list[Pick]:
         """The configurations it hands out when no loss becomes known (a dry run)."""
@@ -101,7 +138,8 @@ class InitialDesign:
 def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float] | None, n: int,
                families: Collection[str], source: Portfolio | str | Path | None = None,
                budget: tuple[float, int, int | None] | None = None,
-               n_rows: int | None = None, defaults: Mapping | None = None) -> InitialDesign:
+               n_rows: int | None = None, defaults: Mapping | None = None,
+               experience=None, valid=None) -> InitialDesign:
     """The initial design of a fit from the shipped portfolio.
 
     Parameters
@@ -128,6 +166,12 @@ def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float]
     defaults : mapping, optional
         Values of the search space's root-level hyperparameters for the candidates (and
         the baselines) that lack them (see :meth:`Portfolio.with_defaults`).
+    experience : FitExperience, optional
+        The fit's experience store: its stored fits join the source tasks (see
+        :meth:`autometa.experience_use.FitExperience.learn`).
+    valid : callable, optional
+        Whether a stored configuration belongs to the search space (needed with
+        ``experience``).
 
     Returns
     -------
@@ -143,13 +187,21 @@ def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float]
     except PortfolioError as exc:
         warnings.warn(f"{exc} Starting the search without meta-learning.", stacklevel=3)
         return InitialDesign(None)
+    pinned: list[Pick] = []
+    if experience is not None:
+        n_classes = budget[2] if budget is not None else None
+        portfolio, pinned = experience.learn(portfolio, metafeatures, n_classes,
+                                             valid or (lambda config: True))
+        pinned = [Pick({**(defaults or {}), **p.config}, p.reason) for p in pinned]
     portfolio = portfolio.only_families(families).with_defaults(defaults or {})
     if budget is not None:
         portfolio = portfolio.affordable(*budget)
+    kept = {config_key(c) for c in portfolio.configs}
     large = n_rows is not None and n_rows > portfolio.measured_rows
     completed = [{**(defaults or {}), **b} for b in baselines(families, task)]
     return InitialDesign(portfolio, strategy, metafeatures, n, baselines=completed,
-                         baselines_after=1 if large else BASELINES_AFTER)
+                         baselines_after=1 if large else BASELINES_AFTER,
+                         pinned=[p for p in pinned if config_key(p.config) in kept])
 
 
 def baselines(families: Collection[str], task: str) -> list[dict]:

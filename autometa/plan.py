@@ -86,6 +86,9 @@ class FitPlan:
     target_transform : {"auto", "none"}
         ``"auto"``: a regression search also chooses a target transformation (see
         :mod:`autometa.components.target`); ``"none"``: models learn the raw target.
+    experience : FitExperience or None
+        The experience store the initial design learns from (see
+        :mod:`autometa.experience_use`).
     """
 
     budget: float
@@ -105,6 +108,7 @@ class FitPlan:
     portfolio: Any = field(default=None, compare=False)
     latency: LatencyLimit = field(default_factory=LatencyLimit)
     target_transform: str = "auto"
+    experience: Any = field(default=None, compare=False)
 
     @property
     def target_transforms(self) -> tuple[str, ...]:

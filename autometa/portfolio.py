@@ -77,6 +77,12 @@ class Portfolio:
         Training rows of one such trial on each task, summed over its splits.
     provenance : dict
         How and when the portfolio was built.
+    observed : ndarray of bool, shape (n_tasks, n_candidates), or None
+        Which cells were measured (``None``: all). A source task from the experience
+        store measured only what its fit tried; its other cells are unknown, not failed.
+    stored : ndarray of bool, shape (n_tasks,), or None
+        Which source tasks come from the experience store (``None``: none). The
+        meta-feature scaling is computed from the others, so stored tasks do not move it.
     """
 
     task: str
@@ -91,17 +97,26 @@ class Portfolio:
     times: np.ndarray
     fit_rows: np.ndarray
     provenance: dict = field(default_factory=dict)
+    observed: np.ndarray | None = None
+    stored: np.ndarray | None = None
+
+    @property
+    def _scaling_rows(self) -> np.ndarray:
+        if self.stored is None or self.stored.all():
+            return self.metafeatures
+        return self.metafeatures[~self.stored]
 
     @cached_property
     def center(self) -> np.ndarray:
         """Per meta-feature median over the source tasks (NaN-safe, 0 when all NaN)."""
-        return np.nan_to_num(_nan_stat(np.nanmedian, self.metafeatures))
+        return np.nan_to_num(_nan_stat(np.nanmedian, self._scaling_rows))
 
     @cached_property
     def scale(self) -> np.ndarray:
         """Per meta-feature inter-quartile range over the source tasks (1 when degenerate)."""
-        q75 = _nan_stat(lambda a, axis: np.nanpercentile(a, 75, axis=axis), self.metafeatures)
-        q25 = _nan_stat(lambda a, axis: np.nanpercentile(a, 25, axis=axis), self.metafeatures)
+        rows = self._scaling_rows
+        q75 = _nan_stat(lambda a, axis: np.nanpercentile(a, 75, axis=axis), rows)
+        q25 = _nan_stat(lambda a, axis: np.nanpercentile(a, 25, axis=axis), rows)
         iqr = np.nan_to_num(q75 - q25)
         return np.where(iqr > 1e-12, iqr, 1.0)
 
@@ -117,8 +132,18 @@ class Portfolio:
 
     @cached_property
     def regret(self) -> np.ndarray:
-        """Normalised regret of each candidate on each task (see :func:`normalised_regret`)."""
-        return normalised_regret(self.losses)
+        """Normalised regret of each candidate on each task (see :func:`normalised_regret`).
+
+        An unknown cell (see ``observed``) takes the median regret of the cells its task
+        measured: a configuration it never tried counts as a typical one, neither as its
+        best nor as a failure.
+        """
+        regret = normalised_regret(self.losses)
+        if self.observed is None:
+            return regret
+        known = np.where(self.observed, regret, np.nan)
+        typical = np.nan_to_num(_nan_stat(np.nanmedian, known.T), nan=1.0)
+        return np.where(self.observed, regret, typical[:, None])
 
     @cached_property
     def order(self) -> list[int]:
@@ -194,6 +219,8 @@ class Portfolio:
             configs=tuple(self.configs[j] for j in c), sources=tuple(self.sources[j] for j in c),
             source_groups=tuple(self.source_groups[j] for j in c),
             losses=self.losses[np.ix_(r, c)], times=self.times[np.ix_(r, c)],
+            observed=None if self.observed is None else self.observed[np.ix_(r, c)],
+            stored=None if self.stored is None else self.stored[r],
         )
 
     def select(self, metafeatures: Mapping[str, float] | None, n: int, strategy: str = "auto",
@@ -242,7 +269,8 @@ class Portfolio:
         seen = [(c, loss) for c, loss in known if loss is not None]
         if len(seen) >= MIN_OBSERVED:
             cols, losses = zip(*seen, strict=True)
-            tau = agreement(np.array(losses, dtype=float), regret[:, list(cols)])
+            observed = None if source.observed is None else source.observed[:, list(cols)]
+            tau = agreement(np.array(losses, dtype=float), regret[:, list(cols)], observed)
             weights = weights * np.exp(AGREEMENT * tau)
             weights /= weights.sum()
         rank = {c: r for r, c in enumerate(self.order)}

@@ -26,7 +26,8 @@ class Trial:
     config : dict
         The full configuration.
     origin : str
-        ``"portfolio"`` (meta-learned initial design) or ``"smac"`` (proposed by the optimiser).
+        ``"portfolio"`` (meta-learned initial design), ``"experience"`` (chosen from the
+        experience store's earlier fits) or ``"smac"`` (proposed by the optimiser).
     status : str
         ``ok``, ``error``, ``timeout``, ``memout`` or ``crashed``.
     loss : float or None

@@ -65,7 +65,8 @@ def greedy_order(regret: np.ndarray, weights: np.ndarray | None = None,
     return order
 
 
-def agreement(losses: np.ndarray, regret: np.ndarray) -> np.ndarray:
+def agreement(losses: np.ndarray, regret: np.ndarray,
+              observed: np.ndarray | None = None) -> np.ndarray:
     """How well each source task ranks some candidates as the new task does.
 
     Parameters
@@ -74,6 +75,10 @@ def agreement(losses: np.ndarray, regret: np.ndarray) -> np.ndarray:
         The new task's losses on ``m`` candidates (``inf`` where a trial failed).
     regret : ndarray of shape (n_tasks, m)
         The source tasks' regrets on the same candidates.
+    observed : ndarray of bool, shape (n_tasks, m), optional
+        Which of those regrets were measured (default: all). A pair with an unmeasured
+        cell counts as neither alike nor opposite, so a task that measured few of the
+        candidates weighs in little.
 
     Returns
     -------
@@ -89,4 +94,6 @@ def agreement(losses: np.ndarray, regret: np.ndarray) -> np.ndarray:
         return np.zeros(len(regret))
     ours = np.sign(losses[:, None] - losses[None, :])
     theirs = np.sign(regret[:, :, None] - regret[:, None, :])
+    if observed is not None:
+        theirs = theirs * (observed[:, :, None] & observed[:, None, :])
     return (theirs * ours).sum(axis=(1, 2)) / (m * (m - 1))

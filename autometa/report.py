@@ -225,6 +225,7 @@ def info_dict(bundle: dict[str, Any], path: str | Path = "") -> dict[str, Any]:
             "interrupted": bool(bundle.get("interrupted", False)),
             "task_reason": bundle.get("task_reason"), "data_file": bundle.get("data_file"),
             "n_portfolio_trials": sum(t["origin"] == "portfolio" for t in summary["trials"]),
+            "n_experience_trials": sum(t["origin"] == "experience" for t in summary["trials"]),
             "initial_configs": getattr(estimator, "initial_configs_", None),
             "versions": library_versions(), "fitted_with": bundle.get("versions")}
     return jsonable(info)
@@ -264,7 +265,9 @@ def info_text(info: dict[str, Any]) -> str:
              *([f"predicts:  {latency_text(info)}"] if info.get("predict_latency") else []),
              f"trials:    {info['n_trials']} ({info['n_failed']} failed"
              + (f": {failures}" if failures else "")
-             + f"; {info.get('n_portfolio_trials', 0)} from the portfolio)"]
+             + f"; {info.get('n_portfolio_trials', 0)} from the portfolio"
+             + (f", {info['n_experience_trials']} from experience"
+                if info.get("n_experience_trials") else "") + ")"]
     if info.get("initial_configs") is not None:
         lines.append(f"portfolio: {_initial_design(info['initial_configs'])}")
     if info["best"]:
@@ -357,7 +360,8 @@ def temperature_text(temperature: float, metric: str | None) -> str:
 def _initial_design(configs: list[dict[str, Any]]) -> str:
     if not configs:
         return "not used (the search started from random configurations)"
-    sources = {"knn": "best on the most similar source datasets", "greedy": "greedy portfolio"}
+    sources = {"knn": "best on the most similar source datasets", "greedy": "greedy portfolio",
+               "experience": "from earlier fits in the experience store"}
     reasons = Counter(str(c.get("reason", "?")).split(":")[0] for c in configs)
     detail = ", ".join(f"{n} {sources.get(r, r)}" for r, n in reasons.most_common())
     return f"{len(configs)} configurations chosen to start the search ({detail})"

@@ -69,6 +69,7 @@ class SearchState:
     best_models: tuple[int, object] | None = None  # fold models of the best trial so far
     interrupted: bool = False  # the last run was ended early by Ctrl-C
     portfolio: set[str] = field(default_factory=set)  # keys of the initial design's configs
+    origins: dict[str, str] = field(default_factory=dict)  # their origin, by key
     designing: bool = True  # the initial design may still hand out configurations
 
     @property
@@ -195,6 +196,8 @@ def _next(state: SearchState, space, settings: SearchSettings, running: dict):
         return None
     config = complete(space, config)  # a stored config means the root-level defaults
     state.portfolio.add(config_key(config))
+    origin = getattr(settings.initial_design, "origin", None)  # see InitialDesign.origin
+    state.origins[config_key(config)] = origin(config) if origin else PORTFOLIO_ORIGIN
     return TrialInfo(config=configuration(space, config), seed=settings.seed)
 
 
@@ -223,7 +226,7 @@ def _record(state: SearchState, result: JobResult, info, started: float) -> None
         id=len(state.trials),
         family=str(config[ROOT]),
         config=config,
-        origin=PORTFOLIO_ORIGIN if config_key(config) in state.portfolio else "smac",
+        origin=state.origins.get(config_key(config), "smac"),
         status=result.status,
         loss=outcome.loss if outcome else None,
         fit_time=outcome.fit_time if outcome else None,

@@ -47,3 +47,10 @@ def test_inside_pipeline_cross_val_score_and_grid_search(mixed):
                         {"time_budget": [10, 20]}, cv=2)
     grid.fit(X, y)
     assert grid.best_params_["time_budget"] in (10, 20)
+
+
+def test_the_regressor_takes_every_parameter_of_the_classifier():
+    from autometa import AutoMetaClassifier, AutoMetaRegressor
+
+    shared = set(AutoMetaClassifier().get_params())
+    assert set(AutoMetaRegressor().get_params()) == shared | {"target_transform"}

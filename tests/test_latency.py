@@ -71,11 +71,11 @@ class Sleepy:
 
 
 def test_trim_keeps_the_best_weight_per_second_within_the_limit():
-    members = (Member(0, 0.6, Sleepy(2e-4, 1.0)), Member(1, 0.3, Sleepy(1e-5, 2.0)),
-               Member(2, 0.1, Sleepy(1e-5, 3.0)))
+    members = (Member(0, 0.6, Sleepy(4e-3, 1.0)), Member(1, 0.3, Sleepy(1e-5, 2.0)),
+               Member(2, 0.1, Sleepy(1e-5, 3.0)))  # 200 ms, 0.5 ms and 0.5 ms per batch
     ensemble = Ensemble(members, "regression")
     batch = pd.DataFrame({"a": np.zeros(50)})
-    trimmed = trim_to_limit(ensemble, batch, LatencyLimit(1e-4, 50))
+    trimmed = trim_to_limit(ensemble, batch, LatencyLimit(2e-3, 50))  # 100 ms per batch
     assert [m.trial for m in trimmed.members] == [1, 2]
     alone = trim_to_limit(ensemble, batch, LatencyLimit(1e-7, 50))
     assert len(alone.members) == 1 and alone.members[0].trial in (1, 2)  # the fastest

@@ -61,7 +61,7 @@ def validation_temperature(result) -> tuple[float, float]:
     y_val = data.y[data.val_index]
     blended = blend(result.ensemble.weights, state.predictions)
     return (fit_temperature(y_val, blended, data.metric.loss),
-            cross_validated_gain(y_val, blended, data.metric.loss, result.seed))
+            cross_validated_gain(y_val, blended, data.metric.loss, result.seed)[0])
 
 
 def run_one(task: compare.Task, corpus: list[compare.Task], seed: int, budget: float,

@@ -86,8 +86,8 @@ def test_the_cross_validation_refuses_what_the_fit_gains_by_chance():
 
 def test_the_gain_is_measured_on_held_out_halves():
     y, proba = sampled(1000, 3, 2.0)
-    gain = cross_validated_gain(y, proba, LOG_LOSS.loss, seed=0)
-    assert gain > MIN_GAIN
+    gain, error = cross_validated_gain(y, proba, LOG_LOSS.loss, seed=0)
+    assert gain > MIN_GAIN and gain > 3 * error > 0
     whole = fit_temperature(y, proba, LOG_LOSS.loss)
     in_sample = 1 - LOG_LOSS.loss(y, apply_temperature(proba, whole)) / LOG_LOSS.loss(y, proba)
     assert 0 < gain <= in_sample + 1e-9
@@ -258,3 +258,20 @@ def test_a_log_loss_fit_scales_predict_proba_and_exports_it():
         np.testing.assert_allclose(other.predict_proba(X), model.predict_proba(X),
                                    rtol=1e-9, atol=1e-12)
         np.testing.assert_array_equal(other.predict(X), model.predict(X))
+
+
+def test_few_validation_errors_never_sharpen():
+    """Every validation row right but under-confident: sharpening pays on all of them,
+    yet the rows cannot show what a confident mistake on new rows would cost."""
+    rng = np.random.default_rng(0)
+    n = 130
+    y = rng.integers(0, 3, n)
+    proba = np.full((n, 3), 0.05)
+    proba[np.arange(n), y] = 0.9
+    assert fit_temperature(y, proba, LOG_LOSS.loss) < 0.5
+    assert tune_temperature(y, proba, LOG_LOSS.loss, seed=0) == 1.0
+    wrong = rng.choice(n, 20, replace=False)  # with errors enough (unsure ones), it sharpens
+    proba[wrong] = 0.25
+    proba[wrong, y[wrong]] = 0.3
+    proba[wrong, (y[wrong] + 1) % 3] = 0.45
+    assert tune_temperature(y, proba, LOG_LOSS.loss, seed=0, min_gain=-1.0, noise=0.0) < 1.0

@@ -51,7 +51,8 @@ def fit_autometa(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, 
     notes.update({"n_trials": len(model.trials_),
                   "ensemble_members": len(model.ensemble_.members),
                   "initial_configs": len(getattr(model, "initial_configs_", None) or []),
-                  "predict_latency": model.predict_latency_, "infer_limit": limit})
+                  "predict_latency": model.predict_latency_, "infer_limit": limit,
+                  "temperature": getattr(model, "temperature_", None)})
     return model, _predictor(model, meta), notes
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from autometa.final import refit_members
+from autometa.metrics import resolve_metric
 from autometa.records import Trial
 from autometa.search import SearchState
 from tests.conftest import mixed_frame, task_data
@@ -64,3 +68,36 @@ def test_a_refit_uses_fewer_rows_when_the_time_left_is_short():
     refit_members({0: 1.0}, _state([24.0]), data, executor, seed=0, deadline=10.0,
                   clock=executor.clock)
     assert executor.submitted[0].run.max_rows == 80  # never fewer than a search split had
+
+
+class Diverged:
+    """A refit 'model' whose probabilities are confidently wrong."""
+
+    autometa_classes_ = None
+
+    def __init__(self, n_classes: int):
+        self.autometa_classes_ = list(range(n_classes))
+
+    def predict(self, X):
+        raise AssertionError("a classifier is asked for probabilities")
+
+    def predict_proba(self, X):
+        proba = np.full((len(X), len(self.autometa_classes_)), 1e-9)
+        proba[:, 0] = 1.0
+        return proba / proba.sum(axis=1, keepdims=True)
+
+
+def test_a_refit_that_fails_on_its_own_rows_is_left_out():
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    from autometa.final import sound
+
+    X, y = make_classification(300, 5, n_classes=3, n_informative=3, random_state=0)
+    data = task_data(X, y)
+    data = replace(data, metric=resolve_metric("neg_log_loss", "classification", 3))
+    trial = Trial(0, "linear", {}, "smac", "ok", 0.6, 0.1, 0.01, 1.0)
+    healthy = LogisticRegression().fit(data.X, data.y)
+    healthy.autometa_classes_ = np.arange(3)
+    assert sound(healthy, trial, data)
+    assert not sound(Diverged(3), trial, data)

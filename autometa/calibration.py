@@ -24,6 +24,7 @@ from scipy.optimize import minimize_scalar
 
 from autometa.ensemble import blend
 from autometa.metrics import Metric
+from autometa.weights import weights_of
 
 CLIP = 1e-12  # probabilities are clipped to [CLIP, 1] before their logarithm
 T_BOUNDS = (0.05, 20.0)  # the temperatures searched
@@ -127,9 +128,6 @@ def _loss(loss: Loss, y_true: np.ndarray, proba: np.ndarray,
     return loss(y_true, proba) if sample_weight is None else loss(y_true, proba, sample_weight)
 
 
-def _rows(sample_weight: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
-    return None if sample_weight is None else sample_weight[rows]
-
 
 def stratified_halves(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Two halves of the rows, each class shuffled and dealt alternately to both.
@@ -199,11 +197,11 @@ def cross_validated_gain(y_true: np.ndarray, proba: np.ndarray, loss: Loss, seed
         if len(fit_rows) == 0 or len(test_rows) == 0:
             return 0.0, 0.0
         temperature = fit_temperature(y_true[fit_rows], proba[fit_rows], loss,
-                                      _rows(sample_weight, fit_rows))
+                                      weights_of(sample_weight, fit_rows))
         scaled = apply_temperature(proba, temperature)
         share = w[test_rows].sum() / w.sum()
         plain += share * _loss(loss, y_true[test_rows], proba[test_rows],
-                               _rows(sample_weight, test_rows))
+                               weights_of(sample_weight, test_rows))
         saved += share * _saving(loss, y_true, proba, scaled, test_rows, sample_weight)
         resampled = [_saving(loss, y_true, proba, scaled, rows, sample_weight)
                      for rows in rng.choice(test_rows, (n_bootstrap, len(test_rows)))]
@@ -216,7 +214,7 @@ def cross_validated_gain(y_true: np.ndarray, proba: np.ndarray, loss: Loss, seed
 def _saving(loss: Loss, y_true: np.ndarray, proba: np.ndarray, scaled: np.ndarray,
             rows: np.ndarray, sample_weight: np.ndarray | None) -> float:
     """The loss of ``rows`` at T = 1 minus that of their scaled probabilities."""
-    weights = _rows(sample_weight, rows)
+    weights = weights_of(sample_weight, rows)
     return _loss(loss, y_true[rows], proba[rows], weights) - \
         _loss(loss, y_true[rows], scaled[rows], weights)
 

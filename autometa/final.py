@@ -20,6 +20,7 @@ from autometa.pool import Executor, run_jobs
 from autometa.records import Trial
 from autometa.sandbox import Job
 from autometa.search import SearchState
+from autometa.weights import weights_of
 
 SOUNDNESS_ROWS = 500  # training rows a refit member is checked on
 MEMBER_GAIN = 0.5  # under a rank metric, an ensemble member gains at least this share of
@@ -166,7 +167,7 @@ def sound(pipeline, trial: Trial, data: TaskData) -> bool:
     if not hasattr(pipeline, "predict"):
         return True  # not a model (test doubles)
     rows = data.val_index[:SOUNDNESS_ROWS]
-    y, weights = data.y[rows], None if data.sample_weight is None else data.sample_weight[rows]
+    y, weights = data.y[rows], weights_of(data.sample_weight, rows)
     try:
         pred = predict_pipeline(pipeline, data.X.iloc[rows], data.task, data.n_classes)
     except Exception:  # any library's failure: it cannot predict

@@ -19,6 +19,7 @@ import numpy as np
 from autometa.calibration import apply_temperature, stratified_halves
 from autometa.ensemble import blend
 from autometa.metrics import Metric
+from autometa.weights import weights_of
 
 DEFAULT_THRESHOLD = 0.5
 MAX_CUTS = 256  # candidate thresholds at most: quantiles of the probabilities beyond
@@ -298,19 +299,15 @@ def threshold_gain(y_true: np.ndarray, positive: np.ndarray, metric: Metric, see
         if len(fit_rows) == 0 or len(test_rows) == 0:
             return 0.0, 0.0
         cut = best_threshold(y_true[fit_rows], positive[fit_rows], metric, smooth,
-                             _part(sample_weight, fit_rows))
+                             weights_of(sample_weight, fit_rows))
         share = w[test_rows].sum() / w.sum()
         gain += share * _gain_over_half(y_true[test_rows], positive[test_rows], cut, metric,
-                                        _part(sample_weight, test_rows))
+                                        weights_of(sample_weight, test_rows))
         resampled = [_gain_over_half(y_true[rows], positive[rows], cut, metric,
-                                     _part(sample_weight, rows))
+                                     weights_of(sample_weight, rows))
                      for rows in rng.choice(test_rows, (n_bootstrap, len(test_rows)))]
         variance += share**2 * float(np.var(resampled)) if n_bootstrap > 1 else 0.0
     return float(gain), float(np.sqrt(variance))
-
-
-def _part(sample_weight: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
-    return None if sample_weight is None else sample_weight[rows]
 
 
 def _gain_over_half(y_true: np.ndarray, positive: np.ndarray, cut: float, metric: Metric,

@@ -119,3 +119,8 @@ def training_rows(sample_weight: np.ndarray | None, rows: np.ndarray | None, n_r
     keep = w > 0
     rows, w = rows[keep], w[keep]
     return rows, None if len(w) == 0 or np.all(w == w[0]) else w
+
+
+def weights_of(sample_weight: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    """The weights of ``rows`` (``None`` when unweighted)."""
+    return None if sample_weight is None else sample_weight[rows]

@@ -15,7 +15,8 @@ No leakage: autometa's portfolio was learned from this corpus, so on each task i
 group and the candidates their searches found (leave-one-group-out). ``--no-loo`` uses the
 shipped portfolio instead; that *leaks* the task into the warm start, and those results are
 recorded as system ``autometa-noloo``. System ``autometa-fast`` is autometa under
-``infer_limit=1e-5`` (10 ms per 1,000 rows; ``compare_runner.INFER_LIMIT``).
+``infer_limit=1e-5`` (10 ms per 1,000 rows; ``compare_runner.INFER_LIMIT``), system
+``autometa-raw`` autometa with ``target_transform="none"`` (``compare_runner.VARIANTS``).
 
 Results are appended to ``OUT/results.jsonl`` as they come; a re-run skips the (system, task,
 seed) runs already there (``--retry-failed`` repeats the failed ones). ``--reuse FROM`` starts
@@ -57,8 +58,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RUNNER = HERE / "compare_runner.py"
 OUT = HERE / "results" / "compare" / "latest"  # the current comparison
-SYSTEMS = ("autometa", "autometa-noloo", "autometa-fast", "lightgbm", "hgb", "rf", "flaml",
-           "autogluon")
+SYSTEMS = ("autometa", "autometa-noloo", "autometa-fast", "autometa-raw", "lightgbm", "hgb",
+           "rf", "flaml", "autogluon")
 DEFAULT_SYSTEMS = ("autometa", "lightgbm", "hgb", "rf", "flaml", "autogluon")
 PEER_VENVS = {"flaml": ROOT / ".venv-flaml", "autogluon": ROOT / ".venv-autogluon"}
 REFERENCE = "lightgbm"  # normalised score 0

@@ -34,19 +34,27 @@ HGB_MAX_CATEGORIES = 255  # HistGradientBoosting's native categorical limit (max
 
 
 INFER_LIMIT = 1e-5  # seconds per row of system autometa-fast: 10 ms per 1,000 rows
+VARIANTS = {  # systems that are autometa with other settings
+    "autometa-noloo": {},
+    "autometa-fast": {"infer_limit": INFER_LIMIT},
+    "autometa-raw": {"target_transform": "none"},  # regression targets never transformed
+}
 
 
 def fit_autometa(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, dict]:
     """autometa at the budget; its portfolio without the task's group unless told not to;
-    system ``autometa-fast`` under ``infer_limit=INFER_LIMIT``."""
+    the systems of :data:`VARIANTS` with their settings."""
     from autometa import AutoMetaClassifier, AutoMetaRegressor
 
     task = task_type(meta)
     portfolio, notes = portfolio_for(meta)
     cls = AutoMetaRegressor if task == "regression" else AutoMetaClassifier
-    limit = INFER_LIMIT if meta.get("system") == "autometa-fast" else None
+    settings = dict(VARIANTS.get(meta.get("system"), {}))
+    if task != "regression":
+        settings.pop("target_transform", None)
+    limit = settings.get("infer_limit")
     model = cls(time_budget=meta["budget"], n_jobs=meta["n_jobs"], random_state=meta["seed"],
-                portfolio=portfolio, infer_limit=limit)
+                portfolio=portfolio, **settings)
     model.fit(X, y)
     notes.update({"n_trials": len(model.trials_),
                   "ensemble_members": len(model.ensemble_.members),
@@ -167,20 +175,19 @@ def fit_autogluon(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any,
     return model, predict, {"best_model": model.model_best}
 
 
-SYSTEMS = {"autometa": fit_autometa, "autometa-noloo": fit_autometa,
-           "autometa-fast": fit_autometa, "lightgbm": fit_lightgbm,
-           "hgb": fit_hgb, "rf": fit_rf, "flaml": fit_flaml, "autogluon": fit_autogluon}
+SYSTEMS = {"autometa": fit_autometa, **dict.fromkeys(VARIANTS, fit_autometa),
+           "lightgbm": fit_lightgbm, "hgb": fit_hgb, "rf": fit_rf, "flaml": fit_flaml,
+           "autogluon": fit_autogluon}
 MODULES = {"autometa": ["autometa", "autometa.portfolio"], "lightgbm": ["lightgbm"],
            "hgb": ["sklearn.ensemble"], "rf": ["sklearn.ensemble"], "flaml": ["flaml"],
            "autogluon": ["autogluon.tabular"]}  # imported before the fit clock starts
-MODULES["autometa-noloo"] = MODULES["autometa-fast"] = MODULES["autometa"]
 LIBRARIES = {"autometa": ["autometa", "scikit-learn", "lightgbm", "xgboost", "smac"],
-             "autometa-noloo": ["autometa", "scikit-learn", "lightgbm", "xgboost", "smac"],
-             "autometa-fast": ["autometa", "scikit-learn", "lightgbm", "xgboost", "smac"],
              "lightgbm": ["lightgbm"], "hgb": ["scikit-learn"], "rf": ["scikit-learn"],
              "flaml": ["flaml", "lightgbm", "xgboost", "scikit-learn"],
              "autogluon": ["autogluon.tabular", "lightgbm", "catboost", "xgboost", "xgboost-cpu",
                            "torch", "fastai"]}
+for _variant in VARIANTS:
+    MODULES[_variant], LIBRARIES[_variant] = MODULES["autometa"], LIBRARIES["autometa"]
 
 
 # -- prediction ---------------------------------------------------------------------------------

@@ -156,15 +156,17 @@ AUTOGLUON_METRICS = {"binary": "roc_auc", "multiclass": "log_loss",
 
 
 def fit_autogluon(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any, dict]:
-    """AutoGluon-Tabular with its default preset at the budget, on ``n_jobs`` CPUs."""
+    """AutoGluon-Tabular at the budget, on ``n_jobs`` CPUs: its default preset, or
+    ``presets="best_quality"`` as system ``autogluon-best``."""
     from autogluon.tabular import TabularPredictor
 
     label = "__label__"
     model = TabularPredictor(label=label, problem_type=meta["type"],
                              eval_metric=AUTOGLUON_METRICS[meta["type"]],
                              path=str(Path(meta["workdir"]) / "autogluon"), verbosity=0)
+    presets = "best_quality" if meta.get("system") == "autogluon-best" else None
     model.fit(X.assign(**{label: y}), time_limit=meta["budget"], num_cpus=meta["n_jobs"],
-              num_gpus=0)
+              num_gpus=0, presets=presets)
 
     def predict(frame: pd.DataFrame) -> np.ndarray:
         if meta["type"] == "regression":
@@ -177,7 +179,7 @@ def fit_autogluon(X: pd.DataFrame, y: np.ndarray, meta: dict) -> tuple[Any, Any,
 
 SYSTEMS = {"autometa": fit_autometa, **dict.fromkeys(VARIANTS, fit_autometa),
            "lightgbm": fit_lightgbm, "hgb": fit_hgb, "rf": fit_rf, "flaml": fit_flaml,
-           "autogluon": fit_autogluon}
+           "autogluon": fit_autogluon, "autogluon-best": fit_autogluon}
 MODULES = {"autometa": ["autometa", "autometa.portfolio"], "lightgbm": ["lightgbm"],
            "hgb": ["sklearn.ensemble"], "rf": ["sklearn.ensemble"], "flaml": ["flaml"],
            "autogluon": ["autogluon.tabular"]}  # imported before the fit clock starts
@@ -186,8 +188,8 @@ LIBRARIES = {"autometa": ["autometa", "scikit-learn", "lightgbm", "xgboost", "sm
              "flaml": ["flaml", "lightgbm", "xgboost", "scikit-learn"],
              "autogluon": ["autogluon.tabular", "lightgbm", "catboost", "xgboost", "xgboost-cpu",
                            "torch", "fastai"]}
-for _variant in VARIANTS:
-    MODULES[_variant], LIBRARIES[_variant] = MODULES["autometa"], LIBRARIES["autometa"]
+for _variant, _base in [*((v, "autometa") for v in VARIANTS), ("autogluon-best", "autogluon")]:
+    MODULES[_variant], LIBRARIES[_variant] = MODULES[_base], LIBRARIES[_base]
 
 
 # -- prediction ---------------------------------------------------------------------------------

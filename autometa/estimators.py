@@ -462,7 +462,7 @@ class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):
         experience_tag: str | None = None,
         random_state=None,
         verbose: int = 0,
-        target_transform: str = "auto",
+        target_transform: str = "none",
     ):
         super().__init__(
             time_budget=time_budget, metric=metric, max_evals=max_evals, n_jobs=n_jobs,

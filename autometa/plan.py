@@ -107,7 +107,7 @@ class FitPlan:
     n_initial_configs: int = 16
     portfolio: Any = field(default=None, compare=False)
     latency: LatencyLimit = field(default_factory=LatencyLimit)
-    target_transform: str = "auto"
+    target_transform: str = "none"
     experience: Any = field(default=None, compare=False)
 
     @property

@@ -233,10 +233,9 @@ def test_the_leaderboard_shows_the_transformation_when_the_search_chose_one():
 
 
 def test_the_regressor_parameter_sets_the_plan_and_is_validated():
-    plan = AutoMetaRegressor()._plan(100, 0, 0.0, 1)
-    assert plan.target_transforms == TRANSFORMS
-    assert AutoMetaRegressor(target_transform="none")._plan(100, 0, 0.0, 1).target_transforms \
-        == (NONE,)
+    assert AutoMetaRegressor()._plan(100, 0, 0.0, 1).target_transforms == (NONE,)
+    assert AutoMetaRegressor(target_transform="auto")._plan(100, 0, 0.0, 1).target_transforms \
+        == TRANSFORMS
     assert "target_transform" not in AutoMetaClassifier().get_params()
     X, y = skewed(60)
     with pytest.raises(ValueError, match="target_transform"):
@@ -248,12 +247,12 @@ def test_a_fit_searches_the_transformation_and_exports_it():
     X, y = skewed(300)
     common = dict(time_budget=30, max_evals=12, meta_learning="off", random_state=0,
                   include=["lightgbm", "linear", "random_forest"])
-    model = AutoMetaRegressor(**common).fit(X, y)
+    model = AutoMetaRegressor(**common, target_transform="auto").fit(X, y)
     board = model.leaderboard()
     assert set(board[TARGET_TRANSFORM]) - {NONE}  # the search tried a transformation
     assert all(TARGET_TRANSFORM in t.config for t in model.trials_)
     exported = model.to_sklearn()
     np.testing.assert_allclose(exported.predict(X), model.predict(X), rtol=1e-9)
-    raw = AutoMetaRegressor(**common, target_transform="none").fit(X, y)
+    raw = AutoMetaRegressor(**common).fit(X, y)
     assert TARGET_TRANSFORM not in raw.leaderboard().columns
     assert not any(TARGET_TRANSFORM in t.config for t in raw.trials_)

@@ -24,6 +24,7 @@ from sklearn.pipeline import Pipeline
 from autometa.components import BuildContext, ModelSpec, registry
 from autometa.forest import pipeline_predict
 from autometa.metrics import Metric, resolve_metric
+from autometa.serving import accelerate
 from autometa.space import build_pipeline
 from autometa.table import Table
 from autometa.task import CLASSIFICATION, TaskType
@@ -34,6 +35,7 @@ SEARCH_ROWS_PER_SECOND = 200  # a holdout search trains on 200 rows per second o
 SEARCH_TRAIN_RANGE = (10_000, 200_000)  # within these bounds, and validates on a quarter
 SHORT_BUDGET = 60.0  # below this many seconds, "auto" uses 3 folds on small data, not 5
 REPEATS = 3  # "repeated_cv": 5-fold cross-validation, three times with other shuffles
+ACCELERATION_SAMPLE = 200  # training rows a refit's faster encoders are checked on
 
 
 @dataclass(frozen=True)
@@ -360,11 +362,11 @@ class Refit:
 def refit(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1,
           max_rows: int | None = None):
     """The pipeline of ``config`` fitted on all rows (or ``max_rows`` of them), with their
-    weights."""
+    weights, its encoders made fast for predicting (see :func:`autometa.serving.accelerate`)."""
     X, y, weights = data.training(refit_rows(data, max_rows, seed))
     ctx = data.context(len(y), seed, n_threads)
-    pipeline = build_pipeline(config, ctx, data.specs)
-    return fit_pipeline(pipeline, X, y, data.task, weights)
+    pipeline = fit_pipeline(build_pipeline(config, ctx, data.specs), X, y, data.task, weights)
+    return accelerate(pipeline, X.iloc[:ACCELERATION_SAMPLE])
 
 
 def refit_rows(data: TaskData, max_rows: int | None, seed: int) -> np.ndarray | None:

@@ -78,7 +78,8 @@ class Forest:
         self.in_bag = np.zeros((0, 0), dtype=bool)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> Forest:
-        """Fit on imputed arrays ``X`` (float32) and targets ``y``."""
+        """Fit on imputed arrays ``X`` (float32, as :func:`impute` makes them) and targets
+        ``y``."""
         rng = np.random.default_rng(self.seed)
         n = len(y)
         self.trees, self.in_bag = [], np.zeros((self.n_trees, n), dtype=bool)
@@ -86,7 +87,7 @@ class Forest:
             rows = rng.integers(0, n, n)
             self.in_bag[t, rows] = True
             tree = DecisionTreeRegressor(splitter="random", random_state=int(rng.integers(2**31)))
-            self.trees.append(tree.fit(X[rows], y[rows]).tree_)
+            self.trees.append(tree.fit(X[rows], y[rows], check_input=False).tree_)
         return self
 
     def tree_predictions(self, X: np.ndarray) -> np.ndarray:

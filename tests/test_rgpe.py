@@ -29,8 +29,8 @@ from autometa.surrogate import (
     encoded,
     resolve,
 )
+from autometa.transfer import from_experience, from_rows, quantiles
 from autometa.transfer import load as load_sources
-from autometa.transfer import quantiles
 from tests.conftest import mixed_frame
 from tests.fakes import FakeExecutor
 from tests.test_search import SPACE, settings, succeed
@@ -224,3 +224,28 @@ def test_a_fit_with_rgpe_is_reproducible():
     boards = [r.leaderboard()[["family", "score", "config"]] for r in runs]
     pd.testing.assert_frame_equal(boards[0], boards[1])
     assert (runs[0].leaderboard()["origin"] == "smac").sum() >= 4
+
+
+def test_stored_fits_are_sources_too(tmp_path):
+    from autometa.experience import ExperienceStore
+    from tests.test_experience import link, record, shipped
+
+    store = ExperienceStore(tmp_path / "s.db")
+    store.add(record("u1", losses={7: 0.01, 8: 0.02, 0: 0.5, 9: None}))
+    stored = from_experience(link(store), "regression", None, ("f2", "f1"))
+    [task] = stored.tasks
+    assert task.name == "experience:t" and task.group == "experience:u1"
+    assert [stored.configs[j]["id"] for j in task.configs] == [7, 8, 0]  # 9 failed
+    assert task.quantiles.tolist() == sorted(task.quantiles.tolist())
+    np.testing.assert_array_equal(task.metafeatures, [10.0, 10.0])
+    portfolio = shipped()
+    shipped_sources = from_rows("regression", ("f1", "f2"), [
+        (name, group, vector, [({"model": "linear", "id": i}, loss)
+                               for i, loss in enumerate(losses)])
+        for name, group, vector, losses in zip(portfolio.tasks, portfolio.groups,
+                                               portfolio.metafeatures, portfolio.losses,
+                                               strict=True)])
+    factory = choose_surrogate("rgpe", "regression", {"f1": 10.0, "f2": 10.0}, portfolio,
+                               link(store), transfer=shipped_sources)
+    assert factory.sources.names[0] == "experience:t"  # the nearest
+    assert set(factory.sources.names) == {*portfolio.tasks, "experience:t"}

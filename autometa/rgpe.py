@@ -219,7 +219,8 @@ class RGPE(AbstractModel):
             Forest(n_trees, seed + i).fit(impute(X, self._impute), normal_scores(y))
             for i, (X, y) in enumerate(sources)]
         self.target = Forest(n_trees, seed)
-        self.weights_ = np.append(np.full(len(sources), 1.0 / max(len(sources), 1)), 0.0)
+        self.weights_ = np.append(np.full(len(sources), 1.0 / len(sources)), 0.0) \
+            if sources else np.ones(1)
         self.history: list[tuple[int, np.ndarray]] = []
         self._scale = (0.0, 1.0)
         self._cache: dict[bytes, tuple[float, float]] = {}

@@ -83,15 +83,17 @@ def _array(space: ConfigurationSpace, config: Mapping) -> np.ndarray | None:
 
 @dataclass(frozen=True)
 class RGPEFactory:
-    """Makes the RGPE model of a search over some space from its source tasks."""
+    """Makes the RGPE model of a search over some space from its source tasks (SMAC's
+    random forest when none of them observed enough valid configurations of the space)."""
 
     sources: TransferSources
 
     def __call__(self, space: ConfigurationSpace, seed: int):
         from autometa.rgpe import RGPE
+        from autometa.search import random_forest
 
         names, rows = encoded(self.sources, space)
-        return RGPE(space, rows, names, seed=seed)
+        return RGPE(space, rows, names, seed=seed) if rows else random_forest(space, seed)
 
 
 def choose_surrogate(surrogate: str, task: str, metafeatures: Mapping[str, float] | None,

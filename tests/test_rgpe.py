@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -172,6 +174,18 @@ def test_observations_of_excluded_families_are_skipped():
               for t in sources.tasks]
     assert [len(y) for _, y in rows] == [n for n in linear if n >= 2]
     assert len(names) == len(rows)
+
+
+def test_without_a_valid_source_observation_the_search_keeps_its_forest():
+    from smac.model.random_forest import RandomForest
+
+    sources = load_sources("classification").pick(range(3))
+    no_linear = replace(sources, configs=tuple(
+        {"model": "xgboost"} if c["model"] == "linear" else c for c in sources.configs))
+    only_linear = build_space("classification", select_families(
+        "classification", registry(), include=["linear"]), seed=0)
+    assert isinstance(RGPEFactory(no_linear)(only_linear, 0), RandomForest)
+    assert isinstance(RGPEFactory(sources)(only_linear, 0), RGPE)
 
 
 def test_search_with_rgpe_is_reproducible_and_uses_it():

@@ -32,7 +32,7 @@ from autometa.pool import Executor
 from autometa.records import Trial
 from autometa.search import SearchSettings, SearchState, run_search
 from autometa.space import build_space, configuration, root_defaults, select_families
-from autometa.surrogate import choose_surrogate
+from autometa.surrogate import choose_surrogate, surrogate_weights
 from autometa.table import Table
 from autometa.threshold import ensemble_threshold
 
@@ -97,6 +97,12 @@ class FitResult:
     def best(self) -> Trial:
         """The successful trial with the lowest validation loss."""
         return min((t for t in self.trials if t.ok), key=lambda t: t.loss)
+
+    @property
+    def surrogate_weights(self) -> pd.DataFrame | None:
+        """The RGPE weights of the source tasks and the target over the search (``None``
+        with SMAC's random forest; see :func:`autometa.surrogate.surrogate_weights`)."""
+        return surrogate_weights(self.state.smac)
 
     def leaderboard(self) -> pd.DataFrame:
         """Every trial, best first, with its ensemble weight (see :mod:`autometa.leaderboard`)."""

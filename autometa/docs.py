@@ -142,6 +142,10 @@ ATTRS_DOC = """
         start of its fingerprint; the leaderboard's origin is then ``"experience"``),
         ``"default"`` for the default LightGBM and HistGradientBoosting, else
         ``"greedy"``).
+    surrogate_weights_ : DataFrame or None
+        With ``surrogate="rgpe"``: the weight of each source task's model and of this
+        task's own (column ``"target"``) at each retraining of SMAC's model, indexed by the
+        trials it learnt from; ``None`` with SMAC's random forest.
 """
 
 THRESHOLD_DOC = """    threshold_ : float or None

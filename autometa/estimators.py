@@ -279,6 +279,7 @@ class AutoMetaEstimator(BaseEstimator):
         self.best_score_ = -result.best.loss
         self.metafeatures_ = result.metafeatures
         self.initial_configs_ = result.initial_configs
+        self.surrogate_weights_ = result.surrogate_weights
         self.interrupted_ = result.interrupted
         self.fit_time_ = result.fit_time
         self.predict_latency_ = result.predict_latency

@@ -225,6 +225,14 @@ class RGPE(AbstractModel):
         self._scale = (0.0, 1.0)
         self._cache: dict[bytes, tuple[float, float]] = {}
 
+    def weights_frame(self):
+        """The weights at each retraining: a DataFrame indexed by the number of target
+        observations, one column per source task and ``"target"`` last."""
+        import pandas as pd
+
+        return pd.DataFrame([w for _, w in self.history], columns=[*self.names, "target"],
+                            index=pd.Index([n for n, _ in self.history], name="observations"))
+
     @property
     def meta(self) -> dict:
         return {**super().meta, "sources": self.names, "n_trees": self.n_trees}

@@ -140,3 +140,15 @@ def choose_surrogate(surrogate: str, task: str, metafeatures: Mapping[str, float
                                                  sources.metafeature_names))
     chosen = nearest_sources(sources, portfolio, metafeatures)
     return RGPEFactory(chosen) if chosen.tasks else None
+
+
+def surrogate_weights(smac):
+    """The RGPE weights over a search (see :meth:`autometa.rgpe.RGPE.weights_frame`), or
+    ``None`` when SMAC learnt with its random forest (or there is no search)."""
+    import sys
+
+    rgpe = sys.modules.get("autometa.rgpe")  # not imported: no RGPE was made
+    model = getattr(smac, "_model", None)  # the facade's surrogate (SMAC has no accessor)
+    if rgpe is None or not isinstance(model, rgpe.RGPE):
+        return None
+    return model.weights_frame()

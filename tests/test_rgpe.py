@@ -237,7 +237,13 @@ def test_a_fit_with_rgpe_is_reproducible():
     boards = [r.leaderboard()[["family", "score", "config"]] for r in runs]
     pd.testing.assert_frame_equal(boards[0], boards[1])
     assert (runs[0].leaderboard()["origin"] == "smac").sum() >= 3
-    assert isinstance(runs[0]._previous.result.state.smac._model, RGPE)
+    weights = runs[0].surrogate_weights_
+    assert weights.columns[-1] == "target" and len(weights.columns) == K_SOURCES + 1
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    assert weights.index.is_monotonic_increasing and weights.index[0] >= 2
+    plain = AutoMetaClassifier(time_budget=300, max_evals=3, include=["linear"],
+                               ensemble_size=5, random_state=0).fit(X, y)
+    assert plain.surrogate_weights_ is None
 
 
 def test_stored_fits_are_sources_too(tmp_path):

@@ -32,6 +32,7 @@ from autometa.pool import Executor
 from autometa.records import Trial
 from autometa.search import SearchSettings, SearchState, run_search
 from autometa.space import build_space, configuration, root_defaults, select_families
+from autometa.surrogate import choose_surrogate, surrogate_weights
 from autometa.table import Table
 from autometa.threshold import ensemble_threshold
 
@@ -97,6 +98,12 @@ class FitResult:
         """The successful trial with the lowest validation loss."""
         return min((t for t in self.trials if t.ok), key=lambda t: t.loss)
 
+    @property
+    def surrogate_weights(self) -> pd.DataFrame | None:
+        """The RGPE weights of the source tasks and the target over the search (``None``
+        with SMAC's random forest; see :func:`autometa.surrogate.surrogate_weights`)."""
+        return surrogate_weights(self.state.smac)
+
     def leaderboard(self) -> pd.DataFrame:
         """Every trial, best first, with its ensemble weight (see :mod:`autometa.leaderboard`)."""
         return leaderboard_frame(self.trials, self.ensemble.weights)
@@ -150,7 +157,9 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
                                                   space)
         else:
             metafeatures, design = previous.metafeatures, None
-        state = run_search(space, executor, search_settings(plan, data, design),
+        surrogate = None if previous is not None else \
+            search_surrogate(plan, data, metafeatures)
+        state = run_search(space, executor, search_settings(plan, data, design, surrogate),
                            state=previous and previous.state, on_trial=events.on_trial)
         if not state.successes:
             raise NoSuccessfulTrial(state.trials, plan.budget)
@@ -249,9 +258,23 @@ def in_space(space: ConfigurationSpace):
     return valid
 
 
-def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None
-                    ) -> SearchSettings:
-    """The search's part of the plan; ``design`` chooses the first trials while it can."""
+def search_surrogate(plan: FitPlan, data: TaskData, metafeatures: dict[str, float] | None):
+    """The factory of SMAC's model (``None``: its random forest; see
+    :func:`autometa.surrogate.choose_surrogate`); RGPE computes the task's meta-features
+    when the initial design did not."""
+    if plan.surrogate != "rgpe":
+        return None
+    if metafeatures is None:
+        metafeatures = mf.compute(data.X, data.y, data.task, categorical=data.categorical,
+                                  seed=plan.seed)
+    return choose_surrogate(plan.surrogate, data.task, metafeatures, plan.portfolio,
+                            plan.experience, data.n_classes)
+
+
+def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
+                    surrogate=None) -> SearchSettings:
+    """The search's part of the plan; ``design`` chooses the first trials while it can,
+    then SMAC learns with the model ``surrogate`` makes."""
     designed = design is not None and not design.done
     return SearchSettings(
         seed=plan.seed,
@@ -262,4 +285,5 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None
         initial_design=design if designed else None,
         n_random_initial=plan.n_random_initial(designed),
         reserve=lambda trials: plan.reserve(trials, data),
+        surrogate=surrogate,
     )

@@ -125,8 +125,10 @@ def _portfolio_build(args: argparse.Namespace) -> int:
                        phases=tuple(running), n_candidates=args.candidates or N_CANDIDATES)
     if "assemble" in args.phases:
         from autometa.metalearning.assemble import write_portfolios
+        from autometa.metalearning.transfer_build import write_transfer
 
         write_portfolios(tasks, metadata, Path(args.out), corpus=Path(args.corpus).name)
+        write_transfer(tasks, metadata, Path(args.out), corpus=Path(args.corpus).name)
     return 0
 
 
@@ -305,7 +307,8 @@ def _add_portfolio(commands, common: argparse.ArgumentParser) -> None:
     build.add_argument("--phases", nargs="+", default=["search", "matrix", "assemble"],
                        choices=["search", "matrix", "assemble"],
                        help="search: SMAC on each task; matrix: every candidate on every "
-                       "task; assemble: write <task type>.json portfolios from the results")
+                       "task; assemble: write the <task type>.json portfolios and the "
+                       "transfer_<task type>.json.gz sources from the results")
     build.set_defaults(handler=_portfolio_build)
 
 

@@ -72,6 +72,13 @@ PARAMS_DOC = """
         measured its candidates on (1,500).
     n_initial_configs : int, default=16
         Number of portfolio configurations evaluated first.
+    surrogate : {"auto", "rf", "rgpe"}, default="auto"
+        The model SMAC proposes configurations with. ``"rf"``: its random forest, trained
+        on this task's trials alone; ``"rgpe"``: a ranking-weighted ensemble of that
+        forest and one forest per source task (the 20 nearest in meta-feature space of
+        the portfolio's source tasks, and of the experience store's fits when it is on),
+        each weighted by how well it ranks this task's trials so far (see
+        :mod:`autometa.rgpe`); ``"auto"``: ``"rf"`` for now.
     portfolio : Portfolio, str, path or None, default=None
         A portfolio (or its JSON file) to start from instead of the shipped one, e.g.
         one built on your own corpus, or ``autometa.portfolio.load(task).without(groups)``
@@ -135,6 +142,10 @@ ATTRS_DOC = """
         start of its fingerprint; the leaderboard's origin is then ``"experience"``),
         ``"default"`` for the default LightGBM and HistGradientBoosting, else
         ``"greedy"``).
+    surrogate_weights_ : DataFrame or None
+        With ``surrogate="rgpe"``: the weight of each source task's model and of this
+        task's own (column ``"target"``) at each retraining of SMAC's model, indexed by the
+        trials it learnt from; ``None`` with SMAC's random forest.
 """
 
 THRESHOLD_DOC = """    threshold_ : float or None

@@ -41,6 +41,7 @@ from autometa.plan import FitPlan
 from autometa.pool import borrowed_pool
 from autometa.portfolio import Portfolio
 from autometa.progress import FitProgress
+from autometa.surrogate import SURROGATES, resolve
 from autometa.table import Table
 from autometa.task import CLASSIFICATION, REGRESSION, TaskType
 from autometa.threshold import DEFAULT_THRESHOLD
@@ -92,6 +93,7 @@ class AutoMetaEstimator(BaseEstimator):
         "warm_start": ["boolean"],
         "meta_learning": [StrOptions({"auto", "greedy", "off"})],
         "n_initial_configs": [Interval(Integral, 0, None, closed="left")],
+        "surrogate": [StrOptions(set(SURROGATES))],
         "portfolio": [None, str, os.PathLike, Portfolio],
         "callbacks": [None, list, tuple],
         "experience": [None, Options(bool, {False}), str, os.PathLike, ExperienceStore],
@@ -120,6 +122,7 @@ class AutoMetaEstimator(BaseEstimator):
         warm_start: bool = False,
         meta_learning: str = "auto",
         n_initial_configs: int = 16,
+        surrogate: str = "auto",
         portfolio=None,
         callbacks: list[Callback] | None = None,
         experience=None,
@@ -145,6 +148,7 @@ class AutoMetaEstimator(BaseEstimator):
         self.warm_start = warm_start
         self.meta_learning = meta_learning
         self.n_initial_configs = n_initial_configs
+        self.surrogate = surrogate
         self.portfolio = portfolio
         self.callbacks = callbacks
         self.experience = experience
@@ -238,6 +242,7 @@ class AutoMetaEstimator(BaseEstimator):
             exclude=None if self.exclude is None else tuple(self.exclude),
             extra_models=tuple(self.extra_models or ()), meta_learning=self.meta_learning,
             n_initial_configs=self.n_initial_configs, portfolio=self.portfolio,
+            surrogate=resolve(self.surrogate, self.meta_learning),
             latency=LatencyLimit(self.infer_limit,
                                  self.infer_limit_batch_size or DEFAULT_BATCH_SIZE),
             **self._task_settings(),
@@ -274,6 +279,7 @@ class AutoMetaEstimator(BaseEstimator):
         self.best_score_ = -result.best.loss
         self.metafeatures_ = result.metafeatures
         self.initial_configs_ = result.initial_configs
+        self.surrogate_weights_ = result.surrogate_weights
         self.interrupted_ = result.interrupted
         self.fit_time_ = result.fit_time
         self.predict_latency_ = result.predict_latency
@@ -456,6 +462,7 @@ class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):
         warm_start: bool = False,
         meta_learning: str = "auto",
         n_initial_configs: int = 16,
+        surrogate: str = "auto",
         portfolio=None,
         callbacks: list[Callback] | None = None,
         experience=None,
@@ -471,7 +478,8 @@ class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):
             ensemble_size=ensemble_size, ensemble_nbest=ensemble_nbest,
             infer_limit=infer_limit, infer_limit_batch_size=infer_limit_batch_size,
             extra_models=extra_models, warm_start=warm_start, meta_learning=meta_learning,
-            n_initial_configs=n_initial_configs, portfolio=portfolio, callbacks=callbacks,
+            n_initial_configs=n_initial_configs, surrogate=surrogate, portfolio=portfolio,
+            callbacks=callbacks,
             experience=experience, experience_tag=experience_tag, random_state=random_state,
             verbose=verbose,
         )

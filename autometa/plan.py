@@ -78,6 +78,9 @@ class FitPlan:
         How the initial design is chosen (see :mod:`autometa.initial_design`).
     n_initial_configs : int
         Portfolio configurations evaluated first, at most.
+    surrogate : {"rf", "rgpe"}
+        SMAC's model: its random forest, or RGPE over the source tasks (see
+        :mod:`autometa.surrogate`).
     portfolio : Portfolio, path or None
         A portfolio to use instead of the shipped one.
     latency : LatencyLimit
@@ -105,6 +108,7 @@ class FitPlan:
     extra_models: tuple = ()
     meta_learning: str = "auto"
     n_initial_configs: int = 16
+    surrogate: str = "rf"
     portfolio: Any = field(default=None, compare=False)
     latency: LatencyLimit = field(default_factory=LatencyLimit)
     target_transform: str = "none"

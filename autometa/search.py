@@ -44,6 +44,8 @@ class SearchSettings:
     while it returns configurations, chooses the trials instead of SMAC: it is called
     with the (config, loss) pairs tried so far (loss ``inf`` for a failure, ``None``
     while running) and returns the next configuration, or ``None`` when done.
+    ``surrogate(space, seed)`` makes SMAC's model (default: :func:`random_forest`; see
+    :mod:`autometa.surrogate`).
     """
 
     seed: int
@@ -56,6 +58,16 @@ class SearchSettings:
     n_threads: int = 1
     reserve: Callable[[list[Trial]], float] = field(default=lambda trials: 0.0)
     clock: Callable[[], float] = time.monotonic
+    surrogate: Callable[[ConfigurationSpace, int], object] | None = None  # SMAC's model
+
+
+def random_forest(space: ConfigurationSpace, seed: int):
+    """SMAC's random forest, made cheap: its default uses all cores and preallocates 2**20
+    leaves per tree, which costs about a second per retraining; this one milliseconds."""
+    from smac.model.random_forest import RandomForest
+
+    return RandomForest(space, log_y=True, n_trees=10, ratio_features=1.0, min_samples_split=2,
+                        min_samples_leaf=1, max_leaf_nodes=None, n_jobs=1, seed=seed)
 
 
 @dataclass
@@ -86,7 +98,6 @@ def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path)
     """SMAC's hyperparameter-optimisation facade for ask/tell use."""
     from smac import HyperparameterOptimizationFacade as HPO
     from smac import Scenario
-    from smac.model.random_forest import RandomForest
 
     scenario = Scenario(
         space,
@@ -96,10 +107,7 @@ def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path)
         output_directory=output,
     )
     initial = HPO.get_initial_design(scenario, n_configs=settings.n_random_initial)
-    # SMAC's default forest uses all cores and preallocates 2**20 leaves per tree,
-    # which costs about a second per retraining; this one costs milliseconds.
-    model = RandomForest(space, log_y=True, n_trees=10, ratio_features=1.0, min_samples_split=2,
-                         min_samples_leaf=1, max_leaf_nodes=None, n_jobs=1, seed=settings.seed)
+    model = (settings.surrogate or random_forest)(space, settings.seed)
     return HPO(
         scenario,
         target_function=None,

@@ -84,6 +84,20 @@ def test_the_portfolios_load_and_their_configurations_are_valid(built):
             configuration(cs, config)  # raises when invalid
 
 
+def test_the_transfer_sources_are_written_with_the_successful_trials(built):
+    from autometa.metalearning.transfer_build import observed_trials
+    from autometa.transfer import load as load_transfer
+    from autometa.transfer import task_rows
+
+    trials = observed_trials(built / "metadata")
+    for task, names in (("classification", {"cancer", "wine"}), ("regression", {"diabetes"})):
+        sources = load_transfer(task, built / f"transfer_{task}.json.gz")
+        assert set(sources.names) == names
+        for t in sources.tasks:
+            configs, _ = task_rows(trials[t.name])
+            assert [sources.configs[j] for j in t.configs] == configs
+
+
 def test_a_rerun_continues_after_a_cut_line_and_repeats_nothing(built, tmp_path):
     meta = shutil.copytree(built / "metadata", tmp_path / "metadata")
     with (meta / "matrix.jsonl").open("a") as f:

@@ -112,14 +112,39 @@ def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path)
         scenario,
         target_function=None,
         model=model,
-        acquisition_maximizer=HPO.get_acquisition_maximizer(
+        acquisition_maximizer=in_stable_order(HPO.get_acquisition_maximizer(
             scenario, challengers=2000, local_search_iterations=5
-        ),
+        )),
         initial_design=initial,
         intensifier=HPO.get_intensifier(scenario, max_config_calls=1),
         logging_level=logging.ERROR,
         overwrite=True,
     )
+
+
+def in_stable_order(maximizer):
+    """``maximizer`` with its local search started from the same points in the same order
+    in every process.
+
+    SMAC's local search dedupes its start points through a ``set`` of configurations,
+    whose order follows string hashing, which Python seeds anew in every process: the
+    same seed gave other trials from one run of a program to the next. The start points
+    are put in the order of their vectors instead.
+    """
+    local = getattr(maximizer, "_local_search", None)
+    starts = getattr(local, "_get_initial_points", None)
+    if starts is None:
+        return maximizer
+
+    def ordered(*args, **kwargs):
+        return sorted(starts(*args, **kwargs), key=_vector_key)
+
+    local._get_initial_points = ordered
+    return maximizer
+
+
+def _vector_key(config) -> tuple[float, ...]:
+    return tuple(np.nan_to_num(config.get_array(), nan=-1.0))
 
 
 def run_search(space: ConfigurationSpace, pool: Executor, settings: SearchSettings,

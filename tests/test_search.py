@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -132,3 +137,24 @@ def test_ctrl_c_keeps_the_trials_when_one_succeeded_and_propagates_otherwise():
 def test_the_executors_implement_the_protocol():
     for executor in (LocalPool(1), DaskPool(2), FakeExecutor(succeed())):
         assert isinstance(executor, Executor)
+
+
+SEARCH_IN_A_NEW_PROCESS = """
+from autometa.records import config_key
+from autometa.search import run_search
+from tests.fakes import FakeExecutor
+from tests.test_search import SPACE, settings, succeed
+executor = FakeExecutor(succeed())
+state = run_search(SPACE, executor, settings(executor, max_evals=16))
+print([config_key(t.config) for t in state.trials])
+"""
+
+
+def test_the_same_seed_gives_the_same_trials_in_every_process():
+    # Python seeds string hashing per process; SMAC's local search once depended on it
+    root = str(Path(__file__).resolve().parents[1])
+    runs = [subprocess.run([sys.executable, "-c", SEARCH_IN_A_NEW_PROCESS], cwd=root,
+                           capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": root})
+            for seed in ("1", "2")]
+    assert runs[0].stdout == runs[1].stdout and runs[0].stdout.count("model") == 16

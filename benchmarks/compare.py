@@ -65,6 +65,7 @@ DEFAULT_SYSTEMS = ("autometa", "lightgbm", "hgb", "rf", "flaml", "autogluon")
 PEER_VENVS = {"flaml": ROOT / ".venv-flaml", "autogluon": ROOT / ".venv-autogluon",
               "autogluon-best": ROOT / ".venv-autogluon"}
 REFERENCE = "lightgbm"  # normalised score 0
+STACK_DUMP_WAIT = 2.0  # seconds a runner killed for overrunning gets to log its stacks
 TYPES = ("binary", "multiclass", "regression")
 METRICS = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 HIGHER_IS_BETTER = {"roc_auc": True, "log_loss": False, "rmse": False}
@@ -211,6 +212,16 @@ def kill_group(pgid: int) -> None:
         pass
 
 
+def dump_stacks(pid: int) -> None:
+    """Ask a runner that overran to write its threads' stacks to its log (see
+    ``compare_runner.main``), and give it a moment to."""
+    try:
+        os.kill(pid, signal.SIGUSR1)
+        time.sleep(STACK_DUMP_WAIT)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def watch(proc: subprocess.Popen, limit: float) -> dict:
     """Wait for ``proc``, sampling its tree's memory, killing its group after ``limit`` s."""
     start, peak, killed = time.monotonic(), 0, False
@@ -221,6 +232,7 @@ def watch(proc: subprocess.Popen, limit: float) -> dict:
                 break
             peak = max(peak, tree_rss(proc.pid))
             if not killed and time.monotonic() - start > limit:
+                dump_stacks(proc.pid)
                 kill_group(proc.pid)
                 killed = True
             time.sleep(SAMPLE_EVERY)

@@ -14,9 +14,11 @@ seconds per 1,000 rows, versions, system-specific notes).
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -266,6 +268,7 @@ def versions(names: list[str]) -> dict[str, str]:
 
 
 def main(system: str, split: Path, workdir: Path) -> None:
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # compare.py asks before a kill
     meta = {**json.loads((split / "meta.json").read_text()), "workdir": str(workdir)}
     X_train = pd.read_parquet(split / "X_train.parquet")
     X_test = pd.read_parquet(split / "X_test.parquet")

@@ -9,7 +9,8 @@ Each member becomes ``Pipeline([("types", SchemaTransformer), ("model", member)]
 exported estimator takes the same raw input as the autometa estimator. Members were
 trained on integer-encoded labels; the voting classifier's label encoder maps them back.
 A member made of fold models (the fallback when no refit finished in time) becomes a
-small equal-weight voting estimator of its folds.
+small equal-weight voting estimator of its folds. Refit members keep their encoders as
+:mod:`autometa.serving` made them (lookup tables with the outputs of scikit-learn's).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ SMALL = dict(time_budget=15, max_evals=8, include=["linear", "random_forest", "l
              random_state=0)
 # what an exported model may need from autometa when it is loaded
 ALLOWED = {"autometa.data", "autometa.components.preprocessing", "autometa.components.target",
-           "autometa.export"}
+           "autometa.export", "autometa.serving"}
 
 
 @pytest.fixture(scope="module")

@@ -249,7 +249,7 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
         return settings.max_evals is None or done < settings.max_evals
 
     while True:
-        while pool.idle() and more() and clock() < end() - 0.2:
+        while pool.idle() and more() and clock() < end() - 0.2 and not _hold(state, running):
             info = asked or _next(state, space, settings, running) or _ask(smac)
             asked = None
             trial_id = len(state.trials) + len(running)
@@ -276,6 +276,39 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
                                    wall_time=clock() - started)
                 _record(state, result, info, started, settings.full_rows)
             return
+
+
+def _hold(state: SearchState, running: dict) -> bool:
+    """Under successive halving, whether an idle worker waits for a running trial instead
+    of asking SMAC: when SMAC has no trial to hand out until a running one ends, it opens
+    a new bracket, and runs that bracket's lowest rung before the promotions the running
+    rung brings. Not while only trials of the highest rung run, which promote nothing."""
+    mf = state.multi_fidelity
+    if mf is None or all(trial_rows(info.budget, mf) is None for info, _ in running.values()):
+        return False
+    return not _pending(state, running)
+
+
+def _pending(state: SearchState, running: dict) -> bool:
+    """Whether SMAC's intensifier holds a configuration not yet run at its rung (read from
+    its public state: the configurations of each bracket and stage)."""
+    mf = state.multi_fidelity
+    seen = {(config_key(t.config), t.fidelity) for t in state.trials}
+    seen |= {(config_key(to_dict(info.config)), _rows_or(info.budget, mf)) for info, _ in
+             running.values()}
+    tracker = state.smac.intensifier.get_state()["tracker"]
+    for key, groups in tracker.items():
+        bracket, stage = (int(k) for k in key.split(","))
+        rows = round(mf.max_rows / mf.eta ** (mf.n_rungs - 1 - bracket - stage))
+        for _, configs in groups:
+            if any((config_key(to_dict(c)), rows) not in seen for c in configs):
+                return True
+    return False
+
+
+def _rows_or(budget: float | None, mf: MultiFidelity) -> int:
+    rows = trial_rows(budget, mf)
+    return mf.max_rows if rows is None else rows
 
 
 def _next(state: SearchState, space, settings: SearchSettings, running: dict):

@@ -26,6 +26,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from autometa.search import ETA, MultiFidelity
 from autometa.task import CLASSIFICATION
@@ -106,7 +107,8 @@ def choose_rungs(mode: str, budget: float, full_rows: int, floor: int, n_splits:
     -------
     MultiFidelity or None
         The lowest rung trains within a factor sqrt(eta) of ``LOWEST_RUNG_SHARE`` of
-        ``budget`` for the median candidate, on at least ``floor`` rows; ``None`` (with a
+        ``budget`` for the median candidate (a forced mode: at most the second highest),
+        on at least ``floor`` rows; ``None`` (with a
         warning when multi-fidelity was asked for) when the rows leave room for one rung.
     """
     if mode not in MODES:
@@ -119,7 +121,8 @@ def choose_rungs(mode: str, budget: float, full_rows: int, floor: int, n_splits:
     lowest = float(floor)
     if len(known):
         lowest = LOWEST_RUNG_SHARE * budget / (float(np.median(known)) * n_splits)
-        steps = min(steps, _log(full_rows / lowest, eta, round))
+        wanted = _log(full_rows / lowest, eta, round)
+        steps = min(steps, wanted if mode == "auto" else max(1, wanted))  # forced: 2 rungs
     n = min(steps, MAX_RUNGS - 1) + 1
     if n < 2:
         if mode != "auto":
@@ -212,7 +215,12 @@ def uncertainty(X: pd.DataFrame, y: np.ndarray, task: str, rng: np.random.Genera
     Two cheap models are fitted on the two halves of a sample of ``sample_rows`` rows;
     each scores the other half, and their average scores the rows outside the sample.
     """
-    features = numeric_view(X)
+    with threadpool_limits(1):  # in the main process: OpenMP threads would contend there
+        return _cross_fitted(numeric_view(X), y, task, rng, sample_rows)
+
+
+def _cross_fitted(features: np.ndarray, y: np.ndarray, task: str, rng: np.random.Generator,
+                  sample_rows: int) -> np.ndarray:
     sample = rng.choice(len(y), min(sample_rows, len(y)), replace=False)
     halves = (sample[: len(sample) // 2], sample[len(sample) // 2:])
     models = [_cheap_model(features[h], y[h], task) for h in halves]

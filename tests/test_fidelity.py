@@ -142,8 +142,9 @@ def test_the_lowest_rung_costs_a_small_share_of_the_budget_above_the_floor():
     assert rungs.intensifier == "hyperband" and rungs.rungs[-1] == 50_000
     cost = rungs.rungs[0] * 3 * np.nanmedian(PER_ROW)  # of a median candidate's trial
     assert LOWEST_RUNG_SHARE / 3**0.5 <= cost / budget <= LOWEST_RUNG_SHARE * 3**0.5
-    floored = choose_rungs("successive_halving", 1e6, 50_000, 500, 3, PER_ROW)
-    assert floored is None  # a huge budget: the lowest rung would need all rows
+    assert choose_rungs("auto", 0.1, 900, 500, 3, PER_ROW) is None  # too few rows, silently
+    forced = choose_rungs("successive_halving", 1e6, 50_000, 500, 3, PER_ROW)
+    assert forced.rungs == [16_667, 50_000]  # forced: two rungs nevertheless
     tiny = choose_rungs("successive_halving", 0.01, 50_000, 2_000, 3, PER_ROW)
     assert tiny.rungs[0] >= 2_000 and len(tiny.rungs) <= 5
 

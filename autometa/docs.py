@@ -105,9 +105,8 @@ PARAMS_DOC = """
         successive halving when a full trial of the cheapest portfolio candidate is
         expected (from the portfolio's measured seconds per row) to take more than 3 %
         of ``time_budget`` and the rows leave room for two rungs, else ``"full"``.
-        With ``n_jobs > 1``, a worker left idle at the end of a rung starts a new
-        bracket (SMAC's behaviour), whose lowest rung runs before the previous
-        bracket's promotions.
+        With ``n_jobs > 1``, a worker left idle while a rung finishes waits for its
+        promotions; it starts a new bracket only while the highest rung runs.
     proxy_subsets : {"boundary", "random"}, default="random"
         Which rows a lower fidelity trains on (the subsets are nested): ``"random"``: a
         stratified random sample (class shares, or target deciles); ``"boundary"``:

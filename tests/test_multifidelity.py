@@ -129,3 +129,21 @@ def test_without_multi_fidelity_every_trial_has_the_full_rows():
     assert all(job.run.rows is None for job in executor.submitted)
     assert not any(t.promoted for t in state.trials)
     assert state.finalists == state.trials
+
+
+def test_refit_estimates_use_the_rows_a_trial_trained_on():
+    from types import SimpleNamespace
+
+    from autometa.plan import refit_seconds, seconds_per_row
+    from autometa.records import Trial
+    from autometa.search import trial_rows
+
+    data = SimpleNamespace(splits=[(np.arange(2700), np.arange(10))] * 2, y=np.zeros(3000))
+    low = Trial(0, "linear", LINEAR, "smac", "ok", 0.1, 0.1, 0.01, wall_time=2.0, fidelity=100)
+    full = Trial(1, "linear", LINEAR, "smac", "ok", 0.1, 0.1, 0.01, wall_time=2.0,
+                 fidelity=FULL)
+    assert seconds_per_row(low, data) == pytest.approx(2.0 / 2 / 100)
+    assert seconds_per_row(full, data) == pytest.approx(2.0 / 2 / FULL)
+    assert refit_seconds(low, data) == pytest.approx(27 * refit_seconds(full, data))
+    assert trial_rows(300.0, SH) == 300 and trial_rows(2700.0, SH) is None
+    assert trial_rows(None, SH) is None and trial_rows(300.0, None) is None

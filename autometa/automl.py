@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
@@ -22,6 +23,7 @@ from autometa.components import registry
 from autometa.ensemble import Ensemble
 from autometa.errors import NoSuccessfulTrial
 from autometa.evaluation import TaskData
+from autometa.fidelity import choose_rungs, row_floor, split_orders
 from autometa.final import Ensembler, GreedyEnsembler, best_trial_ensemble, refit_members
 from autometa.initial_design import InitialDesign, portfolio_design
 from autometa.latency import latency_batch, measure_ensemble, trial_latency, trim_to_limit
@@ -29,8 +31,10 @@ from autometa.leaderboard import leaderboard_frame
 from autometa.metrics import Metric
 from autometa.plan import FitPlan
 from autometa.pool import Executor
-from autometa.records import Trial
-from autometa.search import SearchSettings, SearchState, run_search
+from autometa.portfolio import Portfolio, PortfolioError
+from autometa.portfolio import load as load_portfolio
+from autometa.records import Trial, finalists
+from autometa.search import MultiFidelity, SearchSettings, SearchState, run_search
 from autometa.space import build_space, configuration, root_defaults, select_families
 from autometa.surrogate import choose_surrogate, surrogate_weights
 from autometa.table import Table
@@ -95,8 +99,8 @@ class FitResult:
 
     @property
     def best(self) -> Trial:
-        """The successful trial with the lowest validation loss."""
-        return min((t for t in self.trials if t.ok), key=lambda t: t.loss)
+        """The successful trial with the lowest validation loss (of the highest fidelity)."""
+        return min(finalists(self.trials), key=lambda t: t.loss)
 
     @property
     def surrogate_weights(self) -> pd.DataFrame | None:
@@ -144,7 +148,6 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
     data = TaskData.from_table(table, resampling=plan.resampling, seed=plan.seed,
                                metric=plan.metric, specs=registry(plan.extra_models),
                                budget=plan.budget)
-    executor.set_data(data)
     result = None
     events.on_start(plan, data)
     try:
@@ -152,14 +155,20 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
                                    weighted=table.sample_weight is not None)
         space = build_space(table.task, families, seed=plan.seed,
                             target_transforms=plan.target_transforms)
+        names = [f.name for f in families]
+        rungs = previous.state.multi_fidelity if previous else multi_fidelity(data, plan, names)
+        if rungs is not None:
+            data = replace(data, orders=split_orders(data.X, data.y, data.task, data.splits,
+                                                     plan.proxy_subsets, plan.seed))
+        executor.set_data(data)
         if previous is None:
-            metafeatures, design = initial_design(data, plan, [f.name for f in families],
-                                                  space)
+            metafeatures, design = initial_design(data, plan, names, space, rungs)
         else:
             metafeatures, design = previous.metafeatures, None
         surrogate = None if previous is not None else \
             search_surrogate(plan, data, metafeatures)
-        state = run_search(space, executor, search_settings(plan, data, design, surrogate),
+        state = run_search(space, executor,
+                           search_settings(plan, data, design, rungs, surrogate),
                            state=previous and previous.state, on_trial=events.on_trial)
         if not state.successes:
             raise NoSuccessfulTrial(state.trials, plan.budget)
@@ -226,16 +235,20 @@ def decision_threshold(ensemble: Ensemble, state: SearchState, data: TaskData,
 
 
 def initial_design(data: TaskData, plan: FitPlan, families: Collection[str],
-                   space: ConfigurationSpace | None = None
+                   space: ConfigurationSpace | None = None,
+                   rungs: MultiFidelity | None = None
                    ) -> tuple[dict[str, float] | None, InitialDesign]:
     """The task's meta-features (for ``meta_learning="auto"``) and its initial design
     (its candidates completed with the root-level defaults of ``space``; configurations
-    from the experience store only when they are valid in ``space``)."""
+    from the experience store only when they are valid in ``space``). Candidates are
+    kept when affordable on the lowest fidelity of ``rungs`` (default: all rows)."""
     metafeatures = None
     if plan.meta_learning == "auto":
         metafeatures = mf.compute(data.X, data.y, data.task, categorical=data.categorical,
                                   seed=plan.seed)
     fit_rows = sum(len(train) for train, _ in data.splits)
+    if rungs is not None:
+        fit_rows = rungs.rungs[0] * len(data.splits)
     design = portfolio_design(data.task, plan.meta_learning, metafeatures,
                               plan.n_initial_configs, families, plan.portfolio,
                               (plan.affordable_seconds, fit_rows, data.n_classes),
@@ -271,10 +284,34 @@ def search_surrogate(plan: FitPlan, data: TaskData, metafeatures: dict[str, floa
                             plan.experience, data.n_classes)
 
 
+def multi_fidelity(data: TaskData, plan: FitPlan, families: Collection[str]
+                   ) -> MultiFidelity | None:
+    """The search's rungs for ``plan.fidelity`` (see :func:`autometa.fidelity.choose_rungs`),
+    from the portfolio candidates' measured seconds per row."""
+    if plan.fidelity == "full":
+        return None
+    floor = max(row_floor(data.y[train], data.task) for train, _ in data.splits)
+    return choose_rungs(plan.fidelity, plan.budget, data.full_rows, floor, len(data.splits),
+                        candidate_seconds_per_row(data, plan, families))
+
+
+def candidate_seconds_per_row(data: TaskData, plan: FitPlan, families: Collection[str]
+                              ) -> np.ndarray:
+    """The portfolio candidates' expected seconds per training row (empty when the
+    portfolio cannot be read)."""
+    try:
+        source = plan.portfolio if isinstance(plan.portfolio, Portfolio) else \
+            load_portfolio(data.task, plan.portfolio)
+    except PortfolioError:
+        return np.array([])
+    return source.only_families(families).expected_seconds(1.0, data.n_classes)
+
+
 def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
-                    surrogate=None) -> SearchSettings:
-    """The search's part of the plan; ``design`` chooses the first trials while it can,
-    then SMAC learns with the model ``surrogate`` makes."""
+                    rungs: MultiFidelity | None = None, surrogate=None) -> SearchSettings:
+    """The search's part of the plan; ``design`` chooses the first trials while it can
+    (all at once under successive halving on ``rungs``), then SMAC learns with the model
+    ``surrogate`` makes."""
     designed = design is not None and not design.done
     return SearchSettings(
         seed=plan.seed,
@@ -286,4 +323,6 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
         n_random_initial=plan.n_random_initial(designed),
         reserve=lambda trials: plan.reserve(trials, data),
         surrogate=surrogate,
+        multi_fidelity=rungs,
+        full_rows=data.full_rows,
     )

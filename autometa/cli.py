@@ -36,6 +36,7 @@ from autometa.task import TASK_TYPES
 
 EXIT_FAILURE, EXIT_USAGE = 1, 2
 LEADERBOARD_COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "score_std",
+                       "fidelity", "promoted",
                        "fit_time", "predict_time", "wall_time", "ensemble_weight", "error"]
 
 
@@ -201,6 +202,12 @@ def _add_fit(commands, common: argparse.ArgumentParser) -> None:
                      "ensemble keeps only pipelines fast enough together")
     fit.add_argument("--infer-limit-batch-size", type=_positive_int, metavar="N",
                      help="rows of the batch prediction time is measured on (default 1000)")
+    fit.add_argument("--fidelity", choices=["auto", "full", "successive_halving", "hyperband"],
+                     default="auto", help="run trials on subsets of the rows first and "
+                     "promote the best (default: auto, when trials are expensive)")
+    fit.add_argument("--proxy-subsets", choices=["boundary", "random"], default="random",
+                     help="rows of the subsets: stratified random, or half of them where a "
+                     "cheap model is least sure (default: random)")
     fit.add_argument("--seed", type=int, metavar="N", help="random seed (default: random)")
     fit.add_argument("-o", "--output", metavar="MODEL",
                      help="save the fitted model here with joblib, e.g. model.joblib")

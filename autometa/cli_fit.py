@@ -128,7 +128,8 @@ def _estimator(task_name: str, args: argparse.Namespace):
                n_jobs=args.n_jobs, include=args.include, exclude=args.exclude,
                infer_limit=args.infer_limit, infer_limit_batch_size=args.infer_limit_batch_size,
                random_state=args.seed, verbose=0 if args.quiet else 1,
-               experience=args.experience, experience_tag=args.experience_tag)
+               experience=args.experience, experience_tag=args.experience_tag,
+               fidelity=args.fidelity, proxy_subsets=args.proxy_subsets)
 
 
 def _fit(estimator, X: pd.DataFrame, y: pd.Series, weights: pd.Series | None = None) -> None:

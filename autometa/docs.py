@@ -99,6 +99,26 @@ PARAMS_DOC = """
         goes on without it.
     experience_tag : str or None, default=None
         A label for this fit's record in the experience store, e.g. the dataset's name.
+    fidelity : {"auto", "full", "successive_halving", "hyperband"}, default="auto"
+        Whether trials first run on subsets of the training rows (multi-fidelity search,
+        SMAC's successive halving or Hyperband with eta = 3 over the rows of each split;
+        the validation rows stay the same). ``"full"``: every trial trains on all search
+        rows; ``"successive_halving"`` / ``"hyperband"``: configurations start on the
+        lowest rung — sized so that a typical portfolio candidate's trial there costs
+        about 1.5 % of ``time_budget``, with at least 500 rows and 10 of every class —
+        and a third of each rung is promoted to the next, three times as large, up to
+        all rows (the initial design's configurations enter at the lowest rung like any
+        other); only the highest fidelity's trials are ensembled and refit. ``"auto"``:
+        successive halving when a full trial of the cheapest portfolio candidate is
+        expected (from the portfolio's measured seconds per row) to take more than 3 %
+        of ``time_budget`` and the rows leave room for two rungs, else ``"full"``.
+        With ``n_jobs > 1``, a worker left idle while a rung finishes waits for its
+        promotions; it starts a new bracket only while the highest rung runs.
+    proxy_subsets : {"boundary", "random"}, default="random"
+        Which rows a lower fidelity trains on (the subsets are nested): ``"random"``: a
+        stratified random sample (class shares, or target deciles); ``"boundary"``:
+        half of them the rows a cheap model is least sure of (smallest margin between
+        its two most probable classes, or largest residual), half stratified random.
     random_state : int, RandomState or None
         Seed; the same seed with ``max_evals`` gives the same result with ``n_jobs=1``
         (in parallel, the order in which trials finish steers the next choices).

@@ -98,6 +98,8 @@ class AutoMetaEstimator(BaseEstimator):
         "callbacks": [None, list, tuple],
         "experience": [None, Options(bool, {False}), str, os.PathLike, ExperienceStore],
         "experience_tag": [None, str],
+        "fidelity": [StrOptions({"auto", "full", "successive_halving", "hyperband"})],
+        "proxy_subsets": [StrOptions({"boundary", "random"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -127,6 +129,8 @@ class AutoMetaEstimator(BaseEstimator):
         callbacks: list[Callback] | None = None,
         experience=None,
         experience_tag: str | None = None,
+        fidelity: str = "auto",
+        proxy_subsets: str = "random",
         random_state=None,
         verbose: int = 0,
     ):
@@ -153,6 +157,8 @@ class AutoMetaEstimator(BaseEstimator):
         self.callbacks = callbacks
         self.experience = experience
         self.experience_tag = experience_tag
+        self.fidelity = fidelity
+        self.proxy_subsets = proxy_subsets
         self.random_state = random_state
         self.verbose = verbose
 
@@ -243,6 +249,7 @@ class AutoMetaEstimator(BaseEstimator):
             extra_models=tuple(self.extra_models or ()), meta_learning=self.meta_learning,
             n_initial_configs=self.n_initial_configs, portfolio=self.portfolio,
             surrogate=resolve(self.surrogate, self.meta_learning),
+            fidelity=self.fidelity, proxy_subsets=self.proxy_subsets,
             latency=LatencyLimit(self.infer_limit,
                                  self.infer_limit_batch_size or DEFAULT_BATCH_SIZE),
             **self._task_settings(),
@@ -467,6 +474,8 @@ class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):
         callbacks: list[Callback] | None = None,
         experience=None,
         experience_tag: str | None = None,
+        fidelity: str = "auto",
+        proxy_subsets: str = "random",
         random_state=None,
         verbose: int = 0,
         target_transform: str = "none",
@@ -479,8 +488,8 @@ class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):
             infer_limit=infer_limit, infer_limit_batch_size=infer_limit_batch_size,
             extra_models=extra_models, warm_start=warm_start, meta_learning=meta_learning,
             n_initial_configs=n_initial_configs, surrogate=surrogate, portfolio=portfolio,
-            callbacks=callbacks,
-            experience=experience, experience_tag=experience_tag, random_state=random_state,
+            callbacks=callbacks, experience=experience, experience_tag=experience_tag,
+            fidelity=fidelity, proxy_subsets=proxy_subsets, random_state=random_state,
             verbose=verbose,
         )
         self.target_transform = target_transform

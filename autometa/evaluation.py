@@ -52,6 +52,8 @@ class TaskData:
     categorical: tuple[str, ...] = ()
     cardinalities: tuple[int, ...] = ()
     sample_weight: np.ndarray | None = None
+    orders: tuple[np.ndarray, ...] | None = None  # per split, its training rows in the
+    # order lower fidelities take them (see :mod:`autometa.fidelity`)
 
     @classmethod
     def from_table(cls, table: Table, *, resampling: str | int | tuple = "auto",
@@ -112,6 +114,28 @@ class TaskData:
     def val_weight(self) -> np.ndarray | None:
         """Weights of the rows of :attr:`val_index` (``None`` when unweighted)."""
         return None if self.sample_weight is None else self.sample_weight[self.val_index]
+
+    @property
+    def full_rows(self) -> int:
+        """Training rows of the largest split: the highest fidelity."""
+        return max(len(train) for train, _ in self.splits)
+
+    def train_rows(self, split: int, rows: int | None = None) -> np.ndarray:
+        """The training rows of split ``split`` at fidelity ``rows`` (``None``: all): the
+        first ``rows`` of its ordering, in table order.
+
+        Raises
+        ------
+        ValueError
+            When a lower fidelity is asked for and the data has no orderings.
+        """
+        train = self.splits[split][0]
+        if rows is None or rows >= len(train):
+            return train
+        if self.orders is None:
+            raise ValueError("a trial at a lower fidelity needs the row orderings of the "
+                             "splits (TaskData.orders); none were computed.")
+        return np.sort(self.orders[split][:rows])
 
     def training(self, rows: np.ndarray | None
                  ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
@@ -278,18 +302,21 @@ class FoldAverage:
         return self._mean(X)
 
 
-def evaluate(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1) -> Outcome:
-    """Fit and validate ``config`` on every split; raises on failure."""
-    return evaluate_with_models(config, data, seed, n_threads)[0]
+def evaluate(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1,
+             rows: int | None = None) -> Outcome:
+    """Fit and validate ``config`` on every split, training on ``rows`` rows of each
+    (``None``: all; see :meth:`TaskData.train_rows`); raises on failure."""
+    return evaluate_with_models(config, data, seed, n_threads, rows)[0]
 
 
 def evaluate_with_models(config: dict[str, Any], data: TaskData, seed: int,
-                         n_threads: int = 1) -> tuple[Outcome, FoldAverage]:
+                         n_threads: int = 1, rows: int | None = None
+                         ) -> tuple[Outcome, FoldAverage]:
     """:func:`evaluate`, also returning the fitted fold models."""
     fit_time = predict_time = 0.0
     parts, models = [], []
-    for train, val in data.splits:
-        X, y, weights = data.training(train)
+    for i, (_, val) in enumerate(data.splits):
+        X, y, weights = data.training(data.train_rows(i, rows))
         ctx = data.context(len(y), seed, n_threads)
         pipeline = build_pipeline(config, ctx, data.specs)
         start = time.perf_counter()
@@ -339,9 +366,11 @@ class Evaluation:
     seed: int
     n_threads: int = 1
     keep_models_below: float = -float("inf")
+    rows: int | None = None  # the fidelity: training rows per split (None: all)
 
     def __call__(self, data: TaskData) -> Outcome:
-        outcome, models = evaluate_with_models(self.config, data, self.seed, self.n_threads)
+        outcome, models = evaluate_with_models(self.config, data, self.seed, self.n_threads,
+                                               self.rows)
         return replace(outcome, models=models) if outcome.loss < self.keep_models_below \
             else outcome
 

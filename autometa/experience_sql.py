@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 RECORD_KEYS = ("uid", "created", "tag", "fingerprint", "table_key", "task", "metric",
                "n_classes", "n_rows", "n_columns", "fit_rows", "resampling", "outcome",
                "fit_time", "metafeatures", "versions", "ensemble", "trials")
 TRIAL_KEYS = ("trial", "family", "config", "origin", "status", "loss", "fit_time",
-              "predict_time", "wall_time", "error")
+              "predict_time", "wall_time", "error", "fidelity")
 JSON_COLUMNS = ("metafeatures", "versions", "ensemble")
 FIT_COLUMNS = tuple(k for k in RECORD_KEYS if k != "trials")
 
@@ -58,6 +58,9 @@ MIGRATIONS: tuple[tuple, ...] = (
         "CREATE INDEX fits_task ON fits (task, n_classes)",
         "CREATE INDEX fits_created ON fits (created)",
         _fill_vectors,
+    ),
+    (  # 2 -> 3: each trial's fidelity (training rows per split; NULL: the fit's all rows)
+        "ALTER TABLE trials ADD COLUMN fidelity INTEGER",
     ),
 )
 

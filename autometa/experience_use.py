@@ -42,7 +42,7 @@ import numpy as np
 from autometa.callbacks import Callback
 from autometa.experience import ENV, ExperienceError, ExperienceStore
 from autometa.portfolio import Pick, Portfolio
-from autometa.records import Trial, config_key
+from autometa.records import Trial, config_key, fidelity_level
 from autometa.task import CLASSIFICATION
 
 if TYPE_CHECKING:
@@ -209,15 +209,25 @@ class _Stored:
         return PREFIX + (self.row["tag"] or str(self.row["fingerprint"] or "")[:12])
 
     def best(self, n: int) -> list[tuple[dict, float]]:
-        """Its ``n`` best distinct successful configurations, with their losses."""
-        ok = sorted((t for t in self.trials if t["status"] == "ok" and t["loss"] is not None),
-                    key=lambda t: t["loss"])
+        """Its ``n`` best distinct successful configurations, with their losses (of its
+        highest fidelity)."""
+        ok = sorted((t for t in top_fidelity(self.trials)
+                     if t["status"] == "ok" and t["loss"] is not None), key=lambda t: t["loss"])
         seen: dict[str, tuple[dict, float]] = {}
         for t in ok:
             seen.setdefault(config_key(t["config"]), (t["config"], t["loss"]))
             if len(seen) == n:
                 break
         return list(seen.values())
+
+
+def top_fidelity(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored trials of a fit's highest successful fidelity (all of them without
+    multi-fidelity; a trial stored without one counts as all rows)."""
+    levels = [fidelity_level(t.get("fidelity")) for t in trials]
+    ok = [level for t, level in zip(trials, levels, strict=True) if t["status"] == "ok"]
+    top = max(ok or levels, default=None)
+    return [t for t, level in zip(trials, levels, strict=True) if level == top]
 
 
 def _vectors(rows: list[dict], names: Sequence[str]) -> np.ndarray:
@@ -296,7 +306,7 @@ def _with_stored(portfolio: Portfolio, fits: list[_Stored], valid: Valid) -> Por
     times = np.full((len(fits), n_new), np.nan)
     observed = np.zeros((len(fits), n_new), dtype=bool)
     for i, fit in enumerate(fits):
-        for t in fit.trials:
+        for t in top_fidelity(fit.trials):  # the fit's rows and times are those of all rows
             j = index.get(config_key(t["config"]))
             loss = t["loss"] if t["status"] == "ok" and t["loss"] is not None else np.nan
             if j is None or (observed[i, j] and not loss < np.nan_to_num(losses[i, j],

@@ -84,7 +84,8 @@ def affordable(ranked: list[Trial], data: TaskData, latency: LatencyLimit
 
 
 def candidates(state: SearchState, data: TaskData) -> list[Trial]:
-    """The successful trials ensemble selection may use, best first.
+    """The successful trials ensemble selection may use, best first: of the highest
+    fidelity (see :attr:`SearchState.finalists`).
 
     Constant predictors only blur a blend. Under a metric that sees only the order of
     the probabilities (ROC AUC), so does any weak model, and worse: a near-constant one
@@ -93,7 +94,7 @@ def candidates(state: SearchState, data: TaskData) -> list[Trial]:
     ``MEMBER_GAIN`` of the best trial's gain over predicting the class shares. (Under log
     loss such a gate left out members that helped.)
     """
-    ranked = sorted(state.successes, key=lambda t: t.loss)
+    ranked = sorted(state.finalists, key=lambda t: t.loss)
     kept = gaining(ranked, data) if data.metric.ranks_only else informative(ranked, state)
     return kept or ranked
 

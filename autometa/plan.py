@@ -28,7 +28,7 @@ import numpy as np
 from autometa.components.target import NONE, TRANSFORMS
 from autometa.evaluation import Resampling, choose_resampling
 from autometa.latency import LatencyLimit
-from autometa.records import Trial
+from autometa.records import Trial, finalists
 
 if TYPE_CHECKING:
     from autometa.evaluation import TaskData
@@ -92,6 +92,11 @@ class FitPlan:
     experience : FitExperience or None
         The experience store the initial design learns from (see
         :mod:`autometa.experience_use`).
+    fidelity : {"auto", "full", "successive_halving", "hyperband"}
+        Whether trials run on subsets of the training rows first (see
+        :func:`autometa.fidelity.choose_rungs`).
+    proxy_subsets : {"boundary", "random"}
+        Which rows a lower fidelity trains on (see :mod:`autometa.fidelity`).
     """
 
     budget: float
@@ -113,6 +118,8 @@ class FitPlan:
     latency: LatencyLimit = field(default_factory=LatencyLimit)
     target_transform: str = "none"
     experience: Any = field(default=None, compare=False)
+    fidelity: str = "auto"
+    proxy_subsets: str = "random"
 
     @property
     def target_transforms(self) -> tuple[str, ...]:
@@ -177,7 +184,7 @@ class FitPlan:
 
     def reserve(self, trials: Sequence[Trial], data: TaskData) -> float:
         """Seconds to keep free at the end of the search for selecting and refitting."""
-        ok = sorted((t for t in trials if t.ok), key=lambda t: t.loss)[:RESERVE_TOP]
+        ok = sorted(finalists(trials), key=lambda t: t.loss)[:RESERVE_TOP]
         estimates = [refit_seconds(t, data) for t in ok] or [0.0]
         needed = REFIT_SAFETY * max(max(estimates), sum(estimates) / self.n_workers)
         return max(MIN_RESERVE_SHARE * self.budget,
@@ -185,9 +192,12 @@ class FitPlan:
 
 
 def seconds_per_row(trial: Trial, data: TaskData) -> float:
-    """A trial's measured wall time per training row of one split."""
+    """A trial's measured wall time per training row of one split (at its fidelity)."""
     train_sizes = [len(tr) for tr, _ in data.splits]
-    return trial.wall_time / len(train_sizes) / float(np.mean(train_sizes))
+    rows = float(np.mean(train_sizes))
+    if trial.fidelity is not None and trial.fidelity < max(train_sizes):
+        rows = float(trial.fidelity)
+    return trial.wall_time / len(train_sizes) / rows
 
 
 def refit_seconds(trial: Trial, data: TaskData) -> float:

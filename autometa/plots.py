@@ -41,7 +41,8 @@ def plot_report(summary: dict[str, Any], directory: str | Path) -> list[Path]:
     -------
     list of Path
         ``score_over_time.png`` and ``scores_by_family.png`` when a trial succeeded,
-        ``ensemble_weights.png`` when there is an ensemble.
+        ``ensemble_weights.png`` when there is an ensemble, ``scores_by_fidelity.png``
+        when trials succeeded on several fidelities.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -51,6 +52,8 @@ def plot_report(summary: dict[str, Any], directory: str | Path) -> list[Path]:
                      ("scores_by_family.png", _plot_scores_by_family)]
     if summary["ensemble"]:
         drawings.append(("ensemble_weights.png", _plot_ensemble_weights))
+    if len({t.get("fidelity") for t in summary["trials"] if t["score"] is not None}) > 1:
+        drawings.append(("scores_by_fidelity.png", _plot_scores_by_fidelity))
     paths = []
     for name, draw in drawings:
         figure = draw(summary)
@@ -286,4 +289,35 @@ def _plot_ensemble_weights(summary: dict[str, Any]):
            "under each member: its validation score, and whether the portfolio or "
            "SMAC proposed it")
     ax.grid(axis="x", alpha=0.3)
+    return figure
+
+
+def _plot_scores_by_fidelity(summary: dict[str, Any]):
+    """Validation score against training rows; a configuration's rungs joined by a line."""
+    figure, ax = _figure()
+    sign = _score_axis(ax, summary)
+    ok = [t for t in summary["trials"] if t["score"] is not None and t.get("fidelity")]
+    low, high, floor = _score_range([t["score"] for t in ok])
+    climbs: dict[str, list[dict[str, Any]]] = {}
+    for t in ok:
+        climbs.setdefault(repr(sorted(t["config"].items())), []).append(t)
+    for steps in climbs.values():
+        if len(steps) > 1:
+            steps = sorted(steps, key=lambda t: t["fidelity"])
+            ax.plot([t["fidelity"] for t in steps],
+                    [max(t["score"], floor) for t in steps],
+                    color="grey", alpha=0.4, linewidth=0.8, zorder=1)
+    for origin, (marker, name) in ORIGINS.items():
+        group = [t for t in ok if t["origin"] == origin]
+        _clipped(ax, [t["fidelity"] for t in group], [t["score"] for t in group], floor,
+                 marker=marker, s=30, alpha=0.85, color=COLORS[origin], edgecolor="white",
+                 linewidth=0.5, zorder=3, label=f"{name} ({len(group)})")
+    _note_clipped(ax, [t["score"] for t in ok], floor, sign)
+    ax.set_xscale("log")
+    ax.set_ylim(low, high)
+    ax.set_xlabel("training rows per split (fidelity)")
+    _title(ax, "Validation score by fidelity (promoted configurations joined)",
+           _counts(summary["trials"]))
+    ax.grid(alpha=0.3)
+    _legend(ax)
     return figure

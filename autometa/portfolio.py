@@ -190,6 +190,13 @@ class Portfolio:
         for the gradient-boosting families on multiclass tasks (one tree per class and
         round). Candidates without timings stay; if none would stay, all do.
         """
+        expected = self.expected_seconds(fit_rows, n_classes)
+        keep = [j for j, t in enumerate(expected) if not t > seconds]
+        return self._take(cols=keep) if keep else self
+
+    def expected_seconds(self, fit_rows: float, n_classes: int | None = None) -> np.ndarray:
+        """Each candidate's expected seconds for a trial training on ``fit_rows`` rows in all
+        (see :meth:`affordable`; NaN for a candidate never timed)."""
         per_class = np.array([c.get("model") in PER_CLASS_FAMILIES for c in self.configs])
         source_work = self.fit_rows[:, None] * np.where(
             per_class, _class_factor(self._source_classes())[:, None], 1.0)
@@ -197,8 +204,7 @@ class Portfolio:
             warnings.simplefilter("ignore", RuntimeWarning)  # candidates never timed
             per_unit = np.nanmedian(self.times / source_work, axis=0)
         work = fit_rows * np.where(per_class, _class_factor(np.asarray(n_classes or 0)), 1.0)
-        keep = [j for j, t in enumerate(per_unit * work) if not t > seconds]
-        return self._take(cols=keep) if keep else self
+        return per_unit * work
 
     def _source_classes(self) -> np.ndarray:
         """Number of classes of each source task (0 when unknown or regression)."""

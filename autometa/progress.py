@@ -133,7 +133,9 @@ class FitProgress(Callback):
                 error = error[: ERROR_WIDTH - 3] + "..."
             outcome = f"{trial.status}" + (f" ({error})" if error else "")
         best = "-" if self.best is None else f"{-self.best.loss:.5g}"
-        return (f"{PREFIX} trial {trial.id} {trial.family} ({trial.origin}): {outcome} | "
+        rows = "" if trial.fidelity is None else f", {trial.fidelity} rows" + (
+            ", promoted" if trial.promoted else "")
+        return (f"{PREFIX} trial {trial.id} {trial.family} ({trial.origin}{rows}): {outcome} | "
                 f"best {best} | {self.n_done} done, {self.n_failed} failed | "
                 f"{self.elapsed():.1f}/{self.budget:g} s")
 

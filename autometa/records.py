@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,10 @@ class Trial:
     loss_std : float or None
         Standard deviation of the loss over the validation splits (``None`` for a
         holdout or a failed trial).
+    fidelity : int or None
+        Training rows per split the trial used (``None``: unknown, all rows).
+    promoted : bool
+        Whether successive halving promoted the configuration from a lower fidelity.
     """
 
     id: int
@@ -54,7 +58,22 @@ class Trial:
     wall_time: float
     error: str = ""
     loss_std: float | None = None
+    fidelity: int | None = None
+    promoted: bool = False
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+def fidelity_level(rows: int | None) -> float:
+    """A trial's fidelity as a number to compare (``None``, all rows: ``inf``)."""
+    return float("inf") if rows is None else float(rows)
+
+
+def finalists(trials: Iterable[Trial]) -> list[Trial]:
+    """The successful trials of the highest fidelity among them: those an ensemble and a
+    refit choose from (all successful trials of a search on one fidelity)."""
+    ok = [t for t in trials if t.ok]
+    top = max((fidelity_level(t.fidelity) for t in ok), default=None)
+    return [t for t in ok if fidelity_level(t.fidelity) == top]

@@ -19,7 +19,7 @@ from sklearn.base import is_classifier, is_regressor
 from autometa.io import jsonable, listed
 from autometa.latency import DEFAULT_BATCH_SIZE
 from autometa.plots import plot_report
-from autometa.records import Trial
+from autometa.records import Trial, finalists
 from autometa.task import CLASSIFICATION, REGRESSION
 from autometa.threshold import DEFAULT_THRESHOLD
 from autometa.versions import library_versions
@@ -164,7 +164,7 @@ def trial_rows(trials: list[Trial]) -> list[dict[str, Any]]:
             "score": None if t.loss is None else -t.loss,
             "fit_time": t.fit_time, "predict_time": t.predict_time,
             "wall_time": t.wall_time, "search_time": clock, "error": t.error,
-            "config": t.config,
+            "config": t.config, "fidelity": t.fidelity, "promoted": t.promoted,
         })
     return rows
 
@@ -185,7 +185,7 @@ def _classes(estimator) -> list | None:
 
 
 def _best(trials: list[Trial]) -> dict[str, Any] | None:
-    ok = [t for t in trials if t.ok]
+    ok = finalists(trials)
     if not ok:
         return None
     best = min(ok, key=lambda t: (t.loss, t.id))

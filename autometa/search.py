@@ -5,6 +5,13 @@ next configuration is asked for while the current one runs, and every trial —
 successful or not — becomes a :class:`Trial` record. Failures are told to SMAC at the
 cost of the worst success (once there is one).
 
+With :class:`MultiFidelity` settings, SMAC's successive halving (or Hyperband)
+intensifier chooses the trials and their fidelity: SMAC's budget is the number of training
+rows per split (see :meth:`autometa.evaluation.TaskData.train_rows`). The initial design's
+configurations then enter SMAC's own initial design, so they start at the lowest rung and
+are promoted like any other; only the highest fidelity's trials are
+:attr:`SearchState.finalists`, the ensemble's candidates.
+
 Ctrl-C (``KeyboardInterrupt``) ends a search that has a successful trial early: the
 running trials are dropped and the state says ``interrupted``, so the caller can go on
 with the trials so far. Before any success, the interrupt propagates.
@@ -26,13 +33,51 @@ from ConfigSpace import ConfigurationSpace
 
 from autometa.evaluation import Evaluation
 from autometa.pool import Executor
-from autometa.records import Trial, config_key
+from autometa.records import Trial, config_key, fidelity_level, finalists
 from autometa.sandbox import Job, JobResult
 from autometa.space import ROOT, complete, configuration, to_dict
 
 PORTFOLIO_ORIGIN = "portfolio"
 
 InitialDesignFn = Callable[[Sequence[tuple[dict, float | None]]], dict | None]
+INTENSIFIERS = ("successive_halving", "hyperband")
+ETA = 3  # successive halving keeps a third of a rung's configurations for the next
+
+
+@dataclass(frozen=True)
+class MultiFidelity:
+    """Successive halving over training rows.
+
+    Attributes
+    ----------
+    intensifier : {"successive_halving", "hyperband"}
+        SMAC's intensifier.
+    max_rows : int
+        Training rows per split of the highest rung (all rows).
+    n_rungs : int
+        Rungs of the longest bracket (at least 2); rung ``k`` from the top trains on
+        ``max_rows / eta**k`` rows.
+    eta : int
+        One in ``eta`` configurations of a rung is promoted to the next.
+    """
+
+    intensifier: str
+    max_rows: int
+    n_rungs: int
+    eta: int = ETA
+
+    def __post_init__(self) -> None:
+        if self.intensifier not in INTENSIFIERS:
+            raise ValueError(f"intensifier must be one of {INTENSIFIERS}, got "
+                             f"{self.intensifier!r}.")
+        if self.n_rungs < 2 or self.eta < 2:
+            raise ValueError(f"successive halving needs n_rungs >= 2 and eta >= 2, got "
+                             f"{self.n_rungs} and {self.eta}.")
+
+    @property
+    def rungs(self) -> list[int]:
+        """Training rows of each rung of the longest bracket, lowest first."""
+        return [round(self.max_rows / self.eta ** k) for k in range(self.n_rungs - 1, -1, -1)]
 
 
 @dataclass(frozen=True)
@@ -59,6 +104,8 @@ class SearchSettings:
     reserve: Callable[[list[Trial]], float] = field(default=lambda trials: 0.0)
     clock: Callable[[], float] = time.monotonic
     surrogate: Callable[[ConfigurationSpace, int], object] | None = None  # SMAC's model
+    multi_fidelity: MultiFidelity | None = None
+    full_rows: int | None = None  # training rows per split of a trial on all rows
 
 
 def random_forest(space: ConfigurationSpace, seed: int):
@@ -83,19 +130,33 @@ class SearchState:
     portfolio: set[str] = field(default_factory=set)  # keys of the initial design's configs
     origins: dict[str, str] = field(default_factory=dict)  # their origin, by key
     designing: bool = True  # the initial design may still hand out configurations
+    multi_fidelity: MultiFidelity | None = None  # the search's (kept to continue it)
 
     @property
     def successes(self) -> list[Trial]:
         return [t for t in self.trials if t.ok]
 
     @property
+    def top_fidelity(self) -> float:
+        """The highest fidelity of a successful trial (``inf`` for all rows, ``-inf``
+        before a success)."""
+        return max((fidelity_level(t.fidelity) for t in self.successes), default=-np.inf)
+
+    @property
+    def finalists(self) -> list[Trial]:
+        """The successful trials of the highest fidelity (see :func:`finalists`)."""
+        return finalists(self.trials)
+
+    @property
     def best_loss(self) -> float:
-        """The lowest loss so far (``inf`` before a success)."""
-        return min((t.loss for t in self.successes), default=np.inf)
+        """The lowest loss of the :attr:`finalists` (``inf`` before a success)."""
+        return min((t.loss for t in self.finalists), default=np.inf)
 
 
-def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path):
-    """SMAC's hyperparameter-optimisation facade for ask/tell use."""
+def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path,
+              initial_configs: Sequence = ()):
+    """SMAC's hyperparameter-optimisation facade for ask/tell use (``initial_configs``:
+    configurations SMAC's initial design starts with)."""
     from smac import HyperparameterOptimizationFacade as HPO
     from smac import Scenario
 
@@ -105,8 +166,10 @@ def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path)
         n_trials=10**6,
         seed=settings.seed,
         output_directory=output,
+        **scenario_budgets(settings.multi_fidelity),
     )
-    initial = HPO.get_initial_design(scenario, n_configs=settings.n_random_initial)
+    initial = HPO.get_initial_design(scenario, n_configs=settings.n_random_initial,
+                                     additional_configs=list(initial_configs))
     model = (settings.surrogate or random_forest)(space, settings.seed)
     return HPO(
         scenario,
@@ -116,7 +179,7 @@ def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path)
             scenario, challengers=2000, local_search_iterations=5
         )),
         initial_design=initial,
-        intensifier=HPO.get_intensifier(scenario, max_config_calls=1),
+        intensifier=make_intensifier(scenario, settings),
         logging_level=logging.ERROR,
         overwrite=True,
     )
@@ -147,6 +210,34 @@ def _vector_key(config) -> tuple[float, ...]:
     return tuple(np.nan_to_num(config.get_array(), nan=-1.0))
 
 
+def scenario_budgets(multi_fidelity: MultiFidelity | None) -> dict[str, float]:
+    """SMAC's ``Scenario`` budgets: the rows of the lowest and of the highest rung."""
+    if multi_fidelity is None:
+        return {}
+    mf = multi_fidelity  # SMAC counts floor(log_eta(max / min)) + 1 rungs:
+    low = mf.max_rows / mf.eta ** (mf.n_rungs - 0.5)  # halfway, safe from rounding
+    return {"min_budget": low, "max_budget": float(mf.max_rows)}
+
+
+def make_intensifier(scenario, settings: SearchSettings):
+    """One evaluation per configuration, or successive halving / Hyperband over rows."""
+    from smac import HyperparameterOptimizationFacade as HPO
+    from smac.intensifier import Hyperband, SuccessiveHalving
+
+    mf = settings.multi_fidelity
+    if mf is None:
+        return HPO.get_intensifier(scenario, max_config_calls=1)
+    kind = Hyperband if mf.intensifier == "hyperband" else SuccessiveHalving
+    return kind(scenario, eta=mf.eta, seed=settings.seed)
+
+
+def trial_rows(budget: float | None, multi_fidelity: MultiFidelity | None) -> int | None:
+    """Training rows per split of a trial SMAC gave ``budget`` (``None``: all rows)."""
+    if multi_fidelity is None or budget is None or round(budget) >= multi_fidelity.max_rows:
+        return None
+    return round(budget)
+
+
 def run_search(space: ConfigurationSpace, pool: Executor, settings: SearchSettings,
                state: SearchState | None = None,
                on_trial: Callable[[Trial], None] | None = None) -> SearchState:
@@ -155,7 +246,10 @@ def run_search(space: ConfigurationSpace, pool: Executor, settings: SearchSettin
     output = Path(tempfile.mkdtemp(prefix="autometa-smac-"))
     try:
         if state.smac is None:
-            state.smac = make_smac(space, settings, output)
+            state.multi_fidelity = settings.multi_fidelity
+            initial = _initial_configs(state, space, settings) if settings.multi_fidelity \
+                else ()
+            state.smac = make_smac(space, settings, output, initial)
         _loop(state, space, pool, settings, on_trial)
     finally:
         shutil.rmtree(output, ignore_errors=True)
@@ -188,21 +282,24 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
         return settings.max_evals is None or done < settings.max_evals
 
     while True:
-        while pool.idle() and more() and clock() < end() - 0.2:
+        while pool.idle() and more() and clock() < end() - 0.2 and not _hold(state, running):
             info = asked or _next(state, space, settings, running) or _ask(smac)
             asked = None
             trial_id = len(state.trials) + len(running)
+            rows = trial_rows(info.budget, state.multi_fidelity)
+            below = _keep_below(state, settings.full_rows if rows is None else rows)
             evaluation = Evaluation(to_dict(info.config), settings.seed, settings.n_threads,
-                                    keep_models_below=state.best_loss)
+                                    keep_models_below=below, rows=rows)
             running[trial_id] = (info, clock())
             pool.submit(Job(trial_id, evaluation, end(), settings.trial_time_limit,
                             settings.memory_limit, settings.n_threads))
         if not running:
             return
-        if asked is None and more() and not state.designing:
-            asked = _ask(smac)  # while the current trials run
+        if asked is None and more() and not state.designing and not state.multi_fidelity:
+            asked = _ask(smac)  # while the current trials run (successive halving: after
+            # the results are told, so that a finished rung promotes before the next opens)
         for result in pool.wait(timeout=max(0.0, end() - clock())):
-            _record(state, result, *running.pop(result.job.key))
+            _record(state, result, *running.pop(result.job.key), settings.full_rows)
             if on_trial is not None:
                 on_trial(state.trials[-1])
         if clock() >= end():
@@ -210,8 +307,41 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
                 info, started = running.pop(job.key)
                 result = JobResult(job, "timeout", error="stopped at the end of the time budget",
                                    wall_time=clock() - started)
-                _record(state, result, info, started)
+                _record(state, result, info, started, settings.full_rows)
             return
+
+
+def _hold(state: SearchState, running: dict) -> bool:
+    """Under successive halving, whether an idle worker waits for a running trial instead
+    of asking SMAC: when SMAC has no trial to hand out until a running one ends, it opens
+    a new bracket, and runs that bracket's lowest rung before the promotions the running
+    rung brings. Not while only trials of the highest rung run, which promote nothing."""
+    mf = state.multi_fidelity
+    if mf is None or all(trial_rows(info.budget, mf) is None for info, _ in running.values()):
+        return False
+    return not _pending(state, running)
+
+
+def _pending(state: SearchState, running: dict) -> bool:
+    """Whether SMAC's intensifier holds a configuration not yet run at its rung (read from
+    its public state: the configurations of each bracket and stage)."""
+    mf = state.multi_fidelity
+    seen = {(config_key(t.config), t.fidelity) for t in state.trials}
+    seen |= {(config_key(to_dict(info.config)), _rows_or(info.budget, mf)) for info, _ in
+             running.values()}
+    tracker = state.smac.intensifier.get_state()["tracker"]
+    for key, groups in tracker.items():
+        bracket, stage = (int(k) for k in key.split(","))
+        rows = round(mf.max_rows / mf.eta ** (mf.n_rungs - 1 - bracket - stage))
+        for _, configs in groups:
+            if any((config_key(to_dict(c)), rows) not in seen for c in configs):
+                return True
+    return False
+
+
+def _rows_or(budget: float | None, mf: MultiFidelity) -> int:
+    rows = trial_rows(budget, mf)
+    return mf.max_rows if rows is None else rows
 
 
 def _next(state: SearchState, space, settings: SearchSettings, running: dict):
@@ -223,15 +353,46 @@ def _next(state: SearchState, space, settings: SearchSettings, running: dict):
 
     tried = [(t.config, t.loss if t.ok else np.inf) for t in state.trials]
     tried += [(to_dict(info.config), None) for info, _ in running.values()]
-    config = settings.initial_design(tried)
+    config = _designed(state, space, settings, tried)
     if config is None:
         state.designing = False
+        return None
+    return TrialInfo(config=configuration(space, config), seed=settings.seed)
+
+
+def _designed(state: SearchState, space, settings: SearchSettings,
+              tried: Sequence[tuple[dict, float | None]]) -> dict | None:
+    """The initial design's next configuration (completed, its origin noted), or ``None``."""
+    config = settings.initial_design(tried)
+    if config is None:
         return None
     config = complete(space, config)  # a stored config means the root-level defaults
     state.portfolio.add(config_key(config))
     origin = getattr(settings.initial_design, "origin", None)  # see InitialDesign.origin
     state.origins[config_key(config)] = origin(config) if origin else PORTFOLIO_ORIGIN
-    return TrialInfo(config=configuration(space, config), seed=settings.seed)
+    return config
+
+
+def _initial_configs(state: SearchState, space, settings: SearchSettings) -> list:
+    """All of the initial design's configurations at once, for SMAC's initial design
+    (under successive halving they enter at the lowest rung, as SMAC's own do)."""
+    state.designing = False
+    if settings.initial_design is None:
+        return []
+    configs, tried = [], []
+    while (config := _designed(state, space, settings, tried)) is not None:
+        tried.append((config, None))
+        configs.append(configuration(space, config))
+    return configs
+
+
+def _keep_below(state: SearchState, fidelity: int | None) -> float:
+    """The loss under which a trial of ``fidelity`` rows sends its fold models back: the
+    best loss at the highest fidelity, for a trial of it; never below it; always above."""
+    level, top = fidelity_level(fidelity), state.top_fidelity
+    if level != top:
+        return np.inf if level > top else -np.inf
+    return state.best_loss
 
 
 def in_order(configs: Sequence[dict]) -> InitialDesignFn:
@@ -249,17 +410,21 @@ def _ask(smac):
         return smac.ask()
 
 
-def _record(state: SearchState, result: JobResult, info, started: float) -> None:
+def _record(state: SearchState, result: JobResult, info, started: float,
+            full_rows: int | None = None) -> None:
     from smac.runhistory.dataclasses import TrialValue
     from smac.runhistory.enumerations import StatusType
 
     outcome = result.value if result.ok else None
     config = to_dict(info.config)
+    rows = trial_rows(info.budget, state.multi_fidelity)
+    fidelity = full_rows if rows is None else rows
+    key = config_key(config)
     trial = Trial(
         id=len(state.trials),
         family=str(config[ROOT]),
         config=config,
-        origin=state.origins.get(config_key(config), "smac"),
+        origin=state.origins.get(key, "smac"),
         status=result.status,
         loss=outcome.loss if outcome else None,
         fit_time=outcome.fit_time if outcome else None,
@@ -267,10 +432,13 @@ def _record(state: SearchState, result: JobResult, info, started: float) -> None
         wall_time=result.wall_time,
         error=result.error,
         loss_std=outcome.loss_std if outcome else None,
+        fidelity=fidelity,
+        promoted=any(config_key(t.config) == key and fidelity_level(t.fidelity)
+                     < fidelity_level(fidelity) for t in state.trials),
     )
     if outcome is not None:  # before the trial is listed: an interrupt may come in between
         state.predictions[trial.id] = outcome.predictions
-        if outcome.models is not None and trial.loss <= state.best_loss:
+        if outcome.models is not None and trial.loss <= _keep_below(state, fidelity):
             state.best_models = (trial.id, outcome.models)
     state.trials.append(trial)
     state.untold.append((info, trial))

@@ -403,3 +403,18 @@ def test_bad_weight_columns_in_process(work, capsys, monkeypatch, args, message)
     err = capsys.readouterr().err.strip()
     assert err.startswith("autometa: error: ") and len(err.splitlines()) == 1
     assert message in err
+
+
+def test_fit_options_reach_the_estimators_fidelity_parameters():
+    from autometa.cli import build_parser
+    from autometa.cli_fit import _estimator
+
+    args = build_parser().parse_args(["fit", "t.csv", "--target", "y", "--fidelity",
+                                      "hyperband", "--proxy-subsets", "boundary"])
+    estimator = _estimator("classification", args)
+    assert (estimator.fidelity, estimator.proxy_subsets) == ("hyperband", "boundary")
+    defaults = _estimator("regression", build_parser().parse_args(["fit", "t.csv",
+                                                                    "--target", "y"]))
+    assert (defaults.fidelity, defaults.proxy_subsets) == ("auto", "random")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["fit", "t.csv", "--target", "y", "--fidelity", "bohb"])

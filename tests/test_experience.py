@@ -53,7 +53,7 @@ def record(uid: str, tag: str | None = "t", losses: dict | None = None, *,
     trials = [{"trial": n, "family": "linear", "config": {"model": "linear", "id": i},
                "origin": "smac", "status": "ok" if loss is not None else "error",
                "loss": loss, "fit_time": 0.1, "predict_time": 0.01, "wall_time": 0.2,
-               "error": "" if loss is not None else "boom"}
+               "error": "" if loss is not None else "boom", "fidelity": None}
               for n, (i, loss) in enumerate(losses.items())]
     return {"uid": uid, "created": created, "tag": tag, "fingerprint": fingerprint,
             "table_key": table, "task": task, "metric": "neg_root_mean_squared_error",
@@ -505,3 +505,28 @@ def test_a_continued_fit_replaces_its_record(tmp_path):
     clf.set_params(max_evals=2).fit(X, y)  # continues the search: 5 trials in all
     [stored] = ExperienceStore(tmp_path / "s.db").list()
     assert stored["n_trials"] == 5 == len(clf.trials_)
+
+
+def test_only_the_highest_successful_fidelity_of_a_stored_fit_counts():
+    from autometa.experience_use import top_fidelity
+
+    trials = [{"status": "ok", "fidelity": 100, "loss": 0.1},
+              {"status": "ok", "fidelity": 300, "loss": 0.3},
+              {"status": "timeout", "fidelity": 900, "loss": None},
+              {"status": "ok", "fidelity": 300, "loss": 0.2}]
+    assert top_fidelity(trials) == [trials[1], trials[3]]
+    assert top_fidelity([{"status": "ok", "loss": 0.1}]) == [{"status": "ok", "loss": 0.1}]
+
+
+def test_a_store_of_schema_version_2_gains_the_trials_fidelity(tmp_path):
+    store = ExperienceStore(tmp_path / "x.db")
+    store.add(record("u1"))
+    conn = sqlite3.connect(tmp_path / "x.db")
+    conn.execute("ALTER TABLE trials DROP COLUMN fidelity")
+    conn.execute("UPDATE schema_version SET version = 2")
+    conn.commit()
+    conn.close()
+    reopened = ExperienceStore(tmp_path / "x.db")
+    (got,) = list(reopened.records())
+    assert reopened.schema_version == SCHEMA_VERSION == 3
+    assert [t["fidelity"] for t in got["trials"]] == [None] * 4

@@ -90,6 +90,22 @@ def test_report_plots_are_pngs(tmp_path):
     assert matplotlib.get_backend() == backend  # pyplot's global backend is left alone
 
 
+def test_a_multi_fidelity_search_gets_a_plot_of_scores_by_fidelity(tmp_path):
+    from dataclasses import replace
+
+    estimator = FittedStandIn()
+    rows = [100, 100, 100, 100, 100, 100, 100, 300]
+    estimator.trials_ = [replace(t, fidelity=r, promoted=r > 100)
+                         for t, r in zip(estimator.trials_, rows, strict=True)]
+    estimator.trials_[7] = replace(estimator.trials_[7], config=estimator.trials_[1].config)
+    report = write_report(estimator, tmp_path)
+    data = json.loads(report.json_path.read_text())
+    assert [t["fidelity"] for t in data["trials"]] == rows
+    assert data["best"]["trial"] == 7  # of the highest fidelity; trial 4 scored higher
+    assert "scores_by_fidelity.png" in {p.name for p in report.plots}
+    assert (tmp_path / "scores_by_fidelity.png").read_bytes().startswith(PNG_MAGIC)
+
+
 def test_plots_can_be_redrawn_from_report_json(tmp_path):
     report = write_report(FittedStandIn(), tmp_path / "first")
     summary = json.loads(report.json_path.read_text())
@@ -154,6 +170,14 @@ def test_plain_progress_prints_one_line_per_trial():
     assert "trial 2 knn (smac): error (ValueError: boom) | best 0.95 | 3 done, 1 failed" \
         in lines[3]
     assert lines[4].startswith("[autometa] done in") and "best roc_auc 0.95 (linear)" in lines[4]
+
+
+def test_plain_progress_shows_the_rows_of_a_trial_and_its_promotion():
+    from dataclasses import replace
+
+    progress = FitProgress(10, start=0.0, metric="roc_auc", stream=io.StringIO())
+    trial = replace(FittedStandIn().trials_[0], fidelity=1200, promoted=True)
+    assert "trial 0 lightgbm (portfolio, 1200 rows, promoted): ok" in progress.trial_line(trial)
 
 
 def test_live_progress_shows_counts_and_best():

@@ -1,0 +1,80 @@
+"""Real fits with multi-fidelity search (successive halving over training rows)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification, make_regression
+
+from autometa import AutoMetaClassifier, AutoMetaRegressor
+
+
+def classification(n: int, seed: int = 0):
+    X, y = make_classification(n, 12, n_informative=6, random_state=seed)
+    return pd.DataFrame(X, columns=[f"c{i}" for i in range(12)]), y
+
+
+def test_fidelity_full_and_auto_on_small_data_give_the_same_fit():
+    X, y = classification(600)
+    boards = []
+    for fidelity in ("full", "auto"):
+        clf = AutoMetaClassifier(time_budget=120, max_evals=4, fidelity=fidelity,
+                                 random_state=0, include=["linear", "lightgbm"])
+        clf.fit(X, y)
+        boards.append(clf.leaderboard())
+    full, auto = boards
+    assert list(full["config"]) == list(auto["config"])
+    np.testing.assert_allclose(full["score"], auto["score"])
+    assert full["fidelity"].nunique() == 1 and not full["promoted"].any()
+    assert full["fidelity"].iloc[0] == 480  # 5-fold CV on 600 rows: all training rows
+
+
+def test_bad_fidelity_parameters_are_refused():
+    X, y = classification(100)
+    with pytest.raises(ValueError, match="fidelity"):
+        AutoMetaClassifier(fidelity="bohb").fit(X, y)
+    with pytest.raises(ValueError, match="proxy_subsets"):
+        AutoMetaClassifier(proxy_subsets="uniform").fit(X, y)
+
+
+def test_successive_halving_in_parallel_and_continued_with_warm_start():
+    X, y = classification(6000)
+    # max_evals ends the fits (the budget is only there for a busy machine)
+    clf = AutoMetaClassifier(time_budget=90, max_evals=8, fidelity="successive_halving",
+                             n_jobs=2, warm_start=True, random_state=0,
+                             include=["linear", "lightgbm"], proxy_subsets="boundary")
+    clf.fit(X, y)
+    first = clf.leaderboard()
+    assert first["fidelity"].nunique() >= 2 and first["promoted"].any()
+    weighted = first[first["ensemble_weight"] > 0]
+    assert (weighted["fidelity"] == first["fidelity"].max()).all()
+    clf.fit(X, y)
+    second = clf.leaderboard()
+    assert len(second) == len(first) + 8
+    assert set(first["trial"]) <= set(second["trial"])
+    assert clf.score(X, y) > 0.8
+
+
+def test_a_regression_with_random_subsets():
+    X, y = make_regression(4000, 8, noise=5.0, random_state=0)
+    reg = AutoMetaRegressor(time_budget=90, max_evals=8, fidelity="hyperband", random_state=0,
+                            include=["linear", "lightgbm"], target_transform="none")
+    reg.fit(X, y)
+    board = reg.leaderboard()
+    assert board["fidelity"].nunique() >= 2
+    assert reg.score(X, y) > 0.5
+
+
+@pytest.mark.slow
+def test_a_fit_on_20k_rows_searches_over_several_fidelities():
+    X, y = classification(20_000, seed=1)
+    clf = AutoMetaClassifier(time_budget=60, fidelity="successive_halving", random_state=0)
+    clf.fit(X[:16_000], y[:16_000])
+    board = clf.leaderboard()
+    ok = board[board["status"] == "ok"]
+    assert ok["fidelity"].nunique() >= 2
+    assert ok["fidelity"].max() <= 10_667  # 3-fold CV on 16,000 rows
+    assert ok["promoted"].any()
+    assert (board.loc[board["ensemble_weight"] > 0, "fidelity"] == ok["fidelity"].max()).all()
+    assert clf.score(X[16_000:], y[16_000:]) > 0.85

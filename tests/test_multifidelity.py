@@ -1,0 +1,149 @@
+"""Successive halving over training rows on a fake executor: real SMAC, fake clock."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from autometa.records import config_key
+from autometa.search import MultiFidelity, in_order, run_search
+from tests.fakes import FakeExecutor, outcome
+from tests.test_search import KNN, LINEAR, SPACE, settings
+
+FULL = 2700
+SH = MultiFidelity("successive_halving", max_rows=FULL, n_rungs=4)  # 100, 300, 900, 2700
+
+
+def quality(config: dict) -> float:
+    """A fixed loss per configuration, from a hash of it."""
+    digest = hashlib.sha256(config_key(config).encode()).hexdigest()
+    return int(digest[:8], 16) / 16**8
+
+
+def by_rows(seconds_per_row: float = 1e-3, models=None):
+    """Loss: the configuration's quality plus a penalty shrinking with the rows; seconds
+    proportional to the rows."""
+    def respond(job):
+        rows = job.run.rows or FULL
+        return "ok", outcome(quality(job.run.config) + 10.0 / rows, models=models), \
+            seconds_per_row * rows
+    return respond
+
+
+def search(executor, multi_fidelity=SH, **kwargs):
+    values = dict(multi_fidelity=multi_fidelity, full_rows=FULL, n_random_initial=0)
+    return run_search(SPACE, executor, settings(executor, **{**values, **kwargs}))
+
+
+def test_the_rungs_are_as_successive_halving_says():
+    assert SH.rungs == [100, 300, 900, 2700]
+    assert MultiFidelity("hyperband", 1000, 2, eta=2).rungs == [500, 1000]
+
+
+def test_one_bracket_runs_27_9_3_1_trials_and_promotes_the_best_of_each_rung():
+    executor = FakeExecutor(by_rows())
+    state = search(executor, max_evals=40, initial_design=in_order([KNN, LINEAR]))
+    rows = [t.fidelity for t in state.trials]
+    assert rows == [100] * 27 + [300] * 9 + [900] * 3 + [2700] + rows[40:]
+    assert [job.run.rows for job in executor.submitted[:40]] == \
+        [100] * 27 + [300] * 9 + [900] * 3 + [None]  # the top rung trains on all rows
+    for low, high, n in ((0, 27, 9), (27, 36, 3), (36, 39, 1)):
+        rung = state.trials[low:high]
+        best = sorted(rung, key=lambda t: t.loss)[:n]
+        promoted = state.trials[high:high + n]
+        assert {config_key(t.config) for t in promoted} == {config_key(t.config) for t in best}
+        assert all(t.promoted for t in promoted) and not any(t.promoted for t in state.trials[:27])
+    assert state.finalists == [state.trials[39]]
+
+
+def test_the_initial_design_enters_at_the_lowest_rung_and_is_promoted_like_any_other():
+    good = dict(LINEAR)  # the design's first configuration is the best one of all
+    executor = FakeExecutor(lambda job: ("ok", outcome(
+        (0.0 if job.run.config == good else 0.5 + quality(job.run.config)) + 10 / (
+            job.run.rows or FULL)), 1.0))
+    state = search(executor, max_evals=40, initial_design=in_order([good, KNN]))
+    first = state.trials[:2]
+    assert [t.config for t in first] == [good, KNN]
+    assert [t.origin for t in first] == ["portfolio", "portfolio"]
+    assert [t.fidelity for t in first] == [100, 100]
+    climbed = [t for t in state.trials if t.config == good]
+    assert [t.fidelity for t in climbed] == [100, 300, 900, 2700]
+    assert all(t.origin == "portfolio" for t in climbed)
+    assert state.finalists == [climbed[-1]]
+
+
+def test_hyperband_brackets_start_on_higher_rungs():
+    hb = MultiFidelity("hyperband", max_rows=FULL, n_rungs=3)  # 300, 900, 2700
+    executor = FakeExecutor(by_rows())
+    state = search(executor, multi_fidelity=hb, max_evals=40)
+    rows = [t.fidelity for t in state.trials]
+    first = 9 + 3 + 1
+    assert rows[:first] == [300] * 9 + [900] * 3 + [2700]
+    assert rows[first] == 900  # the second bracket starts a rung higher
+    assert 2700 in rows[first + 1:first + 6]
+
+
+def test_the_search_stops_at_the_deadline_and_the_finalists_are_the_highest_rung_reached():
+    executor = FakeExecutor(by_rows(seconds_per_row=1e-2))  # 1 s per trial on 100 rows
+    state = search(executor, deadline=40.0)
+    assert executor.clock.now == pytest.approx(40.0)
+    done = [t for t in state.trials if t.ok]
+    assert [t.fidelity for t in done] == [100] * 27 + [300] * 4  # 27 s, then 3 s each
+    assert state.trials[-1].status == "timeout" and state.trials[-1].fidelity == 300
+    assert state.finalists == done[27:]
+    assert state.best_loss == min(t.loss for t in done[27:])
+
+
+def test_fold_models_come_back_only_from_the_highest_fidelity():
+    executor = FakeExecutor(by_rows(models="fold models"))
+    state = search(executor, max_evals=40)
+    kept = [job.run.keep_models_below for job in executor.submitted]
+    assert kept[0] == np.inf  # before any success
+    assert kept[27] == np.inf  # the first trial of a new rung
+    assert kept[30] == min(t.loss for t in state.trials[27:30])  # within the rung
+    assert state.best_models[0] == 39  # the single full-fidelity trial
+
+
+@pytest.mark.parametrize("intensifier", ["successive_halving", "hyperband"])
+def test_in_parallel_every_trial_is_recorded_and_promotions_happen(intensifier):
+    mf = MultiFidelity(intensifier, max_rows=FULL, n_rungs=4)
+    executor = FakeExecutor(by_rows(), capacity=2)
+    state = search(executor, multi_fidelity=mf, max_evals=90)
+    assert len(state.trials) == 90 and [t.id for t in state.trials] == list(range(90))
+    assert {t.fidelity for t in state.trials} >= {100, 300, 900, 2700}
+    if intensifier == "successive_halving":
+        assert all(t.promoted == (t.fidelity > 100) for t in state.trials)
+        # a worker waits for the end of a rung rather than open a new bracket before it
+        # promotes: the first bracket's 40 trials are submitted first
+        submitted = [job.run.rows for job in executor.submitted]
+        assert submitted[:40] == [100] * 27 + [300] * 9 + [900] * 3 + [None]
+    assert state.finalists and all(t.fidelity == FULL for t in state.finalists)
+
+
+def test_without_multi_fidelity_every_trial_has_the_full_rows():
+    executor = FakeExecutor(by_rows())
+    state = search(executor, multi_fidelity=None, max_evals=5)
+    assert [t.fidelity for t in state.trials] == [FULL] * 5
+    assert all(job.run.rows is None for job in executor.submitted)
+    assert not any(t.promoted for t in state.trials)
+    assert state.finalists == state.trials
+
+
+def test_refit_estimates_use_the_rows_a_trial_trained_on():
+    from types import SimpleNamespace
+
+    from autometa.plan import refit_seconds, seconds_per_row
+    from autometa.records import Trial
+    from autometa.search import trial_rows
+
+    data = SimpleNamespace(splits=[(np.arange(2700), np.arange(10))] * 2, y=np.zeros(3000))
+    low = Trial(0, "linear", LINEAR, "smac", "ok", 0.1, 0.1, 0.01, wall_time=2.0, fidelity=100)
+    full = Trial(1, "linear", LINEAR, "smac", "ok", 0.1, 0.1, 0.01, wall_time=2.0,
+                 fidelity=FULL)
+    assert seconds_per_row(low, data) == pytest.approx(2.0 / 2 / 100)
+    assert seconds_per_row(full, data) == pytest.approx(2.0 / 2 / FULL)
+    assert refit_seconds(low, data) == pytest.approx(27 * refit_seconds(full, data))
+    assert trial_rows(300.0, SH) == 300 and trial_rows(2700.0, SH) is None
+    assert trial_rows(None, SH) is None and trial_rows(300.0, None) is None

@@ -34,7 +34,8 @@ from autometa.pool import Executor
 from autometa.portfolio import Portfolio, PortfolioError
 from autometa.portfolio import load as load_portfolio
 from autometa.records import Trial, finalists
-from autometa.search import MultiFidelity, SearchSettings, SearchState, run_search
+from autometa.search import SearchSettings, SearchState, run_search
+from autometa.smac_setup import MultiFidelity
 from autometa.space import build_space, configuration, root_defaults, select_families
 from autometa.surrogate import choose_surrogate, surrogate_weights
 from autometa.table import Table

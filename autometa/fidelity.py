@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from autometa.search import ETA, MultiFidelity
+from autometa.smac_setup import ETA, MultiFidelity
 from autometa.task import CLASSIFICATION
 
 MODES = ("auto", "full", "successive_halving", "hyperband")

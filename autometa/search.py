@@ -1,4 +1,5 @@
-"""Bayesian optimisation with SMAC3 over the CASH space (the only module importing SMAC).
+"""Bayesian optimisation with SMAC3 over the CASH space: the ask/tell loop (SMAC itself is
+set up in :mod:`autometa.smac_setup`).
 
 SMAC is used through ask/tell: trials run on an :class:`~autometa.pool.Executor`, the
 next configuration is asked for while the current one runs, and every trial —
@@ -19,7 +20,6 @@ with the trials so far. Before any success, the interrupt propagates.
 
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
 import time
@@ -35,51 +35,12 @@ from autometa.evaluation import Evaluation
 from autometa.pool import Executor
 from autometa.records import Trial, config_key, fidelity_level, finalists
 from autometa.sandbox import Job, JobResult
+from autometa.smac_setup import MultiFidelity, make_smac, trial_rows
 from autometa.space import ROOT, complete, configuration, to_dict
 
 PORTFOLIO_ORIGIN = "portfolio"
 
 InitialDesignFn = Callable[[Sequence[tuple[dict, float | None]]], dict | None]
-INTENSIFIERS = ("successive_halving", "hyperband")
-ETA = 3  # successive halving keeps a third of a rung's configurations for the next
-
-
-@dataclass(frozen=True)
-class MultiFidelity:
-    """Successive halving over training rows.
-
-    Attributes
-    ----------
-    intensifier : {"successive_halving", "hyperband"}
-        SMAC's intensifier.
-    max_rows : int
-        Training rows per split of the highest rung (all rows).
-    n_rungs : int
-        Rungs of the longest bracket (at least 2); rung ``k`` from the top trains on
-        ``max_rows / eta**k`` rows.
-    eta : int
-        One in ``eta`` configurations of a rung is promoted to the next.
-    """
-
-    intensifier: str
-    max_rows: int
-    n_rungs: int
-    eta: int = ETA
-
-    def __post_init__(self) -> None:
-        if self.intensifier not in INTENSIFIERS:
-            raise ValueError(f"intensifier must be one of {INTENSIFIERS}, got "
-                             f"{self.intensifier!r}.")
-        if self.n_rungs < 2 or self.eta < 2:
-            raise ValueError(f"successive halving needs n_rungs >= 2 and eta >= 2, got "
-                             f"{self.n_rungs} and {self.eta}.")
-
-    @property
-    def rungs(self) -> list[int]:
-        """Training rows of each rung of the longest bracket, lowest first."""
-        return [round(self.max_rows / self.eta ** k) for k in range(self.n_rungs - 1, -1, -1)]
-
-
 @dataclass(frozen=True)
 class SearchSettings:
     """How long and how a search runs.
@@ -106,15 +67,6 @@ class SearchSettings:
     surrogate: Callable[[ConfigurationSpace, int], object] | None = None  # SMAC's model
     multi_fidelity: MultiFidelity | None = None
     full_rows: int | None = None  # training rows per split of a trial on all rows
-
-
-def random_forest(space: ConfigurationSpace, seed: int):
-    """SMAC's random forest, made cheap: its default uses all cores and preallocates 2**20
-    leaves per tree, which costs about a second per retraining; this one milliseconds."""
-    from smac.model.random_forest import RandomForest
-
-    return RandomForest(space, log_y=True, n_trees=10, ratio_features=1.0, min_samples_split=2,
-                        min_samples_leaf=1, max_leaf_nodes=None, n_jobs=1, seed=seed)
 
 
 @dataclass
@@ -151,91 +103,6 @@ class SearchState:
     def best_loss(self) -> float:
         """The lowest loss of the :attr:`finalists` (``inf`` before a success)."""
         return min((t.loss for t in self.finalists), default=np.inf)
-
-
-def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path,
-              initial_configs: Sequence = ()):
-    """SMAC's hyperparameter-optimisation facade for ask/tell use (``initial_configs``:
-    configurations SMAC's initial design starts with)."""
-    from smac import HyperparameterOptimizationFacade as HPO
-    from smac import Scenario
-
-    scenario = Scenario(
-        space,
-        deterministic=True,
-        n_trials=10**6,
-        seed=settings.seed,
-        output_directory=output,
-        **scenario_budgets(settings.multi_fidelity),
-    )
-    initial = HPO.get_initial_design(scenario, n_configs=settings.n_random_initial,
-                                     additional_configs=list(initial_configs))
-    model = (settings.surrogate or random_forest)(space, settings.seed)
-    return HPO(
-        scenario,
-        target_function=None,
-        model=model,
-        acquisition_maximizer=in_stable_order(HPO.get_acquisition_maximizer(
-            scenario, challengers=2000, local_search_iterations=5
-        )),
-        initial_design=initial,
-        intensifier=make_intensifier(scenario, settings),
-        logging_level=logging.ERROR,
-        overwrite=True,
-    )
-
-
-def in_stable_order(maximizer):
-    """``maximizer`` with its local search started from the same points in the same order
-    in every process.
-
-    SMAC's local search dedupes its start points through a ``set`` of configurations,
-    whose order follows string hashing, which Python seeds anew in every process: the
-    same seed gave other trials from one run of a program to the next. The start points
-    are put in the order of their vectors instead.
-    """
-    local = getattr(maximizer, "_local_search", None)
-    starts = getattr(local, "_get_initial_points", None)
-    if starts is None:
-        return maximizer
-
-    def ordered(*args, **kwargs):
-        return sorted(starts(*args, **kwargs), key=_vector_key)
-
-    local._get_initial_points = ordered
-    return maximizer
-
-
-def _vector_key(config) -> tuple[float, ...]:
-    return tuple(np.nan_to_num(config.get_array(), nan=-1.0))
-
-
-def scenario_budgets(multi_fidelity: MultiFidelity | None) -> dict[str, float]:
-    """SMAC's ``Scenario`` budgets: the rows of the lowest and of the highest rung."""
-    if multi_fidelity is None:
-        return {}
-    mf = multi_fidelity  # SMAC counts floor(log_eta(max / min)) + 1 rungs:
-    low = mf.max_rows / mf.eta ** (mf.n_rungs - 0.5)  # halfway, safe from rounding
-    return {"min_budget": low, "max_budget": float(mf.max_rows)}
-
-
-def make_intensifier(scenario, settings: SearchSettings):
-    """One evaluation per configuration, or successive halving / Hyperband over rows."""
-    from smac import HyperparameterOptimizationFacade as HPO
-    from smac.intensifier import Hyperband, SuccessiveHalving
-
-    mf = settings.multi_fidelity
-    if mf is None:
-        return HPO.get_intensifier(scenario, max_config_calls=1)
-    kind = Hyperband if mf.intensifier == "hyperband" else SuccessiveHalving
-    return kind(scenario, eta=mf.eta, seed=settings.seed)
-
-
-def trial_rows(budget: float | None, multi_fidelity: MultiFidelity | None) -> int | None:
-    """Training rows per split of a trial SMAC gave ``budget`` (``None``: all rows)."""
-    if multi_fidelity is None or budget is None or round(budget) >= multi_fidelity.max_rows:
-        return None
-    return round(budget)
 
 
 def run_search(space: ConfigurationSpace, pool: Executor, settings: SearchSettings,

@@ -90,7 +90,7 @@ class RGPEFactory:
 
     def __call__(self, space: ConfigurationSpace, seed: int):
         from autometa.rgpe import RGPE
-        from autometa.search import random_forest
+        from autometa.smac_setup import random_forest
 
         names, rows = encoded(self.sources, space)
         return RGPE(space, rows, names, seed=seed) if rows else random_forest(space, seed)

@@ -23,7 +23,7 @@ import numpy as np
 from autometa.components import registry
 from autometa.components.target import NONE
 from autometa.portfolio import load as load_portfolio
-from autometa.search import random_forest
+from autometa.smac_setup import random_forest
 from autometa.space import build_space, select_families
 from autometa.surrogate import RGPEFactory, encoded, nearest_sources
 from autometa.transfer import load as load_sources
@@ -54,7 +54,8 @@ def smac_run(space, surrogate, oracle, n: int, seed: int) -> np.ndarray:
 
     from smac.runhistory.dataclasses import TrialValue
 
-    from autometa.search import SearchSettings, make_smac
+    from autometa.search import SearchSettings
+    from autometa.smac_setup import make_smac
 
     settings = SearchSettings(seed=seed, deadline=0.0, trial_time_limit=1.0,
                               n_random_initial=5, surrogate=surrogate)

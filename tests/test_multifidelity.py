@@ -136,7 +136,7 @@ def test_refit_estimates_use_the_rows_a_trial_trained_on():
 
     from autometa.plan import refit_seconds, seconds_per_row
     from autometa.records import Trial
-    from autometa.search import trial_rows
+    from autometa.smac_setup import trial_rows
 
     data = SimpleNamespace(splits=[(np.arange(2700), np.arange(10))] * 2, y=np.zeros(3000))
     low = Trial(0, "linear", LINEAR, "smac", "ok", 0.1, 0.1, 0.01, wall_time=2.0, fidelity=100)

@@ -136,7 +136,7 @@ def _same(a, b) -> bool:
 def _one_hot_codes(prep, sample: pd.DataFrame) -> OneHotCodes | None:
     """The :class:`OneHotCodes` of a fitted ``CategoryCodes -> ColumnTransformer(one-hot,
     remainder passthrough)`` pipeline, or ``None`` when ``prep`` is not one."""
-    if not (_codes_then(prep, ColumnTransformer)):
+    if not _codes_then(prep, ColumnTransformer):
         return None
     fitted = [t for t in prep.steps[1][1].transformers_ if t[0] != "remainder"]
     if len(fitted) != 1 or not isinstance(fitted[0][1], OneHotEncoder):

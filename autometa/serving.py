@@ -87,13 +87,12 @@ class OrdinalCodes(_Fitted):
         self.categorical, self.tables, self.numeric = categorical, tables, numeric
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        parts = [table[X[c].cat.codes.to_numpy(dtype=np.int64) + 1]
-                 for c, table in zip(self.categorical, self.tables, strict=True)]
-        out = np.empty((len(X), len(parts) + len(self.numeric)), dtype=np.float64)
-        for j, part in enumerate(parts):
-            out[:, j] = part
+        k = len(self.categorical)
+        out = np.empty((len(X), k + len(self.numeric)), dtype=np.float64)
+        for j, (c, table) in enumerate(zip(self.categorical, self.tables, strict=True)):
+            out[:, j] = table[X[c].cat.codes.to_numpy(dtype=np.int64) + 1]
         if self.numeric:
-            out[:, len(parts):] = X[self.numeric].to_numpy(dtype=np.float64)
+            out[:, k:] = X[self.numeric].to_numpy(dtype=np.float64)
         return out
 
 

@@ -199,7 +199,7 @@ def _pending(state: SearchState, running: dict) -> bool:
     tracker = state.smac.intensifier.get_state()["tracker"]
     for key, groups in tracker.items():
         bracket, stage = (int(k) for k in key.split(","))
-        rows = round(mf.max_rows / mf.eta ** (mf.n_rungs - 1 - bracket - stage))
+        rows = mf.rungs[bracket + stage]
         for _, configs in groups:
             if any((config_key(to_dict(c)), rows) not in seen for c in configs):
                 return True

@@ -24,9 +24,21 @@ from autometa.ensemble import Ensemble
 from autometa.errors import NoSuccessfulTrial
 from autometa.evaluation import TaskData
 from autometa.fidelity import choose_rungs, row_floor, split_orders
-from autometa.final import Ensembler, GreedyEnsembler, best_trial_ensemble, refit_members
+from autometa.final import (
+    Ensembler,
+    GreedyEnsembler,
+    best_trial_ensemble,
+    fastest_fitting,
+    refit_members,
+)
 from autometa.initial_design import InitialDesign, portfolio_design
-from autometa.latency import latency_batch, measure_ensemble, trial_latency, trim_to_limit
+from autometa.latency import (
+    fastest_serving,
+    latency_batch,
+    measure_ensemble,
+    trial_latency,
+    trim_to_limit,
+)
 from autometa.leaderboard import leaderboard_frame
 from autometa.metrics import Metric
 from autometa.plan import FitPlan
@@ -177,7 +189,7 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
         ensemble = final_ensemble(state, data, plan, executor, ensembler)
         temperature = calibration_temperature(ensemble, state, data, plan.seed)
         threshold = decision_threshold(ensemble, state, data, plan.seed, temperature)
-        latency = ensemble_latency(ensemble, state, data, plan)
+        ensemble, latency = served_ensemble(ensemble, state, data, plan)
         picks = previous.initial_configs if previous else [
             {"config": p.config, "reason": p.reason} for p in design.picks]
         result = FitResult(list(state.trials), ensemble, data.metric, plan.seed,
@@ -194,28 +206,46 @@ def final_ensemble(state: SearchState, data: TaskData, plan: FitPlan, executor: 
     fold models at once). Benchmarks call it several times on one search to compare
     ensemblers."""
     if state.interrupted:
-        return best_trial_ensemble(state, data)
+        return best_trial_ensemble(state, data).served(plan.n_workers)
     weights = ensembler.weights(state, data)
     ensemble = refit_members(weights, state, data, executor, plan.seed, plan.hard_end)
+    ensemble = ensemble.served(plan.n_workers)
     if plan.latency.seconds_per_row is None:
         return ensemble
-    return trim_to_limit(ensemble, latency_batch(data.X, plan.latency.batch_size, plan.seed),
-                         plan.latency)
+    batch = latency_batch(data.X, plan.latency.batch_size, plan.seed)
+    trimmed, fits = trim_to_limit(ensemble, batch, plan.latency, plan.n_workers)
+    return trimmed if fits else faster_single(trimmed, state, data, plan, executor, batch)
 
 
-def ensemble_latency(ensemble: Ensemble, state: SearchState, data: TaskData, plan: FitPlan
-                     ) -> float | None:
-    """The ensemble's seconds per row on a batch of training rows, when the trials'
-    prediction times say the measurement ends well before ``plan.hard_end``."""
+def faster_single(ensemble: Ensemble, state: SearchState, data: TaskData, plan: FitPlan,
+                  executor: Executor, batch) -> Ensemble:
+    """The fastest-estimated good trial refit alone (see :func:`fastest_fitting`) when it
+    fits the latency limit on ``batch``; else ``ensemble`` (one member over the limit)."""
+    trial = fastest_fitting(state, data, plan.latency, {m.trial for m in ensemble.members})
+    if trial is None:
+        return ensemble
+    single = refit_members({trial.id: 1.0}, state, data, executor, plan.seed, plan.hard_end)
+    if single.members[0].trial != trial.id:
+        return ensemble  # the refit failed or missed the deadline
+    single = single.served(plan.n_workers)
+    fits = measure_ensemble(single, batch, plan.n_workers) <= plan.latency.seconds_per_row
+    return single if fits else ensemble
+
+
+def served_ensemble(ensemble: Ensemble, state: SearchState, data: TaskData, plan: FitPlan
+                    ) -> tuple[Ensemble, float | None]:
+    """``ensemble`` set to its faster way of predicting (see :func:`fastest_serving`) and
+    its seconds per row on a batch of training rows, when the trials' prediction times say
+    the measurement ends well before ``plan.hard_end``; else as it is, and ``None``."""
     batch_size = plan.latency.batch_size
     trials = {t.id: t for t in state.trials}
     n_val, n_splits = len(data.val_index), len(data.splits)
     expected = batch_size * sum(trial_latency(trials[m.trial], n_val, n_splits, batch_size)
                                 for m in ensemble.members)
-    if time.monotonic() + MEASURE_CALLS * expected > plan.hard_end:
-        return None
+    if time.monotonic() + 2 * MEASURE_CALLS * expected > plan.hard_end:
+        return ensemble, None
     batch = latency_batch(data.X, batch_size, plan.seed)
-    return measure_ensemble(ensemble, batch, plan.n_workers)
+    return fastest_serving(ensemble, batch, plan.n_workers)
 
 
 def calibration_temperature(ensemble: Ensemble, state: SearchState, data: TaskData,

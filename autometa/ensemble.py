@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -133,11 +133,19 @@ class Member:
 
 @dataclass(frozen=True)
 class Ensemble:
-    """Weighted average of member predictions (probabilities or values)."""
+    """Weighted average of member predictions (probabilities or values).
+
+    ``concurrent``: with several prediction threads, members predict at the same time in
+    threads of their own, one thread each; otherwise one after the other, each with the
+    threads it was set to (see :meth:`served`). Which is faster depends on the members
+    (libraries whose Python parts hold the GIL gain little from member threads; a single
+    slow member gains nothing), so the fit times both and keeps the faster.
+    """
 
     members: tuple[Member, ...]
     task: str
     n_classes: int | None = None
+    concurrent: bool = False
 
     @property
     def weights(self) -> dict[int, float]:
@@ -145,20 +153,29 @@ class Ensemble:
         total = sum(m.weight for m in self.members)
         return {m.trial: m.weight / total for m in self.members}
 
+    def served(self, n_threads: int, concurrent: bool = False) -> Ensemble:
+        """This ensemble set to predict with ``n_threads`` threads: its members in
+        parallel threads of one each (``concurrent``), or one after the other with
+        ``n_threads`` each. The members' models are changed in place."""
+        from autometa.serving import use_threads
+
+        concurrent = concurrent and n_threads > 1 and len(self.members) > 1
+        for m in self.members:
+            use_threads(m.pipeline, 1 if concurrent else n_threads)
+        return replace(self, concurrent=concurrent)
+
     def predict(self, X, n_threads: int | None = None) -> np.ndarray:
         """Probabilities over all classes (classification) or values (regression).
 
-        With ``n_threads`` > 1, members predict concurrently in up to ``n_threads``
-        threads, each member's own OpenMP/BLAS pools capped at one thread (more threads
-        than free cores slow prediction down severely); ``None`` leaves the libraries'
-        defaults and predicts one member after the other.
+        ``n_threads`` caps the OpenMP/BLAS pools of the libraries meanwhile (one per
+        member thread when ``concurrent``; ``None`` leaves the libraries' defaults).
         """
         from autometa.evaluation import predict_pipeline
 
         def one(m: Member) -> np.ndarray:
             return m.weight * predict_pipeline(m.pipeline, X, self.task, self.n_classes)
 
-        workers = min(len(self.members), n_threads or 1)
+        workers = min(len(self.members), n_threads or 1) if self.concurrent else 1
         limit = nullcontext() if n_threads is None else _threadpools().limit(
             limits=1 if workers > 1 else n_threads)
         with limit:

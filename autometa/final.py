@@ -24,6 +24,7 @@ from autometa.weights import weights_of
 
 SOUNDNESS_ROWS = 500  # training rows a refit member is checked on
 MEMBER_GAIN = 0.5  # under a rank metric, an ensemble member gains at least this share of
+FAST_MARGIN = 0.5  # a refit member under a latency limit is estimated at most at this share
 # the best trial's gain over predicting the class shares
 
 
@@ -81,6 +82,19 @@ def affordable(ranked: list[Trial], data: TaskData, latency: LatencyLimit
         fastest = int(np.argmin(costs))
         return [ranked[fastest]], [0.0]
     return [ranked[i] for i in fits], [costs[i] for i in fits]
+
+
+def fastest_fitting(state: SearchState, data: TaskData, latency: LatencyLimit,
+                    exclude: set[int]) -> Trial | None:
+    """The best trial (not in ``exclude``) whose estimated seconds per row are at most
+    ``FAST_MARGIN`` of the limit: a member to refit when none of the ensemble's fits the
+    limit once refit (a model refit on all rows predicts slower than its fold models, e.g.
+    forests grow larger and nearest neighbours search more rows)."""
+    n_val, n_splits = len(data.val_index), len(data.splits)
+    fast = [t for t in candidates(state, data) if t.id not in exclude
+            and trial_latency(t, n_val, n_splits, latency.batch_size)
+            <= FAST_MARGIN * latency.seconds_per_row]
+    return fast[0] if fast else None
 
 
 def candidates(state: SearchState, data: TaskData) -> list[Trial]:

@@ -5,8 +5,8 @@ A limit (``infer_limit``, seconds per row on batches of ``infer_limit_batch_size
 as in AutoGluon) acts twice. Ensemble selection only combines trials whose estimated
 latencies (:func:`trial_latency`) add up to less than it; after the refit, the members
 are timed on a batch of training rows and the slowest are dropped until the sum fits
-(:func:`trim_to_limit`). Every fit then times its final ensemble on such a batch
-(:func:`measure_ensemble`).
+(:func:`trim_to_limit`). Every fit then times its final ensemble on such a batch, in
+both ways it can use several threads, and keeps the faster (:func:`fastest_serving`).
 """
 
 from __future__ import annotations
@@ -67,14 +67,31 @@ def measure_ensemble(ensemble: Ensemble, batch: pd.DataFrame, n_threads: int) ->
     return seconds_per_row(lambda X: ensemble.predict(X, n_threads=n_threads), batch)
 
 
-def trim_to_limit(ensemble: Ensemble, batch: pd.DataFrame, limit: LatencyLimit
-                  ) -> Ensemble:
-    """``ensemble`` with the members whose summed seconds per row on ``batch`` fit ``limit``.
+def fastest_serving(ensemble: Ensemble, batch: pd.DataFrame, n_threads: int
+                    ) -> tuple[Ensemble, float]:
+    """``ensemble`` set to the faster of its two ways of predicting with ``n_threads``
+    threads (members one after the other, or concurrently: see
+    :meth:`~autometa.ensemble.Ensemble.served`), and its seconds per row on ``batch``."""
+    one_by_one = ensemble.served(n_threads)
+    seconds = measure_ensemble(one_by_one, batch, n_threads)
+    if n_threads == 1 or len(ensemble.members) == 1:
+        return one_by_one, seconds
+    concurrent = ensemble.served(n_threads, concurrent=True)
+    other = measure_ensemble(concurrent, batch, n_threads)
+    if other < seconds:
+        return concurrent, other
+    return ensemble.served(n_threads), seconds
+
+
+def trim_to_limit(ensemble: Ensemble, batch: pd.DataFrame, limit: LatencyLimit,
+                  n_threads: int = 1) -> tuple[Ensemble, bool]:
+    """``ensemble`` with the members whose summed seconds per row on ``batch`` fit ``limit``,
+    and whether any fits.
 
     Members are timed one by one and kept greedily by weight per second while the sum
-    fits; when no member fits alone, the fastest one is kept.
+    fits; when no member fits alone, the fastest one is kept (and ``False`` returned).
     """
-    times = {m.trial: seconds_per_row(_member(ensemble, m), batch, repeats=1)
+    times = {m.trial: seconds_per_row(_member(ensemble, m, n_threads), batch, repeats=1)
              for m in ensemble.members}
     kept, total = [], 0.0
     for m in sorted(ensemble.members, key=lambda m: -m.weight / max(times[m.trial], 1e-12)):
@@ -82,12 +99,13 @@ def trim_to_limit(ensemble: Ensemble, batch: pd.DataFrame, limit: LatencyLimit
             kept.append(m)
             total += times[m.trial]
     if not kept:
-        kept = [min(ensemble.members, key=lambda m: times[m.trial])]
+        fastest = min(ensemble.members, key=lambda m: times[m.trial])
+        return replace(ensemble, members=(fastest,)), False
     if len(kept) == len(ensemble.members):
-        return ensemble
-    return replace(ensemble, members=tuple(sorted(kept, key=lambda m: m.trial)))
+        return ensemble, True
+    return replace(ensemble, members=tuple(sorted(kept, key=lambda m: m.trial))), True
 
 
-def _member(ensemble: Ensemble, member: Member) -> Callable:
+def _member(ensemble: Ensemble, member: Member, n_threads: int) -> Callable:
     alone = replace(ensemble, members=(member,))
-    return lambda X: alone.predict(X, n_threads=1)
+    return lambda X: alone.predict(X, n_threads=n_threads)

@@ -218,3 +218,16 @@ def _swap_hgb_encoder(model, seen: pd.DataFrame) -> None:
     fast = OrdinalCodes(categorical, tables, numeric)
     if _same(original.transform(seen), fast.transform(seen)):
         model._preprocessor = fast
+
+
+def use_threads(model, n_threads: int):
+    """``model`` (a pipeline, its fold average or a transformed-target wrapper) set to
+    predict with ``n_threads`` threads: the ``n_jobs`` of its final estimator (LightGBM,
+    XGBoost, k-nearest neighbours and forests read it when predicting; the others follow
+    the OpenMP/BLAS limit the caller sets). Changed in place; returned for chaining."""
+    for pipeline in getattr(model, "pipelines", [model]):
+        final = pipeline.steps[-1][1] if isinstance(pipeline, Pipeline) else pipeline
+        final = getattr(final, "regressor_", final)
+        if hasattr(final, "get_params") and "n_jobs" in final.get_params(deep=False):
+            final.set_params(n_jobs=n_threads)
+    return model

@@ -251,7 +251,8 @@ def member_breakdown(model, X: pd.DataFrame) -> dict:
                 "ms": ms(lambda m=m: predict_pipeline(m.pipeline, frame, ensemble.task,
                                                       ensemble.n_classes))}
                for m in ensemble.members]
-    return {"transform_ms": ms(lambda: model._transform(batch)), "members": members}
+    return {"transform_ms": ms(lambda: model._transform(batch)), "members": members,
+            "concurrent": bool(getattr(ensemble, "concurrent", False))}
 
 
 def versions(names: list[str]) -> dict[str, str]:

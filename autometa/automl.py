@@ -28,7 +28,7 @@ from autometa.final import (
     Ensembler,
     GreedyEnsembler,
     best_trial_ensemble,
-    fastest_fitting,
+    family_leaders,
     refit_members,
 )
 from autometa.initial_design import InitialDesign, portfolio_design
@@ -36,8 +36,10 @@ from autometa.latency import (
     fastest_serving,
     latency_batch,
     measure_ensemble,
+    members_share,
     trial_latency,
     trim_to_limit,
+    typing_latency,
 )
 from autometa.leaderboard import leaderboard_frame
 from autometa.metrics import Metric
@@ -53,6 +55,7 @@ from autometa.surrogate import choose_surrogate, surrogate_weights
 from autometa.table import Table
 from autometa.threshold import ensemble_threshold
 
+FALLBACK_TRIES = 3  # single members refit and timed when no ensemble member fits a limit
 MEASURE_CALLS = 4  # the latency measurement costs about this many predictions of its batch
 
 
@@ -87,8 +90,9 @@ class FitResult:
         the ensemble's validation predictions when the metric scores labels, else 0.5);
         ``None`` for multiclass and regression.
     predict_latency : float or None
-        The ensemble's measured seconds per row on a batch of training rows (of the
-        plan's latency batch size; ``None`` when the budget left no time to measure).
+        The measured seconds per row of typing a batch of training rows (of the plan's
+        latency batch size) and of the ensemble's prediction of it; ``None`` when the
+        budget left no time to measure.
     temperature : float or None
         The temperature scaling the ensemble's probabilities (classification; fitted on
         its validation predictions when the metric scores their level, such as log
@@ -186,10 +190,13 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
         if not state.successes:
             raise NoSuccessfulTrial(state.trials, plan.budget)
         ensembler = ensembler or GreedyEnsembler(latency=plan.latency)
-        ensemble = final_ensemble(state, data, plan, executor, ensembler)
+        typing = typing_latency(table.schema, data.X, plan.latency.batch_size, plan.seed)
+        ensemble = final_ensemble(state, data, replace(
+            plan, latency=members_share(plan.latency, typing)), executor, ensembler)
         temperature = calibration_temperature(ensemble, state, data, plan.seed)
         threshold = decision_threshold(ensemble, state, data, plan.seed, temperature)
         ensemble, latency = served_ensemble(ensemble, state, data, plan)
+        latency = None if latency is None else latency + typing
         picks = previous.initial_configs if previous else [
             {"config": p.config, "reason": p.reason} for p in design.picks]
         result = FitResult(list(state.trials), ensemble, data.metric, plan.seed,
@@ -219,17 +226,25 @@ def final_ensemble(state: SearchState, data: TaskData, plan: FitPlan, executor: 
 
 def faster_single(ensemble: Ensemble, state: SearchState, data: TaskData, plan: FitPlan,
                   executor: Executor, batch) -> Ensemble:
-    """The fastest-estimated good trial refit alone (see :func:`fastest_fitting`) when it
-    fits the latency limit on ``batch``; else ``ensemble`` (one member over the limit)."""
-    trial = fastest_fitting(state, data, plan.latency, {m.trial for m in ensemble.members})
-    if trial is None:
-        return ensemble
-    single = refit_members({trial.id: 1.0}, state, data, executor, plan.seed, plan.hard_end)
-    if single.members[0].trial != trial.id:
-        return ensemble  # the refit failed or missed the deadline
-    single = single.served(plan.n_workers)
-    fits = measure_ensemble(single, batch, plan.n_workers) <= plan.latency.seconds_per_row
-    return single if fits else ensemble
+    """The best of up to ``FALLBACK_TRIES`` trials of other families (see
+    :func:`family_leaders`), each refit alone and timed on ``batch``, that fits the latency
+    limit; else ``ensemble`` (one member over the limit)."""
+    trials = {t.id: t for t in state.trials}
+    slow = {trials[m.trial].family for m in ensemble.members}
+    for trial in family_leaders(state, data, slow)[:FALLBACK_TRIES]:
+        try:
+            single = refit_members({trial.id: 1.0}, state, data, executor, plan.seed,
+                                   plan.hard_end)
+        except RuntimeError:  # the refit failed, and no fold models to fall back to
+            continue
+        if time.monotonic() > plan.hard_end:
+            break
+        if single.members[0].trial != trial.id:
+            continue  # the refit failed
+        single = single.served(plan.n_workers)
+        if measure_ensemble(single, batch, plan.n_workers) <= plan.latency.seconds_per_row:
+            return single
+    return ensemble
 
 
 def served_ensemble(ensemble: Ensemble, state: SearchState, data: TaskData, plan: FitPlan

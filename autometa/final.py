@@ -24,7 +24,6 @@ from autometa.weights import weights_of
 
 SOUNDNESS_ROWS = 500  # training rows a refit member is checked on
 MEMBER_GAIN = 0.5  # under a rank metric, an ensemble member gains at least this share of
-FAST_MARGIN = 0.5  # a refit member under a latency limit is estimated at most at this share
 # the best trial's gain over predicting the class shares
 
 
@@ -84,17 +83,16 @@ def affordable(ranked: list[Trial], data: TaskData, latency: LatencyLimit
     return [ranked[i] for i in fits], [costs[i] for i in fits]
 
 
-def fastest_fitting(state: SearchState, data: TaskData, latency: LatencyLimit,
-                    exclude: set[int]) -> Trial | None:
-    """The best trial (not in ``exclude``) whose estimated seconds per row are at most
-    ``FAST_MARGIN`` of the limit: a member to refit when none of the ensemble's fits the
-    limit once refit (a model refit on all rows predicts slower than its fold models, e.g.
-    forests grow larger and nearest neighbours search more rows)."""
-    n_val, n_splits = len(data.val_index), len(data.splits)
-    fast = [t for t in candidates(state, data) if t.id not in exclude
-            and trial_latency(t, n_val, n_splits, latency.batch_size)
-            <= FAST_MARGIN * latency.seconds_per_row]
-    return fast[0] if fast else None
+def family_leaders(state: SearchState, data: TaskData, skip: set[str]) -> list[Trial]:
+    """The best trial of each family not in ``skip``, best first: the members to try alone
+    when none of the ensemble's fits a latency limit once refit (the trials' timings on
+    their small validation folds tell little of a refit model's time on a batch: a refit
+    forest is larger, nearest neighbours search more rows)."""
+    leaders: dict[str, Trial] = {}
+    for trial in candidates(state, data):
+        if trial.family not in skip:
+            leaders.setdefault(trial.family, trial)
+    return list(leaders.values())
 
 
 def candidates(state: SearchState, data: TaskData) -> list[Trial]:

@@ -50,6 +50,19 @@ def latency_batch(X: pd.DataFrame, batch_size: int, seed: int) -> pd.DataFrame:
     return X.iloc[rows].reset_index(drop=True)
 
 
+def typing_latency(schema, X: pd.DataFrame, batch_size: int, seed: int) -> float:
+    """Seconds per row of typing a batch of ``X``'s rows with ``schema`` (every prediction
+    does it before the members see the rows)."""
+    return seconds_per_row(schema.transform, latency_batch(X, batch_size, seed))
+
+
+def members_share(limit: LatencyLimit, typing: float) -> LatencyLimit:
+    """What is left of ``limit`` for the members once typing the rows took ``typing``."""
+    if limit.seconds_per_row is None:
+        return limit
+    return replace(limit, seconds_per_row=max(limit.seconds_per_row - typing, 0.0))
+
+
 def seconds_per_row(predict, batch: pd.DataFrame, repeats: int = 2) -> float:
     """The fastest of ``repeats`` timed calls of ``predict(batch)`` (after one warm-up
     call on a single row), per row."""

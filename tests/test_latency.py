@@ -16,7 +16,13 @@ from sklearn.preprocessing import StandardScaler
 from autometa import AutoMetaClassifier, AutoMetaRegressor
 from autometa.ensemble import Ensemble, Member, ensemble_selection
 from autometa.forest import forest_predict, pipeline_predict
-from autometa.latency import LatencyLimit, fastest_serving, trial_latency, trim_to_limit
+from autometa.latency import (
+    LatencyLimit,
+    fastest_serving,
+    members_share,
+    trial_latency,
+    trim_to_limit,
+)
 from autometa.records import Trial
 
 
@@ -162,8 +168,16 @@ def test_a_fast_trial_is_refit_when_no_member_fits_the_limit():
                               include=("linear", "random_forest"))
         result = run_automl(table, plan, executor=executor)
         slow = Ensemble((Member(result.best.id, 1.0, Sleepy(1e-3, 0.5)),), "classification", 2)
-        limited = replace(plan, latency=LatencyLimit(1e-4, 200), start=time.monotonic())
+        limited = replace(plan, latency=LatencyLimit(1e-3, 200), start=time.monotonic())
         batch = result.data.X.iloc[:200]
         served = faster_single(slow, result.state, result.data, limited, executor, batch)
-    assert served is not slow and served.members[0].trial != result.best.id
+    assert served is not slow
+    family = {t.id: t.family for t in result.trials}
+    assert family[served.members[0].trial] != result.best.family
     assert served.predict(batch).shape == (200, 2)
+
+
+def test_typing_the_rows_takes_its_share_of_the_limit():
+    assert members_share(LatencyLimit(1e-5, 1000), 3e-6).seconds_per_row == pytest.approx(7e-6)
+    assert members_share(LatencyLimit(1e-5, 1000), 3e-5).seconds_per_row == 0.0
+    assert members_share(LatencyLimit(None, 1000), 3e-6).seconds_per_row is None

@@ -208,6 +208,14 @@ def _add_fit(commands, common: argparse.ArgumentParser) -> None:
     fit.add_argument("--proxy-subsets", choices=["boundary", "random"], default="random",
                      help="rows of the subsets: stratified random, or half of them where a "
                      "cheap model is least sure (default: random)")
+    fit.add_argument("--surrogate", choices=["auto", "rf", "rgpe"], default="auto",
+                     help="SMAC's model of the losses: its random forest, or rgpe (forests of "
+                     "the most similar corpus tasks and stored fits, weighted by how well "
+                     "they rank this task's trials); default: auto (rf)")
+    fit.add_argument("--target-transform", choices=["auto", "none"], default="none",
+                     help="regression: let the search also try log1p and Yeo-Johnson "
+                     "transformations of the target (auto), or fit the raw target (none, "
+                     "the default)")
     fit.add_argument("--seed", type=int, metavar="N", help="random seed (default: random)")
     fit.add_argument("-o", "--output", metavar="MODEL",
                      help="save the fitted model here with joblib, e.g. model.joblib")

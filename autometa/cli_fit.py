@@ -123,13 +123,16 @@ def check_destinations(output: str | None, report: str | None) -> None:
 def _estimator(task_name: str, args: argparse.Namespace):
     from autometa import AutoMetaClassifier, AutoMetaRegressor
 
-    cls = AutoMetaClassifier if task_name == CLASSIFICATION else AutoMetaRegressor
+    regression = task_name != CLASSIFICATION
+    cls = AutoMetaRegressor if regression else AutoMetaClassifier
+    extra = {"target_transform": args.target_transform} if regression else {}
     return cls(time_budget=args.time_budget, metric=args.metric, max_evals=args.max_evals,
                n_jobs=args.n_jobs, include=args.include, exclude=args.exclude,
                infer_limit=args.infer_limit, infer_limit_batch_size=args.infer_limit_batch_size,
                random_state=args.seed, verbose=0 if args.quiet else 1,
                experience=args.experience, experience_tag=args.experience_tag,
-               fidelity=args.fidelity, proxy_subsets=args.proxy_subsets)
+               fidelity=args.fidelity, proxy_subsets=args.proxy_subsets,
+               surrogate=args.surrogate, **extra)
 
 
 def _fit(estimator, X: pd.DataFrame, y: pd.Series, weights: pd.Series | None = None) -> None:

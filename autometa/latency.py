@@ -2,11 +2,14 @@
 under a limit.
 
 A limit (``infer_limit``, seconds per row on batches of ``infer_limit_batch_size`` rows,
-as in AutoGluon) acts twice. Ensemble selection only combines trials whose estimated
-latencies (:func:`trial_latency`) add up to less than it; after the refit, the members
-are timed on a batch of training rows and the slowest are dropped until the sum fits
-(:func:`trim_to_limit`). Every fit then times its final ensemble on such a batch, in
-both ways it can use several threads, and keeps the faster (:func:`fastest_serving`).
+as in AutoGluon) covers typing the rows (:func:`typing_latency`; the members get what is
+left, :func:`members_share`) and the members' predictions. Ensemble selection only
+combines trials whose estimated latencies (:func:`trial_latency`) add up to less than it;
+after the refit, the members are timed on a batch of training rows and the slowest are
+dropped until the sum fits (:func:`trim_to_limit`); when not even one fits, the best
+trials of other families are refit alone and timed (``automl.faster_single``). Every fit
+then times its final ensemble on such a batch, in both ways it can use several threads,
+and keeps the faster (:func:`fastest_serving`).
 """
 
 from __future__ import annotations

@@ -405,16 +405,20 @@ def test_bad_weight_columns_in_process(work, capsys, monkeypatch, args, message)
     assert message in err
 
 
-def test_fit_options_reach_the_estimators_fidelity_parameters():
+def test_fit_options_reach_the_estimators_search_parameters():
     from autometa.cli import build_parser
     from autometa.cli_fit import _estimator
 
     args = build_parser().parse_args(["fit", "t.csv", "--target", "y", "--fidelity",
-                                      "hyperband", "--proxy-subsets", "boundary"])
+                                      "hyperband", "--proxy-subsets", "boundary",
+                                      "--surrogate", "rgpe", "--target-transform", "auto"])
     estimator = _estimator("classification", args)
     assert (estimator.fidelity, estimator.proxy_subsets) == ("hyperband", "boundary")
+    assert estimator.surrogate == "rgpe" and "target_transform" not in estimator.get_params()
+    assert _estimator("regression", args).target_transform == "auto"
     defaults = _estimator("regression", build_parser().parse_args(["fit", "t.csv",
                                                                     "--target", "y"]))
     assert (defaults.fidelity, defaults.proxy_subsets) == ("auto", "random")
+    assert (defaults.surrogate, defaults.target_transform) == ("auto", "none")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["fit", "t.csv", "--target", "y", "--fidelity", "bohb"])

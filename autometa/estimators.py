@@ -55,6 +55,7 @@ class _Previous:
     result: FitResult
     fingerprint: str
     experience_uid: str | None = None  # its record in the experience store
+    settings: dict | None = None  # the parameters that shaped its search
 
 
 def fingerprint(frame: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None = None
@@ -237,7 +238,23 @@ class AutoMetaEstimator(BaseEstimator):
                 "warm_start=True continues the previous search, which was run on other data; "
                 "fit the same X and y again, or set warm_start=False to start anew."
             )
+        changed = [f"{name}={was!r} (now {now!r})"
+                   for name, now in self._search_settings().items()
+                   if (was := (previous.settings or {}).get(name, now)) != now]
+        if changed:
+            raise ValueError(
+                "warm_start=True continues the previous search, which ran with "
+                f"{', '.join(changed)}; set these back, or set warm_start=False to start anew."
+            )
         return previous.result
+
+    def _search_settings(self) -> dict:
+        """The parameters that shape the search space and its losses (a continued search
+        must keep them)."""
+        names = ("metric", "resampling", "include", "exclude", "extra_models", "fidelity",
+                 "proxy_subsets", *self._task_settings())
+        return {name: tuple(v) if isinstance(v := getattr(self, name), list) else v
+                for name in names}
 
     def _plan(self, n_rows: int, seed: int, start: float, n_workers: int) -> FitPlan:
         return FitPlan.create(
@@ -291,7 +308,8 @@ class AutoMetaEstimator(BaseEstimator):
         self.fit_time_ = result.fit_time
         self.predict_latency_ = result.predict_latency
         self.versions_ = library_versions()
-        self._previous = _Previous(replace(result, data=None), key, link and link.uid)
+        self._previous = _Previous(replace(result, data=None), key, link and link.uid,
+                                   self._search_settings())
 
     def _seed(self) -> int:
         if isinstance(self.random_state, Integral):

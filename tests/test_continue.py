@@ -39,6 +39,17 @@ def test_warm_start_on_other_data_is_a_clear_error(mixed):
     assert clf.predict(X).shape == (len(X),)
 
 
+def test_warm_start_with_another_search_space_is_a_clear_error(mixed):
+    X, y = mixed
+    clf = AutoMetaClassifier(max_evals=2, random_state=0, warm_start=True, **FAST).fit(X, y)
+    clf.set_params(include=["linear"], metric="accuracy", max_evals=1)
+    with pytest.raises(ValueError, match=r"metric=None \(now 'accuracy'\), "
+                       r"include=\('linear', 'knn'\) \(now \('linear',\)\)"):
+        clf.fit(X, y)
+    clf.set_params(include=["linear", "knn"], metric=None).fit(X, y)  # as before: continues
+    assert len(clf.trials_) == 3
+
+
 def test_a_pickled_model_forgets_the_live_search_but_predicts(mixed, tmp_path):
     X, y = mixed
     clf = AutoMetaClassifier(max_evals=2, random_state=0, warm_start=True, **FAST).fit(X, y)

@@ -10,10 +10,9 @@ import copy
 import os
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from numbers import Integral, Real
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
@@ -25,6 +24,7 @@ from autometa import data as tabular
 from autometa.automl import FitResult, run_automl
 from autometa.calibration import apply_temperature
 from autometa.callbacks import Callback
+from autometa.continuation import Previous, fingerprint, search_settings, to_continue
 from autometa.docs import (
     ATTRS_DOC,
     PARAMS_DOC,
@@ -46,27 +46,6 @@ from autometa.table import Table
 from autometa.task import CLASSIFICATION, REGRESSION, TaskType
 from autometa.threshold import DEFAULT_THRESHOLD
 from autometa.versions import library_versions, warn_if_changed
-
-
-@dataclass(frozen=True)
-class _Previous:
-    """A finished fit that ``warm_start`` may continue, and the identity of its data."""
-
-    result: FitResult
-    fingerprint: str
-    experience_uid: str | None = None  # its record in the experience store
-    settings: dict | None = None  # the parameters that shaped its search
-
-
-def fingerprint(frame: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None = None
-                ) -> str:
-    """A cheap identity of a training set: shape, columns, types, target, weights and
-    sampled rows."""
-    step = max(1, len(frame) // 1000)
-    sample = frame.iloc[::step]
-    rows = pd.util.hash_pandas_object(sample, index=False).to_numpy()
-    identity = (frame.shape, list(map(str, frame.columns)), list(map(str, frame.dtypes)), y, rows)
-    return joblib.hash(identity if sample_weight is None else (*identity, sample_weight))
 
 
 class AutoMetaEstimator(BaseEstimator):
@@ -229,32 +208,17 @@ class AutoMetaEstimator(BaseEstimator):
                 if hasattr(probe, name)}
 
     def _previous_fit(self, key: str) -> FitResult | None:
-        """The fit to continue when ``warm_start`` and this data was fitted before."""
-        previous = getattr(self, "_previous", None)
-        if not self.warm_start or previous is None:
-            return None
-        if previous.fingerprint != key:
-            raise ValueError(
-                "warm_start=True continues the previous search, which was run on other data; "
-                "fit the same X and y again, or set warm_start=False to start anew."
-            )
-        changed = [f"{name}={was!r} (now {now!r})"
-                   for name, now in self._search_settings().items()
-                   if (was := (previous.settings or {}).get(name, now)) != now]
-        if changed:
-            raise ValueError(
-                "warm_start=True continues the previous search, which ran with "
-                f"{', '.join(changed)}; set these back, or set warm_start=False to start anew."
-            )
-        return previous.result
+        """The fit to continue when ``warm_start`` (see :func:`autometa.continuation.
+        to_continue`)."""
+        previous = getattr(self, "_previous", None) if self.warm_start else None
+        return to_continue(previous, key, self._search_settings())
 
     def _search_settings(self) -> dict:
         """The parameters that shape the search space and its losses (a continued search
         must keep them)."""
-        names = ("metric", "resampling", "include", "exclude", "extra_models", "fidelity",
-                 "proxy_subsets", *self._task_settings())
-        return {name: tuple(v) if isinstance(v := getattr(self, name), list) else v
-                for name in names}
+        return search_settings(self, ("metric", "resampling", "include", "exclude",
+                                      "extra_models", "fidelity", "proxy_subsets",
+                                      *self._task_settings()))
 
     def _plan(self, n_rows: int, seed: int, start: float, n_workers: int) -> FitPlan:
         return FitPlan.create(
@@ -308,7 +272,7 @@ class AutoMetaEstimator(BaseEstimator):
         self.fit_time_ = result.fit_time
         self.predict_latency_ = result.predict_latency
         self.versions_ = library_versions()
-        self._previous = _Previous(replace(result, data=None), key, link and link.uid,
+        self._previous = Previous(replace(result, data=None), key, link and link.uid,
                                    self._search_settings())
 
     def _seed(self) -> int:

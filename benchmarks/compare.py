@@ -39,6 +39,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -286,6 +287,8 @@ def run_one(system: str, task: Task, seed: int, split: Path, y_test: np.ndarray,
                         2 * args.budget + 60)
         row.update(watched, max_process_rss_mb=max_process_rss_mb(rundir))
         row.update(collect(rundir, task, y_test, watched, log))
+        if (rundir / "pred.npy").exists():  # kept for later studies of the predictions
+            shutil.copy(rundir / "pred.npy", args.out / "predictions" / f"{log.stem}.npy")
     if row["status"] == "ok":
         row["fit_over_budget"] = row["fit_s"] / args.budget
     return row
@@ -410,6 +413,7 @@ def run(args: argparse.Namespace) -> None:
     read_settings(args.out, args)
     reused = reuse(args.reuse, args, systems) if args.reuse else None
     (args.out / "logs").mkdir(parents=True, exist_ok=True)
+    (args.out / "predictions").mkdir(exist_ok=True)
     check_settings(args, reused)
     results = args.out / "results.jsonl"
     done = {(r["system"], r["task"], r["seed"]) for r in read_rows(results)

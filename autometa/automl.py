@@ -190,7 +190,8 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
         if not state.successes:
             raise NoSuccessfulTrial(state.trials, plan.budget)
         ensembler = ensembler or GreedyEnsembler(latency=plan.latency)
-        typing = typing_latency(table.schema, data.X, plan.latency.batch_size, plan.seed)
+        typing = typing_latency(table.schema, table.raw_sample if table.raw_sample is not None
+                                else data.X, plan.latency.batch_size, plan.seed)
         ensemble = final_ensemble(state, data, replace(
             plan, latency=members_share(plan.latency, typing)), executor, ensembler)
         temperature = calibration_temperature(ensemble, state, data, plan.seed)

@@ -25,6 +25,7 @@ from autometa.ensemble import Ensemble, Member
 from autometa.records import Trial
 
 DEFAULT_BATCH_SIZE = 1_000
+LIMIT_SHARE = 0.75  # of a latency limit, what the members may take when timed at fit
 
 
 @dataclass(frozen=True)
@@ -53,17 +54,24 @@ def latency_batch(X: pd.DataFrame, batch_size: int, seed: int) -> pd.DataFrame:
     return X.iloc[rows].reset_index(drop=True)
 
 
-def typing_latency(schema, X: pd.DataFrame, batch_size: int, seed: int) -> float:
-    """Seconds per row of typing a batch of ``X``'s rows with ``schema`` (every prediction
-    does it before the members see the rows)."""
-    return seconds_per_row(schema.transform, latency_batch(X, batch_size, seed))
+def typing_latency(schema, rows: pd.DataFrame, batch_size: int, seed: int) -> float:
+    """Seconds per row of typing a batch of ``rows`` (as given to ``predict``: a frame of
+    :func:`autometa.data.as_frame`) with ``schema``, as every prediction does before the
+    members see the rows."""
+    from autometa.data import as_frame
+
+    return seconds_per_row(lambda X: schema.transform(as_frame(X)),
+                           latency_batch(rows, batch_size, seed))
 
 
 def members_share(limit: LatencyLimit, typing: float) -> LatencyLimit:
-    """What is left of ``limit`` for the members once typing the rows took ``typing``."""
+    """What the members may take of ``limit``, timed at fit: ``LIMIT_SHARE`` of it, less
+    ``typing`` (timings of a few milliseconds vary by a third between calls and
+    processes)."""
     if limit.seconds_per_row is None:
         return limit
-    return replace(limit, seconds_per_row=max(limit.seconds_per_row - typing, 0.0))
+    return replace(limit, seconds_per_row=max(LIMIT_SHARE * limit.seconds_per_row - typing,
+                                              0.0))
 
 
 def seconds_per_row(predict, batch: pd.DataFrame, repeats: int = 2) -> float:

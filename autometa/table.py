@@ -16,6 +16,8 @@ from autometa import data as tabular
 from autometa.task import TaskType, check_task_type
 from autometa.weights import check_class_weights, check_sample_weight
 
+RAW_SAMPLE = 1_000  # rows of the table as given that a Table keeps
+
 
 @dataclass(frozen=True)
 class Table:
@@ -36,6 +38,8 @@ class Table:
     sample_weight : ndarray or None
         Row weights scaled to a mean of 1 over the rows of positive weight (see
         :func:`autometa.weights.check_sample_weight`); ``None`` when unweighted.
+    raw_sample : DataFrame or None
+        The first ``RAW_SAMPLE`` rows as given (a copy), to time typing new rows.
     """
 
     X: pd.DataFrame
@@ -44,6 +48,7 @@ class Table:
     schema: tabular.TabularSchema
     classes: np.ndarray | None = None
     sample_weight: np.ndarray | None = None
+    raw_sample: pd.DataFrame | None = None
 
     @property
     def n_classes(self) -> int | None:
@@ -86,4 +91,5 @@ class Table:
         if target.classes is not None:
             check_class_weights(target.y, weights, target.classes)
         schema = tabular.learn_schema(frame)
-        return cls(schema.transform(frame), target.y, task, schema, target.classes, weights)
+        return cls(schema.transform(frame), target.y, task, schema, target.classes, weights,
+                   frame.iloc[:RAW_SAMPLE].copy())

@@ -17,6 +17,7 @@ from autometa import AutoMetaClassifier, AutoMetaRegressor
 from autometa.ensemble import Ensemble, Member, ensemble_selection
 from autometa.forest import forest_predict, pipeline_predict
 from autometa.latency import (
+    LIMIT_SHARE,
     LatencyLimit,
     fastest_serving,
     members_share,
@@ -178,6 +179,7 @@ def test_a_fast_trial_is_refit_when_no_member_fits_the_limit():
 
 
 def test_typing_the_rows_takes_its_share_of_the_limit():
-    assert members_share(LatencyLimit(1e-5, 1000), 3e-6).seconds_per_row == pytest.approx(7e-6)
+    share = LIMIT_SHARE * 1e-5 - 3e-6
+    assert members_share(LatencyLimit(1e-5, 1000), 3e-6).seconds_per_row == pytest.approx(share)
     assert members_share(LatencyLimit(1e-5, 1000), 3e-5).seconds_per_row == 0.0
     assert members_share(LatencyLimit(None, 1000), 3e-6).seconds_per_row is None

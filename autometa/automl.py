@@ -174,6 +174,7 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
                             target_transforms=plan.target_transforms)
         names = [f.name for f in families]
         rungs = previous.state.multi_fidelity if previous else multi_fidelity(data, plan, names)
+        data = data.capped(plan.seed, rungs and rungs.max_rows)
         if rungs is not None:
             data = replace(data, orders=split_orders(data.X, data.y, data.task, data.splits,
                                                      plan.proxy_subsets, plan.seed))
@@ -339,7 +340,7 @@ def multi_fidelity(data: TaskData, plan: FitPlan, families: Collection[str]
         return None
     floor = max(row_floor(data.y[train], data.task) for train, _ in data.splits)
     return choose_rungs(plan.fidelity, plan.budget, data.full_rows, floor, len(data.splits),
-                        candidate_seconds_per_row(data, plan, families))
+                        candidate_seconds_per_row(data, plan, families), cap=data.search_cap)
 
 
 def candidate_seconds_per_row(data: TaskData, plan: FitPlan, families: Collection[str]

@@ -33,6 +33,8 @@ from autometa.weights import training_rows
 HOLDOUT_FRACTION = 0.2
 SEARCH_ROWS_PER_SECOND = 200  # a holdout search trains on 200 rows per second of budget,
 SEARCH_TRAIN_RANGE = (10_000, 200_000)  # within these bounds, and validates on a quarter
+WIDER_SEARCH = 9  # a multi-fidelity search's highest rung trains on up to this many times
+# as many rows (its lower rungs keep trials cheap); the validation rows stay the same
 SHORT_BUDGET = 60.0  # below this many seconds, "auto" uses 3 folds on small data, not 5
 REPEATS = 3  # "repeated_cv": 5-fold cross-validation, three times with other shuffles
 ACCELERATION_SAMPLE = 200  # training rows a refit's faster encoders are checked on
@@ -54,6 +56,8 @@ class TaskData:
     sample_weight: np.ndarray | None = None
     orders: tuple[np.ndarray, ...] | None = None  # per split, its training rows in the
     # order lower fidelities take them (see :mod:`autometa.fidelity`)
+    search_cap: int | None = None  # training rows of a holdout search on one fidelity
+    # (see :meth:`capped`); the holdout's training split may hold up to WIDER_SEARCH times more
 
     @classmethod
     def from_table(cls, table: Table, *, resampling: str | int | tuple = "auto",
@@ -91,19 +95,38 @@ class TaskData:
                              "has a sample_weight parameter, or fit without weights.")
         scheme = Resampling(*resampling) if isinstance(resampling, tuple) else \
             choose_resampling(resampling, n_rows, budget)
+        cap = search_rows(budget)
         return cls(
             X=table.X,
             y=table.y,
             task=table.task,
             n_classes=table.n_classes,
             splits=make_splits(table.y, table.task, scheme.kind, scheme.n_splits, seed,
-                               search_rows(budget), scheme.n_repeats),
+                               cap * WIDER_SEARCH, scheme.n_repeats, max_val=cap // 4),
             metric=scorer,
             specs=registry() if specs is None else specs,
             categorical=table.schema.categorical_names,
             cardinalities=tuple(table.schema.cardinalities),
             sample_weight=table.sample_weight,
+            search_cap=cap if scheme.kind == "holdout" else None,
         )
+
+    @property
+    def wider(self) -> bool:
+        """Whether the holdout's training split holds more rows than a search on one
+        fidelity uses (see :meth:`capped`)."""
+        return self.search_cap is not None and self.full_rows > self.search_cap
+
+    def capped(self, seed: int, rows: int | None = None) -> TaskData:
+        """A holdout's training split cut to a random ``rows`` of its rows (default:
+        ``search_cap``, the rows of a search on one fidelity); validation rows unchanged."""
+        rows = rows or self.search_cap
+        if rows is None or self.full_rows <= rows:
+            return self
+        rng = np.random.default_rng(seed)
+        splits = tuple((np.sort(rng.permutation(train)[:rows]), val)
+                       for train, val in self.splits)
+        return replace(self, splits=splits, orders=None)
 
     @property
     def val_index(self) -> np.ndarray:
@@ -210,19 +233,20 @@ def search_rows(budget: float | None) -> int:
 
 
 def make_splits(y: np.ndarray, task: str, kind: str, n_splits: int, seed: int,
-                max_train: int | None = None, n_repeats: int = 1):
+                max_train: int | None = None, n_repeats: int = 1, max_val: int | None = None):
     """Train/validation index pairs, stratified for classification where possible.
 
-    A holdout keeps at most ``max_train`` training rows and a quarter as many validation
-    rows, so that a search on large data evaluates many configurations. Cross-validation
-    repeated ``n_repeats`` times validates every row once per repeat.
+    A holdout keeps at most ``max_train`` training rows and ``max_val`` validation rows
+    (default: a quarter of ``max_train``), so that a search on large data evaluates many
+    configurations. Cross-validation repeated ``n_repeats`` times validates every row once
+    per repeat.
     """
     n = len(y)
     stratify = task == CLASSIFICATION and np.bincount(y).min() >= 2
     if kind == "holdout":
         n_val = max(1, round(HOLDOUT_FRACTION * n))
         max_train = max_train or n
-        max_val = max(1, max_train // 4)
+        max_val = max(1, max_val or max_train // 4)
         # stratifying needs a row of every class on each side
         stratify = stratify and min(n_val, n - n_val, max_val) >= len(np.unique(y))
         train, val = train_test_split(

@@ -36,6 +36,7 @@ ORDERINGS = ("boundary", "random")
 AUTO_SHARE = 0.03  # "auto" searches over fidelities when a full trial of the cheapest
 # portfolio candidate is expected to take more than this share of the budget
 LOWEST_RUNG_SHARE = 0.015  # a typical candidate's trial on the lowest rung: this share
+BRACKET_SHARE = 0.5  # a large holdout's highest rung: its bracket takes at most this
 MAX_RUNGS = 5  # the lowest rung trains on at least 1 / ETA**4 of the rows
 PER_CLASS = 10  # rows of each class at the head of every ordering
 MIN_ROWS = 500  # no fidelity trains on fewer rows
@@ -83,14 +84,16 @@ def split_orders(X: pd.DataFrame, y: np.ndarray, task: str,
 
 
 def choose_rungs(mode: str, budget: float, full_rows: int, floor: int, n_splits: int,
-                 seconds_per_row: np.ndarray, eta: int = ETA) -> MultiFidelity | None:
+                 seconds_per_row: np.ndarray, eta: int = ETA, cap: int | None = None
+                 ) -> MultiFidelity | None:
     """The fit's successive halving, or ``None`` to evaluate every trial on all rows.
 
     Parameters
     ----------
     mode : {"auto", "full", "successive_halving", "hyperband"}
         ``"auto"``: successive halving when a full trial of the cheapest candidate is
-        expected to take more than ``AUTO_SHARE`` of ``budget``.
+        expected to take more than ``AUTO_SHARE`` of ``budget``, or when ``full_rows``
+        exceed ``cap``.
     budget : float
         Seconds of the fit.
     full_rows : int
@@ -102,6 +105,12 @@ def choose_rungs(mode: str, budget: float, full_rows: int, floor: int, n_splits:
     seconds_per_row : ndarray
         The portfolio candidates' expected seconds per training row (NaN: unknown).
     eta : int
+    cap : int, optional
+        Training rows a search on one fidelity uses when ``full_rows`` are more (a large
+        holdout, see :attr:`autometa.evaluation.TaskData.wider`). The highest rung then
+        trains on the most of ``full_rows``, ``cap * eta**2``, ``cap * eta`` and ``cap``
+        whose bracket (about one median candidate's trial on it per rung) takes at most
+        ``BRACKET_SHARE`` of ``budget``.
 
     Returns
     -------
@@ -114,25 +123,39 @@ def choose_rungs(mode: str, budget: float, full_rows: int, floor: int, n_splits:
     if mode not in MODES:
         raise ValueError(f"fidelity must be one of {MODES}, got {mode!r}.")
     known = seconds_per_row[np.isfinite(seconds_per_row)]
-    if mode == "full" or (mode == "auto" and (
+    wider = cap is not None and full_rows > cap
+    if mode == "full" or (mode == "auto" and not wider and (
             not len(known) or known.min() * full_rows * n_splits <= AUTO_SHARE * budget)):
         return None
-    steps = _log(full_rows / floor, eta, math.floor)  # rungs below all rows, at most
-    lowest = float(floor)
-    if len(known):
-        lowest = LOWEST_RUNG_SHARE * budget / (float(np.median(known)) * n_splits)
-        wanted = _log(full_rows / lowest, eta, round)
-        steps = min(steps, wanted if mode == "auto" else max(1, wanted))  # forced: 2 rungs
-    n = min(steps, MAX_RUNGS - 1) + 1
+    median = float(np.median(known)) if len(known) else None
+    for top in _tops(full_rows, cap, eta) if wider else (full_rows,):
+        n = _n_rungs(mode == "auto", budget, top, floor, n_splits, median, eta)
+        if median is None or n * median * top * n_splits <= BRACKET_SHARE * budget:
+            break
     if n < 2:
         if mode != "auto":
-            warnings.warn(f"fidelity={mode!r}: {full_rows} training rows leave no room for "
-                          f"a rung below them (the lowest needs {math.ceil(max(lowest, floor))}); "
-                          "every "
-                          "trial uses all rows.", UserWarning, stacklevel=2)
+            warnings.warn(f"fidelity={mode!r}: {top} training rows leave no room for a rung "
+                          f"below them (the lowest needs {floor}); every trial uses all rows.",
+                          UserWarning, stacklevel=2)
         return None
-    return MultiFidelity("successive_halving" if mode == "auto" else mode, full_rows,
-                         min(n, MAX_RUNGS), eta)
+    return MultiFidelity("successive_halving" if mode == "auto" else mode, top, n, eta)
+
+
+def _tops(full_rows: int, cap: int, eta: int) -> list[int]:
+    """The highest rungs a wider holdout may have, largest first (the last: ``cap``)."""
+    return sorted({min(full_rows, cap * eta ** k) for k in range(3)}, reverse=True)
+
+
+def _n_rungs(auto: bool, budget: float, full_rows: int, floor: int, n_splits: int,
+             median: float | None, eta: int) -> int:
+    """Rungs up to ``full_rows``: the lowest at ``LOWEST_RUNG_SHARE`` of ``budget`` for a
+    candidate of ``median`` seconds per row (unknown: at ``floor``); at least 2 when
+    forced (not ``auto``), at most ``MAX_RUNGS``."""
+    steps = _log(full_rows / floor, eta, math.floor)  # rungs below all rows, at most
+    if median is not None:
+        wanted = _log(full_rows * median * n_splits / (LOWEST_RUNG_SHARE * budget), eta, round)
+        steps = min(steps, wanted if auto else max(1, wanted))
+    return min(steps, MAX_RUNGS - 1) + 1
 
 
 def _log(ratio: float, eta: int, rounding) -> int:

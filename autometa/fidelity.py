@@ -37,6 +37,7 @@ AUTO_SHARE = 0.03  # "auto" searches over fidelities when a full trial of the ch
 # portfolio candidate is expected to take more than this share of the budget
 LOWEST_RUNG_SHARE = 0.015  # a typical candidate's trial on the lowest rung: this share
 BRACKET_SHARE = 0.5  # a large holdout's highest rung: its bracket takes at most this
+# share of the budget
 MAX_RUNGS = 5  # the lowest rung trains on at least 1 / ETA**4 of the rows
 PER_CLASS = 10  # rows of each class at the head of every ordering
 MIN_ROWS = 500  # no fidelity trains on fewer rows
@@ -116,7 +117,8 @@ def choose_rungs(mode: str, budget: float, full_rows: int, floor: int, n_splits:
     -------
     MultiFidelity or None
         The lowest rung trains within a factor sqrt(eta) of ``LOWEST_RUNG_SHARE`` of
-        ``budget`` for the median candidate (a forced mode: at most the second highest),
+        ``budget`` for the median candidate (a forced mode or a large holdout: at most the
+        second highest),
         on at least ``floor`` rows; ``None`` (with a
         warning when multi-fidelity was asked for) when the rows leave room for one rung.
     """
@@ -129,7 +131,7 @@ def choose_rungs(mode: str, budget: float, full_rows: int, floor: int, n_splits:
         return None
     median = float(np.median(known)) if len(known) else None
     for top in _tops(full_rows, cap, eta) if wider else (full_rows,):
-        n = _n_rungs(mode == "auto", budget, top, floor, n_splits, median, eta)
+        n = _n_rungs(mode != "auto" or wider, budget, top, floor, n_splits, median, eta)
         if median is None or n * median * top * n_splits <= BRACKET_SHARE * budget:
             break
     if n < 2:
@@ -146,15 +148,15 @@ def _tops(full_rows: int, cap: int, eta: int) -> list[int]:
     return sorted({min(full_rows, cap * eta ** k) for k in range(3)}, reverse=True)
 
 
-def _n_rungs(auto: bool, budget: float, full_rows: int, floor: int, n_splits: int,
+def _n_rungs(two: bool, budget: float, full_rows: int, floor: int, n_splits: int,
              median: float | None, eta: int) -> int:
     """Rungs up to ``full_rows``: the lowest at ``LOWEST_RUNG_SHARE`` of ``budget`` for a
     candidate of ``median`` seconds per row (unknown: at ``floor``); at least 2 when
-    forced (not ``auto``), at most ``MAX_RUNGS``."""
+    ``two`` and the floor allows, at most ``MAX_RUNGS``."""
     steps = _log(full_rows / floor, eta, math.floor)  # rungs below all rows, at most
     if median is not None:
         wanted = _log(full_rows * median * n_splits / (LOWEST_RUNG_SHARE * budget), eta, round)
-        steps = min(steps, wanted if auto else max(1, wanted))
+        steps = min(steps, max(1, wanted) if two else wanted)
     return min(steps, MAX_RUNGS - 1) + 1
 
 

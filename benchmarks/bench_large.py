@@ -3,7 +3,10 @@
 Reports the fit's wall time against its budget, the trials evaluated, and the peak memory
 of the whole process tree (this process plus its worker processes, sampled every 0.2 s).
 
-Usage: python benchmarks/bench_large.py [N_ROWS] [TIME_BUDGET] [N_JOBS]
+Usage: python benchmarks/bench_large.py [N_ROWS] [TIME_BUDGET] [N_JOBS] [SEED]
+
+Also prints the test ROC AUC of a default LightGBM fitted on the same rows with N_JOBS
+threads, the model autometa should beat.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 import numpy as np
 import pandas as pd
 import psutil
+from lightgbm import LGBMClassifier
 from sklearn.metrics import roc_auc_score
 
 from autometa import AutoMetaClassifier
@@ -65,26 +69,33 @@ class PeakMemory:
         self._thread.join()
 
 
-def main(n_rows: int = 500_000, budget: float = 120, n_jobs: int = 1) -> None:
+def main(n_rows: int = 500_000, budget: float = 120, n_jobs: int = 1, seed: int = 0) -> None:
     X, y = synthetic(n_rows)
     X_test, y_test = synthetic(20_000, seed=1)
     size = X.memory_usage(deep=True).sum() / 2**20
     print(f"data: {X.shape[0]:,} x {X.shape[1]} ({size:.0f} MB)")
     with PeakMemory() as memory:
         start = time.monotonic()
-        clf = AutoMetaClassifier(time_budget=budget, n_jobs=n_jobs, random_state=0).fit(X, y)
+        clf = AutoMetaClassifier(time_budget=budget, n_jobs=n_jobs, random_state=seed).fit(X, y)
         elapsed = time.monotonic() - start
     board = clf.leaderboard()
     ok = board[board["status"] == "ok"]
-    print(f"fit {elapsed:.1f} s for budget {budget} s (n_jobs={n_jobs}); {len(board)} trials, "
-          f"{len(ok)} ok, families {sorted(ok['family'].unique())}")
-    print(board[["family", "origin", "status", "score", "wall_time"]].to_string())
+    print(f"fit {elapsed:.1f} s for budget {budget} s (n_jobs={n_jobs}, seed {seed}); "
+          f"{len(board)} trials, {len(ok)} ok, families {sorted(ok['family'].unique())}, "
+          f"fidelities {sorted(board['fidelity'].unique())}")
+    print(board[["family", "origin", "status", "score", "fidelity", "wall_time",
+                 "ensemble_weight"]].to_string())
     print(f"peak memory (process tree): {memory.peak / 2**30:.2f} GB")
     auc = roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])
     print(f"test ROC AUC on 20,000 new rows: {auc:.4f}")
+    start = time.monotonic()
+    default = LGBMClassifier(n_jobs=n_jobs, verbose=-1, random_state=seed).fit(X, y)
+    elapsed = time.monotonic() - start
+    auc = roc_auc_score(y_test, default.predict_proba(X_test)[:, 1])
+    print(f"default LightGBM: test ROC AUC {auc:.4f}, fit {elapsed:.1f} s")
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     main(int(args[0]) if args else 500_000, float(args[1]) if len(args) > 1 else 120,
-         int(args[2]) if len(args) > 2 else 1)
+         int(args[2]) if len(args) > 2 else 1, int(args[3]) if len(args) > 3 else 0)

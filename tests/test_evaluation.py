@@ -1,17 +1,22 @@
 """How the validation scheme is chosen from the data size and the time budget."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from autometa.components import registry
 from autometa.evaluation import (
+    HOLDOUT_FRACTION,
     SEARCH_TRAIN_RANGE,
+    WIDER_SEARCH,
+    TaskData,
     choose_resampling,
     evaluate,
     make_splits,
     search_rows,
 )
 from autometa.space import family_default
+from autometa.table import Table
 from tests.conftest import task_data
 
 
@@ -38,6 +43,27 @@ def test_explicit_resampling_ignores_size_and_budget(strategy, expected):
 def test_invalid_resampling_says_what_is_accepted(strategy):
     with pytest.raises(ValueError, match="'auto', 'holdout', 'cv', 'repeated_cv' or an int"):
         choose_resampling(strategy, 100)
+
+
+def test_a_large_holdout_keeps_wider_training_rows_that_a_one_fidelity_search_cuts():
+    rng = np.random.default_rng(0)
+    n = 80_000
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    table = Table.from_raw(X, (X["a"] > 0).astype(int).to_numpy(), "classification")
+    data = TaskData.from_table(table, budget=10, seed=0)  # holdout; searches on 10,000 rows
+    (train, val), = data.splits
+    assert data.search_cap == 10_000 and len(val) == 2_500
+    assert len(train) == min(n - round(HOLDOUT_FRACTION * n), WIDER_SEARCH * 10_000)
+    assert data.wider and not set(train) & set(val)
+    cut = data.capped(seed=0)
+    (small, small_val), = cut.splits
+    assert len(small) == 10_000 and set(small) <= set(train)
+    np.testing.assert_array_equal(small_val, val)
+    np.testing.assert_array_equal(small, data.capped(seed=0).splits[0][0])
+    assert not cut.wider and cut.capped(seed=1) is cut
+    assert len(data.capped(seed=0, rows=30_000).splits[0][0]) == 30_000
+    cv = TaskData.from_table(table, resampling="cv", budget=10, seed=0)
+    assert cv.search_cap is None and cv.capped(seed=0) is cv
 
 
 def test_search_rows_grow_with_the_budget_within_bounds():

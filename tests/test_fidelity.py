@@ -10,6 +10,7 @@ from autometa.components import registry
 from autometa.evaluation import TaskData, evaluate, make_splits
 from autometa.fidelity import (
     AUTO_SHARE,
+    BRACKET_SHARE,
     LOWEST_RUNG_SHARE,
     MIN_ROWS,
     PER_CLASS,
@@ -147,6 +148,23 @@ def test_the_lowest_rung_costs_a_small_share_of_the_budget_above_the_floor():
     assert forced.rungs == [16_667, 50_000]  # forced: two rungs nevertheless
     tiny = choose_rungs("successive_halving", 0.01, 50_000, 2_000, 3, PER_ROW)
     assert tiny.rungs[0] >= 2_000 and len(tiny.rungs) <= 5
+
+
+def test_a_large_holdout_always_searches_over_fidelities_up_to_the_rows_a_bracket_affords():
+    cap, cheap = 10_000, np.array([1e-6, 2e-6, 3e-6])  # every full trial cheap
+    assert choose_rungs("auto", 60, cap, 500, 1, cheap, cap=cap) is None  # not wider
+    assert choose_rungs("full", 60, 8 * cap, 500, 1, cheap, cap=cap) is None
+    rungs = choose_rungs("auto", 60, 8 * cap, 500, 1, cheap, cap=cap)
+    assert rungs.max_rows == 8 * cap and len(rungs.rungs) >= 2  # all rows are affordable
+    assert choose_rungs("auto", 60, 20 * cap, 500, 1, cheap, cap=cap).max_rows == 9 * cap
+    for budget in (10.0, 60.0, 600.0):  # dearer candidates: the top shrinks with the budget
+        rungs = choose_rungs("auto", budget, 20 * cap, 500, 1, PER_ROW, cap=cap)
+        top, n = rungs.max_rows, len(rungs.rungs)
+        assert top in (cap, 3 * cap, 9 * cap)
+        assert top == cap or n * np.nanmedian(PER_ROW) * top <= BRACKET_SHARE * budget
+    small = choose_rungs("auto", 10.0, 20 * cap, 500, 1, PER_ROW, cap=cap)
+    large = choose_rungs("auto", 600.0, 20 * cap, 500, 1, PER_ROW, cap=cap)
+    assert small.max_rows == cap and large.max_rows == 9 * cap
 
 
 def test_too_few_rows_for_two_rungs_warn_and_use_all_rows():

@@ -78,3 +78,15 @@ def test_a_fit_on_20k_rows_searches_over_several_fidelities():
     assert ok["promoted"].any()
     assert (board.loc[board["ensemble_weight"] > 0, "fidelity"] == ok["fidelity"].max()).all()
     assert clf.score(X[16_000:], y[16_000:]) > 0.85
+
+
+def test_a_large_holdout_searches_over_fidelities_up_to_more_rows_than_its_cap():
+    X, y = classification(30_000, seed=2)  # a holdout of 24,000 training rows
+    # max_evals ends the fit (the budget is only there for a busy machine)
+    clf = AutoMetaClassifier(time_budget=60, max_evals=10, random_state=0,
+                             include=["linear", "lightgbm"])
+    clf.fit(X[:28_000], y[:28_000])
+    ok = clf.leaderboard().query("status == 'ok'")
+    assert ok["fidelity"].nunique() >= 2  # fidelity="auto" switched successive halving on
+    assert ok["fidelity"].max() > 12_000  # the one-fidelity search's cap at 60 s
+    assert clf.score(X[28_000:], y[28_000:]) > 0.85

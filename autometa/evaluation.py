@@ -111,12 +111,6 @@ class TaskData:
             search_cap=cap if scheme.kind == "holdout" else None,
         )
 
-    @property
-    def wider(self) -> bool:
-        """Whether the holdout's training split holds more rows than a search on one
-        fidelity uses (see :meth:`capped`)."""
-        return self.search_cap is not None and self.full_rows > self.search_cap
-
     def capped(self, seed: int, rows: int | None = None) -> TaskData:
         """A holdout's training split cut to a random ``rows`` of its rows (default:
         ``search_cap``, the rows of a search on one fidelity); validation rows unchanged."""

@@ -108,7 +108,7 @@ def choose_rungs(mode: str, budget: float, full_rows: int, floor: int, n_splits:
     eta : int
     cap : int, optional
         Training rows a search on one fidelity uses when ``full_rows`` are more (a large
-        holdout, see :attr:`autometa.evaluation.TaskData.wider`). The highest rung then
+        holdout, see :attr:`autometa.evaluation.TaskData.search_cap`). The highest rung then
         trains on the most of ``full_rows``, ``cap * eta**2``, ``cap * eta`` and ``cap``
         whose bracket (about one median candidate's trial on it per rung) takes at most
         ``BRACKET_SHARE`` of ``budget``.

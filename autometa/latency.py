@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from autometa.data import as_frame
 from autometa.ensemble import Ensemble, Member
 from autometa.records import Trial
 
@@ -58,8 +59,6 @@ def typing_latency(schema, rows: pd.DataFrame, batch_size: int, seed: int) -> fl
     """Seconds per row of typing a batch of ``rows`` (as given to ``predict``: a frame of
     :func:`autometa.data.as_frame`) with ``schema``, as every prediction does before the
     members see the rows."""
-    from autometa.data import as_frame
-
     return seconds_per_row(lambda X: schema.transform(as_frame(X)),
                            latency_batch(rows, batch_size, seed))
 

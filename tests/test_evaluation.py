@@ -54,13 +54,13 @@ def test_a_large_holdout_keeps_wider_training_rows_that_a_one_fidelity_search_cu
     (train, val), = data.splits
     assert data.search_cap == 10_000 and len(val) == 2_500
     assert len(train) == min(n - round(HOLDOUT_FRACTION * n), WIDER_SEARCH * 10_000)
-    assert data.wider and not set(train) & set(val)
+    assert data.full_rows > data.search_cap and not set(train) & set(val)
     cut = data.capped(seed=0)
     (small, small_val), = cut.splits
     assert len(small) == 10_000 and set(small) <= set(train)
     np.testing.assert_array_equal(small_val, val)
     np.testing.assert_array_equal(small, data.capped(seed=0).splits[0][0])
-    assert not cut.wider and cut.capped(seed=1) is cut
+    assert cut.full_rows == cut.search_cap and cut.capped(seed=1) is cut
     assert len(data.capped(seed=0, rows=30_000).splits[0][0]) == 30_000
     cv = TaskData.from_table(table, resampling="cv", budget=10, seed=0)
     assert cv.search_cap is None and cv.capped(seed=0) is cv

@@ -146,7 +146,7 @@ def _fit(estimator, X: pd.DataFrame, y: pd.Series, weights: pd.Series | None = N
 
 def _print_fit_summary(estimator) -> None:
     trials = estimator.trials_
-    failed = sum(not t.ok for t in trials)
+    failed = sum(t.failed for t in trials)
     from_portfolio = sum(t.origin == "portfolio" for t in trials)
     from_experience = sum(t.origin == "experience" for t in trials)
     experience = f", {from_experience} from experience" if from_experience else ""

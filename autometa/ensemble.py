@@ -129,6 +129,7 @@ class Member:
     trial: int
     weight: float
     pipeline: object
+    rows: int | None = None  # training rows of its pipeline (None: all rows)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 from autometa.ensemble import Ensemble, Member, ensemble_selection
 from autometa.evaluation import Refit, TaskData, predict_pipeline
 from autometa.latency import LatencyLimit, trial_latency
-from autometa.plan import REFIT_SAFETY, affordable_rows, seconds_per_row
+from autometa.plan import REFIT_SAFETY, refit_size
 from autometa.pool import Executor, run_jobs
 from autometa.records import Trial
 from autometa.sandbox import Job
@@ -141,22 +141,33 @@ def prior_prediction(y: np.ndarray, n_classes: int | None,
 def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
                   pool: Executor, seed: int, deadline: float, n_threads: int = 1,
                   clock=time.monotonic) -> Ensemble:
-    """Refit the weighted trials before ``deadline``, on all rows or as many as time allows;
-    drop those that miss it."""
+    """Refit the weighted trials before ``deadline``, heaviest first, on all rows or as
+    many as time allows; drop those that miss it.
+
+    Each member may take a share of the time left in proportion to its weight among the
+    members not yet finished (times the pool's capacity, at most all of it),
+    ``REFIT_SAFETY`` to spare: with one worker, ensemble weights 0.9 and 0.1 give the
+    first 90 % of the time and the second what is left when it starts; with two
+    workers, each member all of it.
+    """
     trials = {t.id: t for t in state.trials}
     order = sorted(weights, key=lambda i: -weights[i])
-    rounds = -(-len(order) // pool.capacity)
-    slot = (deadline - clock()) / REFIT_SAFETY / max(rounds, 1)
-    fitted, errors = {}, {}
+    fitted, errors, rows = {}, {}, {}
 
     def jobs():
+        left_out = set()
         for trial in (trials[i] for i in order):
-            rows = affordable_rows(trial, data, slot)
-            expected = seconds_per_row(trial, data) * (rows or len(data.y))
-            if fitted and expected > deadline - clock():
-                continue  # it would miss the deadline: leave it out of the ensemble
-            yield Job(trial.id, Refit(trial.config, seed, n_threads, rows), deadline,
-                      n_threads=n_threads)
+            left = deadline - clock()
+            unfinished = sum(weights[i] for i in order
+                             if i not in fitted and i not in errors and i not in left_out)
+            share = min(1.0, pool.capacity * weights[trial.id] / unfinished)
+            rows[trial.id], expected = refit_size(trial, data, left / REFIT_SAFETY * share,
+                                                  state.trials)
+            if fitted and expected > left:
+                left_out.add(trial.id)  # it would miss the deadline
+                continue
+            yield Job(trial.id, Refit(trial.config, seed, n_threads, rows[trial.id]),
+                      deadline, n_threads=n_threads)
 
     for result in run_jobs(pool, jobs(), deadline, clock):
         if result.ok and sound(result.value, trials[result.job.key], data):
@@ -165,7 +176,7 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
             errors[result.job.key] = result.error or "the refit model fails on its own rows"
     if not fitted:
         return best_trial_ensemble(state, data, errors)
-    members = tuple(Member(i, weights[i], fitted[i]) for i in sorted(fitted))
+    members = tuple(Member(i, weights[i], fitted[i], rows[i]) for i in sorted(fitted))
     return Ensemble(members, data.task, data.n_classes)
 
 
@@ -200,4 +211,5 @@ def best_trial_ensemble(state: SearchState, data: TaskData, errors: dict | None 
         detail = "; ".join(f"trial {k}: {v}" for k, v in (errors or {}).items()) or "out of time"
         raise RuntimeError(f"Refitting the selected pipelines failed ({detail}).")
     trial, models = state.best_models
-    return Ensemble((Member(trial, 1.0, models),), data.task, data.n_classes)
+    rows = next((t.fidelity for t in state.trials if t.id == trial), None)
+    return Ensemble((Member(trial, 1.0, models, rows),), data.task, data.n_classes)

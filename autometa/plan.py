@@ -28,7 +28,7 @@ import numpy as np
 from autometa.components.target import NONE, TRANSFORMS
 from autometa.evaluation import Resampling, choose_resampling
 from autometa.latency import LatencyLimit
-from autometa.records import Trial, finalists
+from autometa.records import Growth, Trial, finalists, growth
 
 if TYPE_CHECKING:
     from autometa.evaluation import TaskData
@@ -40,7 +40,7 @@ TRIAL_SHARE = 0.2  # default time limit of a trial: this share of the budget ...
 MIN_TRIAL_LIMIT = 4.0  # ... but at least this many seconds
 AFFORDABLE = 0.5  # portfolio candidates expected to need more of the trial limit are skipped
 N_RANDOM_INITIAL = 10  # SMAC's random initial configurations when nothing is meta-learned
-REFIT_SAFETY = 1.5  # refit time estimates are multiplied by this
+REFIT_SAFETY = 1.25  # refit time estimates are multiplied by this
 MIN_RESERVE_SHARE = 0.1  # at least this share of the budget is kept back for refitting
 MAX_RESERVE_SHARE = 0.3  # at most this share
 RESERVE_TOP = 8  # the reserve is estimated from this many best trials
@@ -205,10 +205,17 @@ def refit_seconds(trial: Trial, data: TaskData) -> float:
     return seconds_per_row(trial, data) * len(data.y)
 
 
-def affordable_rows(trial: Trial, data: TaskData, seconds: float) -> int | None:
-    """Rows a refit of ``trial`` can use in ``seconds`` (``None``: all of them); never fewer
-    than the search trained it on."""
-    rows = int(seconds / max(seconds_per_row(trial, data), 1e-9))
-    if rows >= len(data.y):
-        return None
-    return max(rows, len(data.splits[0][0]))
+def refit_size(trial: Trial, data: TaskData, seconds: float, trials: Sequence[Trial] = ()
+               ) -> tuple[int | None, float]:
+    """Rows a refit of ``trial`` can use in ``seconds`` (``None``: all of them), never
+    fewer than the trial trained on, and the refit's expected seconds on them.
+
+    The time grows with the rows as the configuration's ``trials`` on two fidelities
+    measured (see :class:`autometa.records.Growth`), otherwise linearly.
+    """
+    n_splits = len(data.splits)  # a trial's wall time covers one fit per split
+    own = trial.fidelity or max(len(train) for train, _ in data.splits)
+    known = growth(trial.config, trials, own + 1) or Growth(own, trial.wall_time)
+    rows = max(own, int(known.rows_within(seconds * n_splits)))
+    rows = None if rows >= len(data.y) else rows
+    return rows, known.seconds_at(rows or len(data.y)) / n_splits

@@ -97,7 +97,7 @@ class FitProgress(Callback):
     def update(self, trial: Trial) -> None:
         """Record a finished trial and show it."""
         self.n_done += 1
-        self.n_failed += not trial.ok
+        self.n_failed += trial.failed
         self.last = trial
         if trial.ok and (self.best is None or trial.loss < self.best.loss):
             self.best = trial

@@ -19,7 +19,7 @@ from sklearn.base import is_classifier, is_regressor
 from autometa.io import jsonable, listed
 from autometa.latency import DEFAULT_BATCH_SIZE
 from autometa.plots import plot_report
-from autometa.records import Trial, finalists
+from autometa.records import SKIPPED, Trial, finalists
 from autometa.task import CLASSIFICATION, REGRESSION
 from autometa.threshold import DEFAULT_THRESHOLD
 from autometa.versions import library_versions
@@ -117,7 +117,7 @@ def summarize(estimator) -> dict[str, Any]:
         "latency_batch_size": getattr(estimator, "infer_limit_batch_size", None)
         or DEFAULT_BATCH_SIZE,
         "n_trials": len(trials),
-        "n_failed": sum(not t.ok for t in trials),
+        "n_failed": sum(t.failed for t in trials),
         "status_counts": dict(Counter(t.status for t in trials)),
         "best": _best(trials),
         "trials": trial_rows(trials),
@@ -170,12 +170,13 @@ def trial_rows(trials: list[Trial]) -> list[dict[str, Any]]:
 
 
 def ensemble_rows(estimator) -> list[dict[str, Any]]:
-    """Ensemble members (trial, family, weight normalised to sum to 1), heaviest first."""
+    """Ensemble members (trial, family, weight normalised to sum to 1, training rows:
+    ``None`` for all), heaviest first."""
     members = getattr(getattr(estimator, "ensemble_", None), "members", None) or ()
     families = {t.id: t.family for t in getattr(estimator, "trials_", ())}
     total = sum(m.weight for m in members) or 1.0
-    rows = [{"trial": m.trial, "family": families.get(m.trial, "?"), "weight": m.weight / total}
-            for m in members]
+    rows = [{"trial": m.trial, "family": families.get(m.trial, "?"), "weight": m.weight / total,
+             "rows": getattr(m, "rows", None)} for m in members]
     return sorted(rows, key=lambda r: (-r["weight"], r["trial"]))
 
 
@@ -245,7 +246,8 @@ def info_text(info: dict[str, Any]) -> str:
         One ``key: value`` line per item, ensemble members and meta-features indented.
     """
     failures = ", ".join(f"{n} {s}" for s, n in sorted(info["status_counts"].items())
-                         if s != "ok")
+                         if s not in ("ok", SKIPPED))
+    skipped = info["status_counts"].get(SKIPPED, 0)
     lines = [f"model:     {info['estimator']} ({info['model_file']})",
              f"task:      {info['task']}"
              + (f" ({len(info['classes'])} classes: {listed(info['classes'])})"
@@ -265,6 +267,8 @@ def info_text(info: dict[str, Any]) -> str:
              *([f"predicts:  {latency_text(info)}"] if info.get("predict_latency") else []),
              f"trials:    {info['n_trials']} ({info['n_failed']} failed"
              + (f": {failures}" if failures else "")
+             + (f"; {skipped} promotion{'s' if skipped > 1 else ''} skipped as too slow"
+                if skipped else "")
              + f"; {info.get('n_portfolio_trials', 0)} from the portfolio"
              + (f", {info['n_experience_trials']} from experience"
                 if info.get("n_experience_trials") else "") + ")"]
@@ -276,6 +280,7 @@ def info_text(info: dict[str, Any]) -> str:
                      f"{best['origin']})")
     lines.append(f"ensemble:  {len(info['ensemble'])} members")
     lines += [f"  {m['weight']:6.1%}  trial {m['trial']:<4} {m['family']}"
+              + (f" (trained on {m['rows']} rows)" if m.get("rows") else "")
               for m in info["ensemble"]]
     if info["metafeatures"]:
         lines.append("metafeatures:")

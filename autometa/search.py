@@ -10,8 +10,11 @@ With :class:`MultiFidelity` settings, SMAC's successive halving (or Hyperband)
 intensifier chooses the trials and their fidelity: SMAC's budget is the number of training
 rows per split (see :meth:`autometa.evaluation.TaskData.train_rows`). The initial design's
 configurations then enter SMAC's own initial design, so they start at the lowest rung and
-are promoted like any other; only the highest fidelity's trials are
-:attr:`SearchState.finalists`, the ensemble's candidates.
+are promoted like any other. A promotion that its trials on fewer rows say cannot end
+within the trial's time limit, or before the search ends, is not run: it is recorded as
+``skipped`` and told to SMAC as a failure. The :attr:`SearchState.finalists`, the
+ensemble's candidates, are the highest fidelity's trials and the skipped configurations'
+best ones.
 
 Ctrl-C (``KeyboardInterrupt``) ends a search that has a successful trial early: the
 running trials are dropped and the state says ``interrupted``, so the caller can go on
@@ -33,12 +36,26 @@ from ConfigSpace import ConfigurationSpace
 
 from autometa.evaluation import Evaluation
 from autometa.pool import Executor
-from autometa.records import Trial, config_key, fidelity_level, finalists
+from autometa.records import (
+    SKIPPED,
+    Trial,
+    config_key,
+    expected_seconds,
+    fidelity_level,
+    finalists,
+)
 from autometa.sandbox import Job, JobResult
 from autometa.smac_setup import MultiFidelity, make_smac, trial_rows
 from autometa.space import ROOT, complete, configuration, to_dict
 
 PORTFOLIO_ORIGIN = "portfolio"
+# How fast a family's trial time grows with its training rows, at the least (a power of
+# the rows), to judge a promotion from one trial on fewer rows. Forests (exact splits)
+# and kNN (each validation row against every training row) grow about linearly; the
+# histogram boosters much more slowly at tens of thousands of rows (XGBoost 0.54 from
+# 8,000 to 24,000 rows of benchmarks/bench_large.py), and 0.5 is the floor for the rest.
+SCALING = {"random_forest": 1.0, "extra_trees": 1.0, "knn": 1.0}
+SCALING_ELSE = 0.5
 
 InitialDesignFn = Callable[[Sequence[tuple[dict, float | None]]], dict | None]
 @dataclass(frozen=True)
@@ -96,7 +113,7 @@ class SearchState:
 
     @property
     def finalists(self) -> list[Trial]:
-        """The successful trials of the highest fidelity (see :func:`finalists`)."""
+        """The ensemble's candidates (see :func:`autometa.records.finalists`)."""
         return finalists(self.trials)
 
     @property
@@ -145,7 +162,7 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
         return settings.deadline - settings.reserve(state.trials)
 
     def more() -> bool:
-        done = len(state.trials) - start_count + len(running)
+        done = sum(t.status != SKIPPED for t in state.trials[start_count:]) + len(running)
         return settings.max_evals is None or done < settings.max_evals
 
     while True:
@@ -154,12 +171,21 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
             asked = None
             trial_id = len(state.trials) + len(running)
             rows = trial_rows(info.budget, state.multi_fidelity)
-            below = _keep_below(state, settings.full_rows if rows is None else rows)
+            fidelity = settings.full_rows if rows is None else rows
             evaluation = Evaluation(to_dict(info.config), settings.seed, settings.n_threads,
-                                    keep_models_below=below, rows=rows)
+                                    keep_models_below=_keep_below(state, fidelity), rows=rows)
+            job = Job(trial_id, evaluation, end(), settings.trial_time_limit,
+                      settings.memory_limit, settings.n_threads)
+            why = _unaffordable(state, evaluation.config, fidelity,
+                                min(settings.trial_time_limit, end() - clock()))
+            if why:
+                _record(state, JobResult(job, SKIPPED, error=why), info, clock(),
+                        settings.full_rows)
+                if on_trial is not None:
+                    on_trial(state.trials[-1])
+                continue
             running[trial_id] = (info, clock())
-            pool.submit(Job(trial_id, evaluation, end(), settings.trial_time_limit,
-                            settings.memory_limit, settings.n_threads))
+            pool.submit(job)
         if not running:
             return
         if asked is None and more() and not state.designing and not state.multi_fidelity:
@@ -176,6 +202,22 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
                                    wall_time=clock() - started)
                 _record(state, result, info, started, settings.full_rows)
             return
+
+
+def _unaffordable(state: SearchState, config: dict, fidelity: int | None,
+                  seconds: float) -> str:
+    """Why a promotion of ``config`` to ``fidelity`` rows is not run (empty: it is): its
+    trials on fewer rows say it would need more than the ``seconds`` it may have, even
+    if its time grows as slowly as :data:`SCALING` says for its family (a best
+    configuration is not to be left out on a pessimistic estimate)."""
+    if state.multi_fidelity is None or fidelity is None:
+        return ""
+    power = SCALING.get(str(config[ROOT]), SCALING_ELSE)
+    expected = expected_seconds(config, fidelity, state.trials, power)
+    if expected is None or expected <= seconds:
+        return ""
+    return (f"not promoted: expected to take {expected:.1f} s on {fidelity} rows (from its "
+            f"trials on fewer), more than the {max(seconds, 0.0):.1f} s it may run")
 
 
 def _hold(state: SearchState, running: dict) -> bool:
@@ -259,7 +301,7 @@ def _keep_below(state: SearchState, fidelity: int | None) -> float:
     level, top = fidelity_level(fidelity), state.top_fidelity
     if level != top:
         return np.inf if level > top else -np.inf
-    return state.best_loss
+    return min(t.loss for t in state.successes if fidelity_level(t.fidelity) == top)
 
 
 def in_order(configs: Sequence[dict]) -> InitialDesignFn:

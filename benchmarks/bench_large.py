@@ -85,6 +85,10 @@ def main(n_rows: int = 500_000, budget: float = 120, n_jobs: int = 1, seed: int 
           f"fidelities {sorted(board['fidelity'].unique())}")
     print(board[["family", "origin", "status", "score", "fidelity", "wall_time",
                  "ensemble_weight"]].to_string())
+    family = {t.id: t.family for t in clf.trials_}
+    members = ", ".join(f"{family[m.trial]} (trial {m.trial}, weight {m.weight:.2f}) on "
+                        f"{m.rows or n_rows} rows" for m in clf.ensemble_.members)
+    print(f"ensemble members: {members}")
     print(f"peak memory (process tree): {memory.peak / 2**30:.2f} GB")
     auc = roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])
     print(f"test ROC AUC on 20,000 new rows: {auc:.4f}")

@@ -85,15 +85,23 @@ def test_hyperband_brackets_start_on_higher_rungs():
     assert 2700 in rows[first + 1:first + 6]
 
 
-def test_the_search_stops_at_the_deadline_and_the_finalists_are_the_highest_rung_reached():
+def test_at_the_deadline_promotions_that_cannot_finish_are_skipped_and_stay_finalists():
     executor = FakeExecutor(by_rows(seconds_per_row=1e-2))  # 1 s per trial on 100 rows
     state = search(executor, deadline=40.0)
     assert executor.clock.now == pytest.approx(40.0)
     done = [t for t in state.trials if t.ok]
-    assert [t.fidelity for t in done] == [100] * 27 + [300] * 4  # 27 s, then 3 s each
-    assert state.trials[-1].status == "timeout" and state.trials[-1].fidelity == 300
-    assert state.finalists == done[27:]
-    assert state.best_loss == min(t.loss for t in done[27:])
+    assert [t.fidelity for t in done] == [100] * 27 + [300] * 4 + [100]  # 27 s, 3 s each
+    # with 1 s left, the other promotions (3 s each, and more above) are not run; a new
+    # bracket's first trial takes the last second
+    skipped = state.trials[31:-1]
+    assert [t.fidelity for t in skipped[:5]] == [300] * 5
+    assert all(t.status == "skipped" and t.wall_time == 0 for t in skipped)
+    assert all("1.0 s it may run" in t.error for t in skipped)
+    assert state.trials[-1] == done[-1]
+    # the finalists: the highest rung's trials, and the best of those not promoted in time
+    stopped = [t for t in done[:27] if t.config in [s.config for s in skipped[:5]]]
+    assert len(stopped) == 5
+    assert state.finalists == sorted([*stopped, *done[27:31]], key=lambda t: t.id)
 
 
 def test_fold_models_come_back_only_from_the_highest_fidelity():
@@ -147,3 +155,50 @@ def test_refit_estimates_use_the_rows_a_trial_trained_on():
     assert refit_seconds(low, data) == pytest.approx(27 * refit_seconds(full, data))
     assert trial_rows(300.0, SH) == 300 and trial_rows(2700.0, SH) is None
     assert trial_rows(None, SH) is None and trial_rows(300.0, None) is None
+
+
+def test_a_promotion_whose_measured_time_exceeds_the_trial_limit_is_skipped_not_run():
+    slow = dict(LINEAR)  # the best configuration, but 10 ms per row: 9 s on 900 rows
+
+    def respond(job):
+        rows, loss = job.run.rows or FULL, quality(job.run.config)
+        if job.run.config == slow:
+            return "ok", outcome(10 / rows), 1e-2 * rows
+        return "ok", outcome(0.5 + loss + 10 / rows), 1e-3 * rows
+
+    executor = FakeExecutor(respond)
+    state = search(executor, max_evals=45, trial_time_limit=5.0,
+                   initial_design=in_order([slow, KNN]))
+    climbed = [t for t in state.trials if t.config == slow]
+    assert [(t.fidelity, t.status) for t in climbed] == [(100, "ok"), (300, "ok"),
+                                                         (900, "skipped")]
+    assert "expected to take 9.0 s on 900 rows" in climbed[-1].error
+    assert climbed[-1].wall_time == 0 and climbed[-1].promoted
+    run = [job.run for job in executor.submitted]
+    assert not any(r.config == slow and r.rows == 900 for r in run)
+    assert len(run) == 45  # a skipped promotion is not counted as an evaluation
+    assert all(t.ok for t in state.trials if t.config != slow)
+    # the ensemble chooses among the full-fidelity trials and the skipped one's best
+    top = [t for t in state.trials if t.fidelity == FULL]
+    assert top and state.finalists == sorted([*top, climbed[1]], key=lambda t: t.id)
+
+
+def test_expected_seconds_grow_as_a_power_of_the_rows():
+    from autometa.records import Trial, expected_seconds
+
+    def trial(rows, seconds, status="ok", config=LINEAR):
+        return Trial(0, "linear", config, "smac", status, 0.1, None, None, seconds,
+                     fidelity=rows)
+
+    assert expected_seconds(LINEAR, 300, []) is None
+    assert expected_seconds(LINEAR, 300, [trial(100, 2.0, "timeout")]) is None
+    assert expected_seconds(LINEAR, 300, [trial(100, 2.0, config=KNN)]) is None
+    assert expected_seconds(LINEAR, 300, [trial(100, 2.0)]) == pytest.approx(6.0)
+    assert expected_seconds(LINEAR, 400, [trial(100, 2.0)], power=0.5) == pytest.approx(4.0)
+    two = [trial(100, 1.0), trial(400, 2.0)]  # the square root of the rows: 4 s on 1,600;
+    # but the line through them (a fixed cost of 2/3 s) is steeper: 6 s
+    assert expected_seconds(LINEAR, 1600, two) == pytest.approx(6.0)
+    steep = [trial(100, 1.0), trial(200, 8.0)]  # a cube, kept to the power 1.5
+    assert expected_seconds(LINEAR, 800, steep) == pytest.approx(64.0)
+    assert expected_seconds(LINEAR, 200, [*two, trial(300, 9.0)]) == pytest.approx(2.0)
+    assert expected_seconds(LINEAR, 1600, [*two, trial(400, 2.0)]) == pytest.approx(6.0)

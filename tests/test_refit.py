@@ -9,6 +9,7 @@ import pytest
 
 from autometa.final import refit_members
 from autometa.metrics import resolve_metric
+from autometa.plan import REFIT_SAFETY
 from autometa.records import Trial
 from autometa.search import SearchState
 from tests.conftest import mixed_frame, task_data
@@ -101,3 +102,53 @@ def test_a_refit_that_fails_on_its_own_rows_is_left_out():
     healthy.autometa_classes_ = np.arange(3)
     assert sound(healthy, trial, data)
     assert not sound(Diverged(3), trial, data)
+
+
+def test_refit_size_follows_the_time_growth_the_trials_measured():
+    from types import SimpleNamespace
+
+    from autometa.plan import refit_size
+
+    data = SimpleNamespace(splits=[(np.arange(400), np.arange(100))], y=np.zeros(10_000))
+    config = {"model": "xgboost"}
+    low = Trial(0, "xgboost", config, "smac", "ok", 0.2, None, None, 1.0, fidelity=100)
+    high = replace(low, id=1, wall_time=2.0, fidelity=400)  # 1 s more per 300 rows
+    rows, expected = refit_size(high, data, 4.0, [low, high])
+    assert rows == 1000 and expected == pytest.approx(4.0)
+    steep = replace(high, wall_time=8.0)  # as rows**1.5: the line is less steep
+    rows, expected = refit_size(steep, data, 16.0, [low, steep])
+    assert rows == int(400 * 2 ** (1 / 1.5)) and expected == pytest.approx(16.0, rel=0.01)
+    rows, expected = refit_size(high, data, 4.0, [high])  # one trial: linear growth
+    assert rows == 800 and expected == pytest.approx(4.0)
+    rows, expected = refit_size(high, data, 100.0, [low, high])
+    assert rows is None and expected == pytest.approx(2.0 + 9600 / 300)  # all 10,000 rows
+    assert refit_size(high, data, 0.5, [low, high])[0] == 400  # never below its own rows
+
+
+def test_the_heaviest_member_gets_the_larger_share_of_the_time_left():
+    data = task_data(*mixed_frame(1200), resampling="holdout")
+    state = SearchState()
+    for i in range(2):  # both trained on 100 rows in 10 s; all rows would need ~120 s
+        state.trials.append(Trial(i, "linear", {"model": "linear", "id": i}, "smac", "ok",
+                                  0.1, None, None, 10.0, fidelity=100))
+    executor = FakeExecutor(_respond({0: 1.0, 1: 1.0}))
+    refit_members({0: 0.9, 1: 0.1}, state, data, executor, seed=0, deadline=60.0,
+                  clock=executor.clock)
+    rows = [job.run.max_rows for job in executor.submitted]
+    safety = REFIT_SAFETY
+    assert rows[0] == pytest.approx(0.9 * 60 / safety * 10, abs=1)  # 90 % of 60 s
+    assert rows[1] == pytest.approx(59 / safety * 10, abs=1)  # then all that is left
+
+
+def test_with_two_workers_a_light_member_beside_a_heavy_one_trains_on_few_rows():
+    data = task_data(*mixed_frame(1200), resampling="holdout")
+    state = SearchState()
+    for i in range(3):
+        state.trials.append(Trial(i, "linear", {"model": "linear", "id": i}, "smac", "ok",
+                                  0.1, None, None, 10.0, fidelity=100))
+    executor = FakeExecutor(_respond({0: 30.0, 1: 1.0, 2: 1.0}), capacity=2)
+    refit_members({0: 0.96, 1: 0.02, 2: 0.02}, state, data, executor, seed=0, deadline=60.0,
+                  clock=executor.clock)
+    rows = {job.key: job.run.max_rows for job in executor.submitted}
+    assert rows[0] == pytest.approx(60 / REFIT_SAFETY * 10, abs=1)  # all of the time
+    assert rows[1] == 100 and rows[2] == 100  # 4 % of it: no more than they trained on

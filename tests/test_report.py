@@ -71,8 +71,8 @@ def test_report_json_holds_the_search(tmp_path):
     assert failed["status"] == "error" and failed["score"] is None and failed["error"]
     times = [t["search_time"] for t in data["trials"]]
     assert times == sorted(times) and times[0] == pytest.approx(0.5)
-    assert data["ensemble"] == [{"trial": 4, "family": "linear", "weight": 0.75},
-                                {"trial": 1, "family": "linear", "weight": 0.25}]
+    assert data["ensemble"] == [{"trial": 4, "family": "linear", "weight": 0.75, "rows": None},
+                                {"trial": 1, "family": "linear", "weight": 0.25, "rows": None}]
     assert data["metafeatures"] == {"simple.n_rows": 200.0, "stat.skew_mean": None}
 
 
@@ -227,6 +227,28 @@ def test_info_text_lists_metafeatures_and_version_changes():
     assert "   75.0%  trial 4    linear" in text
     assert "metafeatures:\n  simple.n_rows: 200\n  stat.skew_mean: None" in text
     assert "fitted with different versions: autometa 0.0.1" in text
+
+
+def test_info_counts_skipped_promotions_apart_and_shows_the_rows_a_member_trained_on():
+    from dataclasses import replace
+
+    stand_in = FittedStandIn()
+    skipped = replace(stand_in.trials_[0], id=8, origin="smac", status="skipped", loss=None,
+                      wall_time=0.0, fidelity=9000, promoted=True,
+                      error="not promoted: expected 30 s")
+    stand_in.trials_ = [*stand_in.trials_, skipped]
+    stand_in.ensemble_ = replace(stand_in.ensemble_, members=(
+        replace(stand_in.ensemble_.members[0], rows=40_000), stand_in.ensemble_.members[1]))
+    text = info_text(info_dict({"estimator": stand_in, "target": "y"}, "m.joblib"))
+    assert "   75.0%  trial 4    linear (trained on 40000 rows)\n" in text
+    assert "   25.0%  trial 1    linear\n" in text
+    assert "trials:    9 (2 failed: 1 error, 1 timeout; 1 promotion skipped as too slow; " \
+           "2 from the portfolio)" in text
+    progress = FitProgress(10, start=0.0, metric="roc_auc", stream=io.StringIO())
+    for t in stand_in.trials_:
+        progress.update(t)
+    assert progress.n_done == 9 and progress.n_failed == 2
+    assert "skipped (not promoted: expected 30 s)" in progress.trial_line(skipped)
 
 
 def test_info_text_shows_an_absent_library_as_not_installed():

@@ -92,7 +92,7 @@ class Growth:
     slope: float = 0.0  # 0: one trial, no line
 
     def seconds_at(self, rows: float) -> float:
-        """Expected seconds on ``rows`` rows (at least ``rows``)."""
+        """Expected seconds on ``rows`` rows (no fewer than :attr:`rows`)."""
         return max(self.seconds * (rows / self.rows) ** self.power,
                    self.seconds + self.slope * (rows - self.rows))
 
@@ -148,8 +148,11 @@ def finalists(trials: Iterable[Trial]) -> list[Trial]:
     top = max((fidelity_level(t.fidelity) for t in ok), default=None)
     chosen = {t.id for t in ok if fidelity_level(t.fidelity) == top}
     stopped = {config_key(t.config) for t in trials if t.status == SKIPPED}
-    for key in stopped:
-        own = [t for t in ok if config_key(t.config) == key]
-        if own:
-            chosen.add(max(own, key=lambda t: fidelity_level(t.fidelity)).id)
+    highest: dict[str, Trial] = {}  # a stopped configuration's highest-fidelity trial
+    for t in ok if stopped else ():
+        key = config_key(t.config)
+        if key in stopped and (key not in highest or fidelity_level(t.fidelity)
+                               > fidelity_level(highest[key].fidelity)):
+            highest[key] = t
+    chosen |= {t.id for t in highest.values()}
     return [t for t in ok if t.id in chosen]

@@ -179,72 +179,122 @@ def overhead(args: argparse.Namespace) -> None:
 # -- related tasks ------------------------------------------------------------------------------
 
 
-def related_pairs(corpus: str, n_pairs: int) -> list[tuple]:
+def related_pairs(corpus: str, n_pairs: int, n_samples: int = 0) -> list[tuple]:
     """``n_pairs`` (first, second) pairs of tasks of one group, in turn over the groups
-    (the first two tasks of each group, then the next two, ...), plus as many re-fits
-    (a task and itself) as groups used."""
+    (the first two tasks of each group, then the next two, ...), as many re-fits (a task
+    and itself) as a third of ``n_pairs``, and ``n_samples`` sample pairs (a task and
+    itself, see :func:`sample_tasks`)."""
     from autometa.metalearning.corpus import load_corpus
 
+    tasks = load_corpus(corpus)
     groups: dict[str, list] = {}
-    for task in load_corpus(corpus):
+    for task in tasks:
         groups.setdefault(task.group, []).append(task)
     groups = {g: ts for g, ts in sorted(groups.items()) if len(ts) > 1}
     pairs: list[tuple] = []
     for step in range(max(len(ts) for ts in groups.values())):
-        for tasks in groups.values():
-            if len(pairs) < n_pairs and step + 1 < len(tasks):
-                pairs.append(("related", tasks[step], tasks[step + 1]))
+        for members in groups.values():
+            if len(pairs) < n_pairs and step + 1 < len(members):
+                pairs.append(("related", members[step], members[step + 1]))
     refits = [("refit", ts[0], ts[0]) for ts in list(groups.values())[:n_pairs // 3]]
-    return pairs + refits
+    samples = [("sample", t, t) for t in sample_tasks(corpus, tasks, n_samples)]
+    return pairs + refits + samples
 
 
-def _split(task, seed: int, share: float = 1.0):
-    """Train and test rows of a corpus task (25 % test); ``share`` of the train rows."""
+def kind_of(entry: dict) -> str:
+    """"binary", "multiclass" or "regression" for a manifest entry."""
+    if entry["task"] == "regression":
+        return "regression"
+    return "binary" if entry["n_classes"] == 2 else "multiclass"
+
+
+def sample_tasks(corpus: str, tasks: list, n: int, rows: tuple = (1000, 20_000)) -> list:
+    """``n`` tasks for sample pairs, a third of each kind (binary, multiclass, regression),
+    each the only task of its group with ``rows`` rows (a seeded choice): the first fit
+    sees one half of the training rows, the second the other half (the same table, other
+    rows, as when a table is refitted every month)."""
+    manifest = {m["name"]: m for m in json.loads((Path(corpus) / "manifest.json").read_text())}
+    sizes: dict[str, int] = {}
+    for task in tasks:
+        sizes[task.group] = sizes.get(task.group, 0) + 1
+    rng = np.random.default_rng(0)
+    chosen = []
+    for kind in ("binary", "multiclass", "regression"):
+        pool = sorted((t for t in tasks if sizes[t.group] == 1
+                       and kind_of(manifest[t.name]) == kind
+                       and rows[0] <= manifest[t.name]["n_rows"] <= rows[1]),
+                      key=lambda t: t.name)
+        take = n // 3 + (kind == "binary") * (n % 3)
+        chosen += [pool[i] for i in rng.permutation(len(pool))[:take]]
+    return chosen
+
+
+def _split(task, seed: int, part: str = "all"):
+    """Train and test rows of a corpus task (25 % test). Of the train rows, ``part``:
+    ``"all"``, ``"refit"`` (5/6 of them) or ``"half0"`` / ``"half1"`` (disjoint halves)."""
     from sklearn.model_selection import train_test_split
 
     X, y = task.load()
+    stratify = task.task == "classification"
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=seed,
-                                              stratify=y)
-    if share < 1.0:
-        X_tr, _, y_tr, _ = train_test_split(X_tr, y_tr, train_size=share, random_state=seed,
-                                            stratify=y_tr)
+                                              stratify=y if stratify else None)
+    if part != "all":
+        share = 5 / 6 if part == "refit" else 0.5
+        halves = train_test_split(X_tr, y_tr, train_size=share, random_state=seed,
+                                  stratify=y_tr if stratify else None)
+        X_tr, y_tr = (halves[1], halves[3]) if part == "half1" else (halves[0], halves[2])
     return X_tr, X_te, y_tr, y_te
 
 
-def _fit(task, seed: int, budget: float, store, share: float = 1.0) -> dict:
-    from sklearn.metrics import roc_auc_score
+def test_score(model, X_te, y_te, task: str) -> float:
+    """The default metric on the test rows, higher is better: ROC AUC (binary), minus the
+    log loss (multiclass), minus the RMSE (regression)."""
+    from sklearn.metrics import log_loss, roc_auc_score, root_mean_squared_error
 
-    from autometa import AutoMetaClassifier
+    if task == "regression":
+        return -float(root_mean_squared_error(y_te, model.predict(X_te)))
+    proba = model.predict_proba(X_te)
+    if len(model.classes_) == 2:
+        return float(roc_auc_score(np.asarray(y_te) == model.classes_[1], proba[:, 1]))
+    return -float(log_loss(y_te, proba, labels=model.classes_))
+
+
+def _fit(task, seed: int, budget: float, store, part: str = "all") -> dict:
+    from autometa import AutoMetaClassifier, AutoMetaRegressor
     from autometa.errors import NoSuccessfulTrial
 
-    portfolio = load(TASK).without([task.group])  # no task of the pair's group
-    X_tr, X_te, y_tr, y_te = _split(task, seed, share)
-    clf = AutoMetaClassifier(time_budget=budget, random_state=seed, portfolio=portfolio,
-                             experience=store if store is not None else False,
-                             experience_tag=task.name)
+    portfolio = load(task.task).without([task.group])  # no task of the pair's group
+    X_tr, X_te, y_tr, y_te = _split(task, seed, part)
+    cls = AutoMetaRegressor if task.task == "regression" else AutoMetaClassifier
+    model = cls(time_budget=budget, random_state=seed, portfolio=portfolio,
+                experience=store if store is not None else False, experience_tag=task.name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            clf.fit(X_tr, y_tr)
+            model.fit(X_tr, y_tr)
         except NoSuccessfulTrial as exc:  # every trial failed (or timed out) in the budget
             return {"losses": [], "origins": [], "test": None, "best": None,
                     "error": str(exc)}
-    return {"losses": [t.loss if t.ok else None for t in clf.trials_],
-            "origins": [t.origin for t in clf.trials_],
-            "test": float(roc_auc_score(np.asarray(y_te) == clf.classes_[1],
-                                        clf.predict_proba(X_te)[:, 1])),
-            "best": float(-clf.best_score_)}
+    return {"losses": [t.loss if t.ok else None for t in model.trials_],
+            "origins": [t.origin for t in model.trials_],
+            "test": test_score(model, X_te, y_te, task.task),
+            "best": float(-model.best_score_)}
+
+
+PARTS = {"related": ("all", "all"), "refit": ("refit", "all"), "sample": ("half0", "half1")}
 
 
 def run_pair(kind: str, first, second, seed: int, budget: float, folder: Path) -> dict:
-    """The second task's fits with and without the first in the store (for a re-fit, the
-    first fit sees 5/6 of the training rows: the second has 20 % more)."""
-    store = ExperienceStore(folder / f"{first.name}-{second.name}-{seed}.db")
-    before = _fit(first, seed, budget, store, share=5 / 6 if kind == "refit" else 1.0)
-    warm = _fit(second, seed, budget, store)
-    cold = _fit(second, seed, budget, None)
-    return {"kind": kind, "first": first.name, "second": second.name, "seed": seed,
-            "budget": budget, "first_fit": before, "with": warm, "without": cold}
+    """The second task's fits with and without the first in the store (rows of each fit:
+    :data:`PARTS`; a re-fit's second fit has 20 % more rows than its first)."""
+    store = ExperienceStore(folder / f"{kind}-{first.name}-{second.name}-{seed}.db")
+    first_part, second_part = PARTS[kind]
+    before = _fit(first, seed, budget, store, first_part)
+    warm = _fit(second, seed, budget, store, second_part)
+    cold = _fit(second, seed, budget, None, second_part)
+    return {"kind": kind, "task": second.task, "first": first.name, "second": second.name,
+            "seed": seed, "budget": budget, "first_fit": before, "with": warm,
+            "without": cold}
 
 
 def related(args: argparse.Namespace) -> None:
@@ -256,10 +306,11 @@ def related(args: argparse.Namespace) -> None:
     done = set()
     results = out / "results.jsonl"
     if results.exists():
-        done = {(r["first"], r["second"], r["seed"]) for r in map(json.loads, results.open())}
-    for kind, first, second in related_pairs(args.corpus, args.pairs):
+        done = {(r["kind"], r["first"], r["second"], r["seed"])
+                for r in map(json.loads, results.open())}
+    for kind, first, second in related_pairs(args.corpus, args.pairs, args.samples):
         for seed in args.seeds:
-            if (first.name, second.name, seed) in done:
+            if (kind, first.name, second.name, seed) in done:
                 continue
             row = run_pair(kind, first, second, seed, args.budget, out)
             with results.open("a") as f:
@@ -281,8 +332,8 @@ def pair_summary(row: dict) -> dict:
     for a re-fit, the first trial's loss against the first fit's best."""
     both = [x for fit in ("with", "without") for x in row[fit]["losses"] if x is not None]
     low, high = (min(both), max(both)) if both else (0.0, 0.0)
-    out = {"kind": row["kind"], "pair": f"{row['first']} -> {row['second']}",
-           "seed": row["seed"]}
+    out = {"kind": row["kind"], "task": row.get("task", TASK),
+           "pair": f"{row['first']} -> {row['second']}", "seed": row["seed"]}
     for fit in ("with", "without"):
         for k in (1, 5, 10):
             out[f"{fit}@{k}"] = _regret_after(row[fit]["losses"], low, high, k)
@@ -296,33 +347,62 @@ def pair_summary(row: dict) -> dict:
     return out
 
 
+def _relative(value: float, base: float) -> float:
+    return (value - base) / abs(base) if base else value - base
+
+
+def pair_table(table):
+    """Per pair (means over seeds): regrets, the relative test-score change with the store,
+    and the seeds' noise: the relative spread of the test score without the store."""
+    per_pair = table.groupby(["kind", "pair"]).mean(numeric_only=True)
+    spread = table.groupby(["kind", "pair"])["without_test"].agg(lambda v: v.max() - v.min())
+    per_pair["change"] = [_relative(w, o) for w, o in
+                          zip(per_pair["with_test"], per_pair["without_test"], strict=True)]
+    per_pair["noise"] = spread / per_pair["without_test"].abs().where(
+        per_pair["without_test"] != 0, 1.0)
+    return per_pair
+
+
+def summarise(per_pair, label: str) -> None:
+    """Median regrets and test-score counts of the pairs in ``per_pair``."""
+    medians = per_pair[[f"{f}@{k}" for f in ("with", "without") for k in (1, 5, 10)]].median()
+    change = per_pair["change"]
+    beyond = per_pair[change < -per_pair["noise"]]
+    print(f"\n{label}: {len(per_pair)} pairs; median normalised regret (mean of seeds), "
+          "with / without the store:")
+    print("  " + ", ".join(f"after {k}: {medians[f'with@{k}']:.4f} / "
+                           f"{medians[f'without@{k}']:.4f}" for k in (1, 5, 10)))
+    print(f"  test score with - without (relative): better on {int((change > 0).sum())}, "
+          f"worse on {int((change < 0).sum())}, equal on {int((change == 0).sum())}; "
+          f"median {change.median():+.4f}, worst {change.min():+.4f}")
+    print(f"  seed noise (relative spread of the test score without the store over seeds): "
+          f"median {per_pair['noise'].median():.4f}, max {per_pair['noise'].max():.4f}; "
+          f"worse by more than the pair's own noise: {len(beyond)}"
+          + (f" ({', '.join(p for _, p in beyond.index)})" if len(beyond) else ""))
+
+
 def report(args: argparse.Namespace) -> None:
     import pandas as pd
 
     rows = [json.loads(line) for line in (Path(args.out) / "results.jsonl").open()]
     table = pd.DataFrame([pair_summary(r) for r in rows])
-    related_rows = table[table["kind"] == "related"]
-    per_pair = related_rows.groupby("pair").mean(numeric_only=True)
-    medians = per_pair[[f"{f}@{k}" for f in ("with", "without") for k in (1, 5, 10)]].median()
-    diff = per_pair["with_test"] - per_pair["without_test"]
-    seeds = related_rows.groupby("pair")["without_test"].agg(lambda v: v.max() - v.min())
-    failed = related_rows[["with_failed", "without_failed"]].sum()
-    print(f"related pairs: {len(per_pair)} ({len(related_rows)} runs); failed fits of the "
-          f"second task: {int(failed['with_failed'])} with the store, "
-          f"{int(failed['without_failed'])} without (regret 1, test score left out)")
-    print("median normalised regret over pairs (mean of seeds):")
-    print(medians.round(4).to_string())
-    print(f"test ROC AUC, with - without: better on {int((diff > 0).sum())}, worse on "
-          f"{int((diff < 0).sum())}, equal on {int((diff == 0).sum())} of {len(diff)} pairs; "
-          f"median difference {diff.median():+.4f}, worst {diff.min():+.4f}")
-    print(f"seed noise (without the store: |seed 0 - seed 1| of the test AUC per pair): "
-          f"median {seeds.median():.4f}, max {seeds.max():.4f}")
+    failed = table[["with_failed", "without_failed"]].sum()
+    print(f"{len(table)} runs; failed fits of the second task: {int(failed['with_failed'])} "
+          f"with the store, {int(failed['without_failed'])} without (regret 1, test score "
+          "left out)")
+    per_pair = pair_table(table)
+    pairs = per_pair.drop(index="refit", level="kind", errors="ignore")
+    summarise(pairs, "related and sample pairs")
+    for kind in ("related", "sample"):
+        if kind in per_pair.index.get_level_values("kind"):
+            summarise(per_pair.loc[[kind]], f"{kind} pairs")
     refits = table[table["kind"] == "refit"]
     if len(refits):
         gap = refits["first_trial_vs_stored_best"]
-        print(f"re-fits: {len(refits)} runs; first trial's loss vs the first fit's best, "
+        print(f"\nre-fits: {len(refits)} runs; first trial's loss vs the first fit's best, "
               f"relative: median {gap.median():+.4f}, max {gap.max():+.4f}; "
               f"within 0.5 %: {int((gap <= 0.005).sum())} of {len(gap)}")
+    print()
     print(table.round(4).to_string(index=False))
 
 
@@ -338,6 +418,8 @@ def main() -> None:
     rel = sub.add_parser("related", help="second fits of related tasks, with and without")
     rel.add_argument("--corpus", default="../shared/datasets")
     rel.add_argument("--pairs", type=int, default=12)
+    rel.add_argument("--samples", type=int, default=18,
+                     help="sample pairs: one table, the two fits on disjoint halves of it")
     rel.add_argument("--budget", type=float, default=10.0)
     rel.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     rel.add_argument("--out", default="/tmp/autometa-experience-related",

@@ -8,7 +8,8 @@ onto themselves. Benchmarks and other front ends call it directly.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
+import warnings
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -303,8 +304,27 @@ def initial_design(data: TaskData, plan: FitPlan, families: Collection[str],
                               n_rows=len(data.y),
                               defaults=None if space is None else root_defaults(space),
                               experience=plan.experience,
-                              valid=None if space is None else in_space(space))
+                              valid=None if space is None else in_space(space),
+                              learner=learner_for(data.task, plan, metafeatures),
+                              n_learned=plan.n_learned_configs, seed=plan.seed)
     return metafeatures, design
+
+
+def learner_for(task: str, plan: FitPlan, metafeatures: Mapping | None):
+    """The shipped hp-learner when the plan asks for its configurations (``None`` with a
+    warning when it is missing or does not match the search space)."""
+    if not plan.n_learned_configs or metafeatures is None:
+        return None
+    from autometa import hplearner
+    from autometa.metalearning.build import space_for
+
+    learner = hplearner.load(task)
+    if learner is None or not learner.matches(space_for(task)):
+        warnings.warn(f"No hp-learner for this version's {task} search space is installed "
+                      "(`autometa portfolio build` trains it); the initial design uses the "
+                      "portfolio alone.", UserWarning, stacklevel=4)
+        return None
+    return learner
 
 
 def in_space(space: ConfigurationSpace):

@@ -72,6 +72,13 @@ PARAMS_DOC = """
         measured its candidates on (1,500).
     n_initial_configs : int, default=16
         Number of portfolio configurations evaluated first.
+    n_learned_configs : int, default=0
+        Number of configurations the hp-learner shipped with the package proposes after
+        the portfolio's (with ``meta_learning="auto"``): a network trained across the
+        corpus's tasks to predict a configuration's loss from the task's meta-features,
+        adapted with a few gradient steps on this task's losses so far, ranks a random
+        sample of the whole search space (see :mod:`autometa.hplearner`). The
+        leaderboard's origin of its picks is ``"hp-learner"``.
     surrogate : {"auto", "rf", "rgpe"}, default="auto"
         The model SMAC proposes configurations with. ``"rf"``: its random forest, trained
         on this task's trials alone; ``"rgpe"``: a ranking-weighted ensemble of that

@@ -73,6 +73,7 @@ class AutoMetaEstimator(BaseEstimator):
         "warm_start": ["boolean"],
         "meta_learning": [StrOptions({"auto", "greedy", "off"})],
         "n_initial_configs": [Interval(Integral, 0, None, closed="left")],
+        "n_learned_configs": [Interval(Integral, 0, None, closed="left")],
         "surrogate": [StrOptions(set(SURROGATES))],
         "portfolio": [None, str, os.PathLike, Portfolio],
         "callbacks": [None, list, tuple],
@@ -104,6 +105,7 @@ class AutoMetaEstimator(BaseEstimator):
         warm_start: bool = False,
         meta_learning: str = "auto",
         n_initial_configs: int = 16,
+        n_learned_configs: int = 0,
         surrogate: str = "auto",
         portfolio=None,
         callbacks: list[Callback] | None = None,
@@ -132,6 +134,7 @@ class AutoMetaEstimator(BaseEstimator):
         self.warm_start = warm_start
         self.meta_learning = meta_learning
         self.n_initial_configs = n_initial_configs
+        self.n_learned_configs = n_learned_configs
         self.surrogate = surrogate
         self.portfolio = portfolio
         self.callbacks = callbacks
@@ -229,6 +232,7 @@ class AutoMetaEstimator(BaseEstimator):
             exclude=None if self.exclude is None else tuple(self.exclude),
             extra_models=tuple(self.extra_models or ()), meta_learning=self.meta_learning,
             n_initial_configs=self.n_initial_configs, portfolio=self.portfolio,
+            n_learned_configs=self.n_learned_configs,
             surrogate=resolve(self.surrogate, self.meta_learning),
             fidelity=self.fidelity, proxy_subsets=self.proxy_subsets,
             latency=LatencyLimit(self.infer_limit,
@@ -451,6 +455,7 @@ class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):
         warm_start: bool = False,
         meta_learning: str = "auto",
         n_initial_configs: int = 16,
+        n_learned_configs: int = 0,
         surrogate: str = "auto",
         portfolio=None,
         callbacks: list[Callback] | None = None,
@@ -469,7 +474,8 @@ class AutoMetaRegressor(RegressorMixin, AutoMetaEstimator):
             ensemble_size=ensemble_size, ensemble_nbest=ensemble_nbest,
             infer_limit=infer_limit, infer_limit_batch_size=infer_limit_batch_size,
             extra_models=extra_models, warm_start=warm_start, meta_learning=meta_learning,
-            n_initial_configs=n_initial_configs, surrogate=surrogate, portfolio=portfolio,
+            n_initial_configs=n_initial_configs, n_learned_configs=n_learned_configs,
+            surrogate=surrogate, portfolio=portfolio,
             callbacks=callbacks, experience=experience, experience_tag=experience_tag,
             fidelity=fidelity, proxy_subsets=proxy_subsets, random_state=random_state,
             verbose=verbose,

@@ -78,6 +78,9 @@ class FitPlan:
         How the initial design is chosen (see :mod:`autometa.initial_design`).
     n_initial_configs : int
         Portfolio configurations evaluated first, at most.
+    n_learned_configs : int
+        Configurations the hp-learner proposes after the portfolio's, at most (see
+        :func:`autometa.initial_design.learned_picks`).
     surrogate : {"rf", "rgpe"}
         SMAC's model: its random forest, or RGPE over the source tasks (see
         :mod:`autometa.surrogate`).
@@ -113,6 +116,7 @@ class FitPlan:
     extra_models: tuple = ()
     meta_learning: str = "auto"
     n_initial_configs: int = 16
+    n_learned_configs: int = 0
     surrogate: str = "rf"
     portfolio: Any = field(default=None, compare=False)
     latency: LatencyLimit = field(default_factory=LatencyLimit)

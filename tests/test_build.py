@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
@@ -96,6 +97,18 @@ def test_the_transfer_sources_are_written_with_the_successful_trials(built):
         for t in sources.tasks:
             configs, _ = task_rows(trials[t.name])
             assert [sources.configs[j] for j in t.configs] == configs
+
+
+def test_the_hp_learners_are_trained_on_the_transfer_sources(built):
+    from autometa import hplearner
+    from autometa.metalearning.build import space_for
+
+    for task in ("classification", "regression"):
+        learner = hplearner.load(task, built / f"hplearner_{task}.json.gz")
+        assert learner is not None and learner.matches(space_for(task))
+        space = space_for(task)
+        arrays = [c.get_array() for c in space.sample_configuration(5)]
+        assert np.isfinite(learner.predict({}, arrays)).all()
 
 
 def test_a_rerun_continues_after_a_cut_line_and_repeats_nothing(built, tmp_path):

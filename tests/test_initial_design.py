@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from autometa import AutoMetaClassifier
-from autometa.initial_design import InitialDesign
-from autometa.portfolio import Portfolio
+from autometa.initial_design import LEARNED_ORIGIN, InitialDesign
+from autometa.portfolio import Pick, Portfolio
 from autometa.records import config_key
 from autometa.regret import agreement, greedy_order
 
@@ -100,6 +100,46 @@ def test_a_warm_start_ends_early_when_the_portfolio_runs_out():
     assert len(warm.planned()) == 5 and not warm.done
 
 
+def _learned(calls, repeat):
+    """A stand-in for the hp-learner: proposes ``repeat`` and three new configurations,
+    and records what it was shown."""
+    def learned(tried, keys):
+        calls.append((list(tried), set(keys)))
+        return [Pick(dict(repeat), LEARNED_ORIGIN),
+                Pick({"model": "mlp", "id": 0}, LEARNED_ORIGIN),
+                Pick({"model": "mlp", "id": 1}, LEARNED_ORIGIN),
+                Pick({"model": "mlp", "id": 2}, LEARNED_ORIGIN)]
+    return learned
+
+
+def test_the_learned_picks_follow_the_portfolio_once_with_the_losses_seen():
+    calls, p = [], _two_clusters()
+    first = p.configs[p.order[0]]  # the portfolio's first pick, proposed again
+    design = InitialDesign(p, "greedy", None, 2, learned=_learned(calls, first), n_learned=2)
+    tried = []
+    while (config := design(tried)) is not None:
+        tried.append((config, 0.1 * len(tried)))
+    assert [p.reason for p in design.picks] == ["greedy", "greedy", LEARNED_ORIGIN,
+                                                LEARNED_ORIGIN]
+    assert tried[0][0] == first
+    assert [c for c, _ in tried[2:]] == [{"model": "mlp", "id": 0}, {"model": "mlp", "id": 1}]
+    assert len(calls) == 1 and [loss for _, loss in calls[0][0]] == [0.0, 0.1]
+    assert config_key(first) in calls[0][1]
+    assert design.done
+    assert design.origin({"model": "mlp", "id": 0}) == LEARNED_ORIGIN
+    assert design.origin(tried[1][0]) == "portfolio"
+
+
+def test_learned_picks_come_first_without_a_portfolio_and_not_without_a_learner():
+    calls = []
+    repeat = {"model": "linear", "id": 3}
+    design = InitialDesign(None, "auto", None, 16, learned=_learned(calls, repeat),
+                           n_learned=3)
+    assert [p.config for p in design.planned()] == [repeat, {"model": "mlp", "id": 0},
+                                                    {"model": "mlp", "id": 1}]
+    assert InitialDesign(None, "auto", None, 16, n_learned=3).planned() == []
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_a_fit_hands_the_losses_seen_to_the_initial_design(mixed, monkeypatch, n_jobs):
@@ -121,3 +161,26 @@ def test_a_fit_hands_the_losses_seen_to_the_initial_design(mixed, monkeypatch, n
     assert first == {config_key(c["config"]) for c in clf.initial_configs_} and len(first) == 7
     assert [c["reason"] for c in clf.initial_configs_][3:5] == ["default", "default"]
     assert [t.origin for t in clf.trials_].count("smac") == 2
+
+
+def test_a_fit_evaluates_the_hp_learners_picks_after_the_portfolios(mixed):
+    X, y = mixed
+    clf = AutoMetaClassifier(time_budget=60, max_evals=7, n_initial_configs=3,
+                             n_learned_configs=2, random_state=0).fit(X, y)
+    origins = [t.origin for t in clf.trials_]
+    assert origins[:3] == ["portfolio"] * 3
+    assert origins[3:5] == [LEARNED_ORIGIN] * 2 and origins[5:] == ["smac"] * 2
+    learned = [c for c in clf.initial_configs_ if c["reason"] == LEARNED_ORIGIN]
+    assert len(learned) == 2 and len({c["config"]["model"] for c in learned}) >= 1
+    assert set(clf.leaderboard()["origin"]) == {"portfolio", LEARNED_ORIGIN, "smac"}
+
+
+def test_without_a_matching_hp_learner_a_fit_warns_and_uses_the_portfolio(mixed, monkeypatch):
+    from autometa import hplearner
+
+    monkeypatch.setattr(hplearner, "load", lambda task, path=None: None)
+    X, y = mixed
+    with pytest.warns(UserWarning, match="No hp-learner"):
+        clf = AutoMetaClassifier(time_budget=60, max_evals=3, n_initial_configs=2,
+                                 n_learned_configs=2, random_state=0).fit(X, y)
+    assert LEARNED_ORIGIN not in {t.origin for t in clf.trials_}

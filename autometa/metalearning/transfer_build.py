@@ -1,4 +1,5 @@
-"""Turning the meta-dataset into the shipped transfer sources (``transfer_<task>.json.gz``).
+"""Turning the meta-dataset into the shipped transfer sources (``transfer_<task>.json.gz``)
+and the hp-learners trained on them (``hplearner_<task>.json.gz``).
 
 Every corpus task with search or matrix results contributes its successful trials of
 both phases (same fidelity, same splits: their losses compare), normalised per task by
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 from pathlib import Path
 
 from autometa import metafeatures as mf
@@ -73,5 +75,18 @@ def write_transfer(tasks: list[CorpusTask], out: Path, target: Path, corpus: str
         n_obs = sum(len(t.configs) for t in sources.tasks)
         log(f"[transfer] {task_type}: {len(sources.tasks)} tasks, {n_obs} observations of "
             f"{len(sources.configs)} configurations -> {path} ({path.stat().st_size} bytes)")
-        written.append(path)
+        written += [path, write_learner(sources, target, log)]
     return written
+
+
+def write_learner(sources: TransferSources, target: Path, log=print) -> Path:
+    """Train the hp-learner of the sources' task type and write it into ``target``."""
+    from autometa.hplearner import learner_path, train
+    from autometa.metalearning.build import space_for
+
+    start = time.perf_counter()
+    learner = train(sources, space_for(sources.task), seed=0)
+    path = learner.save(target / learner_path(sources.task).name)
+    log(f"[hp-learner] {sources.task}: trained in {time.perf_counter() - start:.1f} s -> "
+        f"{path} ({path.stat().st_size} bytes)")
+    return path

@@ -14,9 +14,15 @@ from typing import Any
 
 import numpy as np
 
-COLORS = {"smac": "#4C72B0", "portfolio": "#DD8452", "best": "#1B2A49", "failed": "#C44E52"}
+COLORS = {"smac": "#4C72B0", "portfolio": "#DD8452", "experience": "#55A868",
+          "hp-learner": "#8172B3", "best": "#1B2A49", "failed": "#C44E52"}
 ORIGINS = {"portfolio": ("D", "portfolio trial (meta-learned initial design)"),
+           "experience": ("s", "experience trial (an earlier fit's pick)"),
+           "hp-learner": ("^", "hp-learner trial"),
            "smac": ("o", "SMAC trial")}
+ORIGIN_NAMES = {"portfolio": "portfolio", "experience": "experience",
+                "hp-learner": "hp-learner", "smac": "SMAC"}
+TOP_SOURCES = 5  # source tasks drawn one by one in the surrogate weights plot
 FIGSIZE = (7.5, 4.5)
 DPI = 130
 SHORT_NAMES = {
@@ -42,7 +48,8 @@ def plot_report(summary: dict[str, Any], directory: str | Path) -> list[Path]:
     list of Path
         ``score_over_time.png`` and ``scores_by_family.png`` when a trial succeeded,
         ``ensemble_weights.png`` when there is an ensemble, ``scores_by_fidelity.png``
-        when trials succeeded on several fidelities.
+        when trials succeeded on several fidelities, ``surrogate_weights.png`` when SMAC
+        learnt with RGPE.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -54,6 +61,8 @@ def plot_report(summary: dict[str, Any], directory: str | Path) -> list[Path]:
         drawings.append(("ensemble_weights.png", _plot_ensemble_weights))
     if len({t.get("fidelity") for t in summary["trials"] if t["score"] is not None}) > 1:
         drawings.append(("scores_by_fidelity.png", _plot_scores_by_fidelity))
+    if summary.get("surrogate_weights"):
+        drawings.append(("surrogate_weights.png", _plot_surrogate_weights))
     paths = []
     for name, draw in drawings:
         figure = draw(summary)
@@ -184,6 +193,12 @@ def _failed_row(ax, xs: list[float], label: str | None) -> None:
                    color=COLORS["failed"], s=30, zorder=3, clip_on=False, label=label)
 
 
+def _listed(origin: str, points: list) -> bool:
+    """Whether an origin gets a legend entry: portfolio and SMAC always, the others (an
+    experience store, the hp-learner) when the fit used them."""
+    return bool(points) or origin in ("portfolio", "smac")
+
+
 def _legend(ax) -> None:
     """The legend under the plot, where it hides no point."""
     ax.figure.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3,
@@ -208,6 +223,8 @@ def _plot_score_over_time(summary: dict[str, Any]):
     low, high, floor = _score_range([t["score"] for t in ok])
     for origin, (marker, name) in ORIGINS.items():
         group = [t for t in ok if t["origin"] == origin]
+        if not _listed(origin, group):
+            continue
         _clipped(ax, [t["search_time"] for t in group], [t["score"] for t in group],
                  floor, marker=marker, s=36, alpha=0.85, color=COLORS[origin],
                  edgecolor="white", linewidth=0.6, zorder=3, label=f"{name} ({len(group)})")
@@ -246,6 +263,8 @@ def _plot_scores_by_family(summary: dict[str, Any]):
     for origin, (marker, name) in ORIGINS.items():
         points = [(i, t["score"]) for i, f in enumerate(order) for t in scores[f]
                   if t["score"] is not None and t["origin"] == origin]
+        if not _listed(origin, points):
+            continue
         xs, ys = (list(z) for z in zip(*points, strict=True)) if points else ([], [])
         _clipped(ax, np.add(xs, rng.uniform(-0.15, 0.15, len(xs))), ys, floor,
                  marker=marker, s=28, alpha=0.85, color=COLORS[origin], edgecolor="white",
@@ -277,7 +296,7 @@ def _plot_ensemble_weights(summary: dict[str, Any]):
         score, origin = trial.get("score"), trial.get("origin", "smac")
         labels.append(f"trial {m['trial']} · {m['family']}\n"
                       + ("" if score is None else f"{name} {shown(score, sign)} · ")
-                      + ("portfolio" if origin == "portfolio" else "SMAC"))
+                      + ORIGIN_NAMES.get(origin, "SMAC"))
         colors.append(COLORS.get(origin, COLORS["smac"]))
     bars = ax.barh(range(len(members)), [m["weight"] for m in members], color=colors)
     ax.bar_label(bars, labels=[f"{m['weight']:.0%}" for m in members], padding=3, fontsize=9)
@@ -286,8 +305,7 @@ def _plot_ensemble_weights(summary: dict[str, Any]):
     ax.set_xlabel("weight in the ensemble (share of its averaged predictions)")
     n = len(members)
     _title(ax, f"Ensemble of {n} pipeline{'s' if n != 1 else ''}",
-           "under each member: its validation score, and whether the portfolio or "
-           "SMAC proposed it")
+           "under each member: its validation score, and what proposed it")
     ax.grid(axis="x", alpha=0.3)
     return figure
 
@@ -309,6 +327,8 @@ def _plot_scores_by_fidelity(summary: dict[str, Any]):
                     color="grey", alpha=0.4, linewidth=0.8, zorder=1)
     for origin, (marker, name) in ORIGINS.items():
         group = [t for t in ok if t["origin"] == origin]
+        if not _listed(origin, group):
+            continue
         _clipped(ax, [t["fidelity"] for t in group], [t["score"] for t in group], floor,
                  marker=marker, s=30, alpha=0.85, color=COLORS[origin], edgecolor="white",
                  linewidth=0.5, zorder=3, label=f"{name} ({len(group)})")
@@ -318,6 +338,31 @@ def _plot_scores_by_fidelity(summary: dict[str, Any]):
     ax.set_xlabel("training rows per split (fidelity)")
     _title(ax, "Validation score by fidelity (promoted configurations joined)",
            _counts(summary["trials"]))
+    ax.grid(alpha=0.3)
+    _legend(ax)
+    return figure
+
+
+def _plot_surrogate_weights(summary: dict[str, Any]):
+    """RGPE's weights against the trials it had learnt from: this task's own model, the
+    ``TOP_SOURCES`` source tasks that weighed most, and the rest together."""
+    data = summary["surrogate_weights"]
+    x, weights = data["observations"], dict(data["weights"])
+    own = weights.pop("target")
+    top = sorted(weights, key=lambda name: -max(weights[name]))[:TOP_SOURCES]
+    rest = [sum(v[i] for name, v in weights.items() if name not in top) for i in range(len(x))]
+    figure, ax = _figure()
+    ax.plot(x, own, color=COLORS["best"], linewidth=2.2, label="this task's own forest")
+    for name in top:
+        ax.plot(x, weights[name], linewidth=1.2, alpha=0.9, label=name)
+    if len(weights) > len(top):
+        ax.plot(x, rest, color="0.5", linestyle="--", linewidth=1,
+                label=f"{len(weights) - len(top)} other source tasks")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("trials the surrogate had learnt from")
+    ax.set_ylabel("weight in RGPE")
+    _title(ax, "Surrogate transfer: how much each task's model counts",
+           "source tasks fade as this task's own trials accumulate")
     ax.grid(alpha=0.3)
     _legend(ax)
     return figure

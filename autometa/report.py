@@ -93,7 +93,7 @@ def summarize(estimator) -> dict[str, Any]:
         Task, metric, decision threshold (binary classifiers), temperature
         (classifiers), budget and fit time, trial
         counts, the best trial, every trial, the ensemble weights and, if the estimator
-        has them, its meta-features.
+        has them, its meta-features and RGPE's weights over the search.
     """
     import autometa
 
@@ -123,8 +123,17 @@ def summarize(estimator) -> dict[str, Any]:
         "trials": trial_rows(trials),
         "ensemble": ensemble_rows(estimator),
         "metafeatures": getattr(estimator, "metafeatures_", None),
+        "surrogate_weights": _weights_rows(getattr(estimator, "surrogate_weights_", None)),
     }
     return jsonable(summary)
+
+
+def _weights_rows(frame) -> dict[str, Any] | None:
+    """RGPE's weights over the search (``surrogate_weights_``) as lists, or ``None``."""
+    if frame is None or not len(frame):
+        return None
+    return {"observations": [int(n) for n in frame.index],
+            "weights": {str(c): [float(v) for v in frame[c]] for c in frame.columns}}
 
 
 def _task_of(estimator) -> str | None:

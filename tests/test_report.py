@@ -106,6 +106,37 @@ def test_a_multi_fidelity_search_gets_a_plot_of_scores_by_fidelity(tmp_path):
     assert (tmp_path / "scores_by_fidelity.png").read_bytes().startswith(PNG_MAGIC)
 
 
+def test_rgpe_weights_are_reported_and_plotted(tmp_path):
+    import pandas as pd
+
+    estimator = FittedStandIn()
+    sources = [f"task{i}" for i in range(7)]
+    weights = np.array([[0.1] * 7 + [0.3], [0.05] * 7 + [0.65], [0.0] * 7 + [1.0]])
+    estimator.surrogate_weights_ = pd.DataFrame(weights, columns=[*sources, "target"],
+                                                index=pd.Index([3, 8, 13], name="observations"))
+    report = write_report(estimator, tmp_path)
+    data = json.loads(report.json_path.read_text())["surrogate_weights"]
+    assert data["observations"] == [3, 8, 13] and data["weights"]["target"] == [0.3, 0.65, 1.0]
+    assert (tmp_path / "surrogate_weights.png").read_bytes().startswith(PNG_MAGIC)
+    plain = json.loads(write_report(FittedStandIn(), tmp_path / "rf").json_path.read_text())
+    assert plain["surrogate_weights"] is None
+    assert not (tmp_path / "rf" / "surrogate_weights.png").exists()
+
+
+def test_every_origin_of_a_trial_is_drawn():
+    from autometa.plots import _plot_score_over_time
+
+    estimator = FittedStandIn()
+    estimator.trials_[6] = trial(6, "lightgbm", 0.93, origin="experience")
+    estimator.trials_[7] = trial(7, "linear", 0.955, origin="hp-learner")
+    figure = _plot_score_over_time(summarize(estimator))
+    labels = figure.legends[0].get_texts() if figure.legends else []
+    text = " ".join(t.get_text() for t in labels)
+    assert "an earlier fit's pick) (1)" in text and "hp-learner trial (1)" in text
+    plain = _plot_score_over_time(summarize(FittedStandIn()))
+    assert "hp-learner" not in " ".join(t.get_text() for t in plain.legends[0].get_texts())
+
+
 def test_plots_can_be_redrawn_from_report_json(tmp_path):
     report = write_report(FittedStandIn(), tmp_path / "first")
     summary = json.loads(report.json_path.read_text())

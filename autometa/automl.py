@@ -315,11 +315,8 @@ def learner_for(task: str, plan: FitPlan, metafeatures: Mapping | None):
     warning when it is missing or does not match the search space)."""
     if not plan.n_learned_configs or metafeatures is None:
         return None
-    from autometa import hplearner
-    from autometa.metalearning.build import space_for
-
-    learner = hplearner.load(task)
-    if learner is None or not learner.matches(space_for(task)):
+    learner = shipped_learner(task)
+    if learner is None:
         warnings.warn(f"No hp-learner for this version's {task} search space is installed "
                       "(`autometa portfolio build` trains it); the initial design uses the "
                       "portfolio alone.", UserWarning, stacklevel=4)
@@ -349,7 +346,16 @@ def search_surrogate(plan: FitPlan, data: TaskData, metafeatures: dict[str, floa
         metafeatures = mf.compute(data.X, data.y, data.task, categorical=data.categorical,
                                   seed=plan.seed)
     return choose_surrogate(plan.surrogate, data.task, metafeatures, plan.portfolio,
-                            plan.experience, data.n_classes)
+                            plan.experience, data.n_classes,
+                            learner=shipped_learner(data.task))
+
+
+def shipped_learner(task: str):
+    """The hp-learner shipped for ``task``'s search space (``None``: none matches it)."""
+    from autometa.hplearner import installed
+    from autometa.metalearning.build import space_for
+
+    return installed(task, space_for(task))
 
 
 def multi_fidelity(data: TaskData, plan: FitPlan, families: Collection[str]

@@ -83,8 +83,9 @@ PARAMS_DOC = """
         The model SMAC proposes configurations with. ``"rf"``: its random forest, trained
         on this task's trials alone; ``"rgpe"``: a ranking-weighted ensemble of that
         forest and one forest per source task (the 20 nearest in meta-feature space of
-        the portfolio's source tasks, and of the experience store's fits when it is on),
-        each weighted by how well it ranks this task's trials so far (see
+        the portfolio's source tasks, and of the experience store's fits when it is on)
+        and the hp-learner (when the search space is the one it was trained on), each
+        weighted by how well it ranks this task's trials so far (see
         :mod:`autometa.rgpe`); ``"auto"``: ``"rf"`` for now.
     portfolio : Portfolio, str, path or None, default=None
         A portfolio (or its JSON file) to start from instead of the shipped one, e.g.

@@ -243,6 +243,16 @@ def load(task: str, path: str | Path | None = None) -> HPLearner | None:
         return HPLearner.from_json(json.load(f))
 
 
+def installed(task: str, space: ConfigurationSpace) -> HPLearner | None:
+    """The shipped learner when it is there, readable and trained on ``space``'s
+    encoding, else ``None``."""
+    try:
+        learner = load(task)
+    except (OSError, ValueError, KeyError):
+        return None
+    return learner if learner is not None and learner.matches(space) else None
+
+
 def _signed_log(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.log1p(np.abs(values))
 

@@ -22,6 +22,9 @@ With fewer than two target observations only the source models predict, equally 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 from ConfigSpace import (
     CategoricalHyperparameter,
@@ -200,6 +203,10 @@ class RGPE(AbstractModel):
         The source tasks' names (for :attr:`history`).
     seed : int
     n_trees, n_bootstrap : int
+    extra : sequence of (str, model)
+        More source models, named: anything with ``mean_var(X)`` on imputed
+        configuration arrays, in normal scores (e.g. the hp-learner, see
+        :class:`autometa.surrogate.LearnedMember`).
 
     Attributes
     ----------
@@ -210,17 +217,19 @@ class RGPE(AbstractModel):
     """
 
     def __init__(self, configspace: ConfigurationSpace, sources, names=None, seed: int = 0,
-                 n_trees: int = N_TREES, n_bootstrap: int = N_BOOTSTRAP) -> None:
+                 n_trees: int = N_TREES, n_bootstrap: int = N_BOOTSTRAP,
+                 extra: Sequence[tuple[str, Any]] = ()) -> None:
         super().__init__(configspace, seed=seed)
         self.names = list(names) if names is not None else [str(i) for i in range(len(sources))]
+        self.names += [name for name, _ in extra]
         self.n_trees, self.n_bootstrap = n_trees, n_bootstrap
         self._impute = impute_values(configspace)
         self.source_models = [
             Forest(n_trees, seed + i).fit(impute(X, self._impute), normal_scores(y))
-            for i, (X, y) in enumerate(sources)]
+            for i, (X, y) in enumerate(sources)] + [model for _, model in extra]
         self.target = Forest(n_trees, seed)
-        self.weights_ = np.append(np.full(len(sources), 1.0 / len(sources)), 0.0) \
-            if sources else np.ones(1)
+        n = len(self.source_models)
+        self.weights_ = np.append(np.full(n, 1.0 / n), 0.0) if n else np.ones(1)
         self.history: list[tuple[int, np.ndarray]] = []
         self._scale = (0.0, 1.0)
         self._cache: dict[bytes, tuple[float, float]] = {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ConfigSpace import ConfigurationSpace
@@ -24,10 +25,15 @@ from autometa.space import configuration
 from autometa.transfer import TransferSources, from_experience
 from autometa.transfer import load as load_sources
 
+if TYPE_CHECKING:
+    from autometa.hplearner import HPLearner
+
 SURROGATES = ("auto", "rf", "rgpe")
 AUTO = "rf"  # what "auto" means (see the README's comparison)
 K_SOURCES = 20  # source tasks nearest in meta-feature space
 MIN_OBSERVATIONS = 2  # valid observations a source task needs to have a model
+LEARNED_NAME = "hp-learner"  # the hp-learner's name among RGPE's source models
+LEARNED_VARIANCE = 0.25  # its predictive variance, in normal scores
 
 
 def resolve(surrogate: str, meta_learning: str) -> str:
@@ -84,21 +90,49 @@ def _array(space: ConfigurationSpace, config: Mapping) -> np.ndarray | None:
 @dataclass(frozen=True)
 class RGPEFactory:
     """Makes the RGPE model of a search over some space from its source tasks (SMAC's
-    random forest when none of them observed enough valid configurations of the space)."""
+    random forest when none of them observed enough valid configurations of the space),
+    with the hp-learner as one more source model when it is given and was trained on
+    the same space."""
 
     sources: TransferSources
+    learner: HPLearner | None = None
+    metafeatures: Mapping[str, float] | None = None
 
     def __call__(self, space: ConfigurationSpace, seed: int):
-        from autometa.rgpe import RGPE
+        from autometa.rgpe import RGPE, impute_values
         from autometa.smac_setup import random_forest
 
         names, rows = encoded(self.sources, space)
-        return RGPE(space, rows, names, seed=seed) if rows else random_forest(space, seed)
+        extra = []
+        if self.learner is not None and self.learner.matches(space):
+            member = LearnedMember(self.learner, dict(self.metafeatures or {}),
+                                   impute_values(space))
+            extra.append((LEARNED_NAME, member))
+        if not rows and not extra:
+            return random_forest(space, seed)
+        return RGPE(space, rows, names, seed=seed, extra=extra)
+
+
+@dataclass(frozen=True)
+class LearnedMember:
+    """The hp-learner as a source model of RGPE: its predicted quantiles of the task, as
+    normal scores, with a constant variance :data:`LEARNED_VARIANCE`."""
+
+    learner: HPLearner
+    metafeatures: Mapping[str, float]
+    imputed: np.ndarray  # the value RGPE gives each inactive hyperparameter
+
+    def mean_var(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from scipy.stats import norm
+
+        arrays = np.where(X == self.imputed, np.nan, X)  # back to inactive
+        q = np.clip(self.learner.predict(self.metafeatures, arrays), 0.01, 0.99)
+        return norm.ppf(q), np.full(len(q), LEARNED_VARIANCE)
 
 
 def choose_surrogate(surrogate: str, task: str, metafeatures: Mapping[str, float] | None,
                      portfolio=None, experience=None, n_classes: int | None = None,
-                     transfer=None) -> RGPEFactory | None:
+                     transfer=None, learner: HPLearner | None = None) -> RGPEFactory | None:
     """The factory of SMAC's model for a fit (``None``: SMAC's random forest).
 
     Parameters
@@ -117,6 +151,8 @@ def choose_surrogate(surrogate: str, task: str, metafeatures: Mapping[str, float
         The task's classes (stored fits of the same kind are read).
     transfer : TransferSources, path or None
         Sources instead of the shipped ones.
+    learner : HPLearner, optional
+        The hp-learner, one more source model of RGPE (see :class:`LearnedMember`).
 
     Returns
     -------
@@ -139,7 +175,9 @@ def choose_surrogate(surrogate: str, task: str, metafeatures: Mapping[str, float
         sources = sources.joined(from_experience(experience, task, n_classes,
                                                  sources.metafeature_names))
     chosen = nearest_sources(sources, portfolio, metafeatures)
-    return RGPEFactory(chosen) if chosen.tasks else None
+    if not chosen.tasks and learner is None:
+        return None
+    return RGPEFactory(chosen, learner, metafeatures)
 
 
 def surrogate_weights(smac):

@@ -11,7 +11,7 @@ learner whose fold holds its group out). Arms:
   its random forest;
 - ``rgpe``: the same initial design, then SMAC with RGPE;
 - ``learner``: the initial design, ``--learned`` hp-learner picks, then SMAC (forest);
-- ``learner+rgpe``: both;
+- ``learner+rgpe``: both, the hp-learner also a source model of RGPE;
 - ``cold``: SMAC alone (its random initial design, forest);
 - ``random``: random configurations.
 
@@ -92,7 +92,8 @@ def settings_for(arm: str, ct, metafeatures: dict, learner: HPLearner, args,
         seed=seed, deadline=time.monotonic() + 10 * args.evals * fidelity.trial_time_limit,
         trial_time_limit=fidelity.trial_time_limit, max_evals=args.evals,
         initial_design=design, n_random_initial=10 if arm == "cold" else 0,
-        surrogate=choose_surrogate(surrogate, ct.task, metafeatures, held_out),
+        surrogate=choose_surrogate(surrogate, ct.task, metafeatures, held_out,
+                                   learner=learner if arm == "learner+rgpe" else None),
     )
 
 

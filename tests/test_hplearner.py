@@ -139,3 +139,23 @@ def _array(space: ConfigurationSpace, config: dict) -> np.ndarray:
     from ConfigSpace import Configuration
 
     return Configuration(space, values=config).get_array()
+
+
+def test_the_learner_joins_rgpe_as_a_source_model(learned):
+    from autometa.rgpe import RGPE, impute_values
+    from autometa.surrogate import LEARNED_NAME, LearnedMember
+
+    space, learner = learned
+    member = LearnedMember(learner, {"m": 0.3}, impute_values(space))
+    model = RGPE(space, [], seed=0, extra=[(LEARNED_NAME, member)])
+    space.seed(3)
+    sample = space.sample_configuration(30)
+    X = np.array([c.get_array() for c in sample])
+    y = np.array([_loss(dict(c), 0.3) for c in sample])
+    model.train(X, y[:, None])
+    assert model.names == [LEARNED_NAME] and model.weights_[0] > 0.5
+    mean, _ = model.predict(X)
+    assert spearmanr(mean[:, 0], y)[0] > 0.6
+    wrong = LearnedMember(learner, {"m": 0.9}, impute_values(space))  # a task unlike this
+    misled = RGPE(space, [], seed=0, extra=[(LEARNED_NAME, wrong)]).train(X, y[:, None])
+    assert misled.weights_[0] < model.weights_[0]

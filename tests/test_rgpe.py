@@ -188,6 +188,20 @@ def test_without_a_valid_source_observation_the_search_keeps_its_forest():
     assert isinstance(RGPEFactory(sources)(only_linear, 0), RGPE)
 
 
+def test_the_shipped_hp_learner_joins_rgpe_on_the_space_it_was_trained_on():
+    from autometa.hplearner import load as load_learner
+    from autometa.metalearning.build import space_for
+
+    learner = load_learner("classification")
+    sources = load_sources("classification").pick(range(3))
+    mf = dict(zip(sources.metafeature_names, sources.tasks[0].metafeatures, strict=True))
+    model = RGPEFactory(sources, learner, mf)(space_for("classification"), 0)
+    assert model.names[-1] == "hp-learner" and len(model.source_models) == 4
+    only_linear = build_space("classification", select_families(
+        "classification", registry(), include=["linear"]), seed=0)
+    assert "hp-learner" not in RGPEFactory(sources, learner, mf)(only_linear, 0).names
+
+
 def test_search_with_rgpe_is_reproducible_and_uses_it():
     factory = RGPEFactory(load_sources("classification").pick(range(6)))
     runs = []

@@ -189,8 +189,10 @@ class HPLearner:
                 losses: Sequence[float], steps: int = ADAPT_STEPS, lr: float = INNER_LR,
                 seed: int = 0) -> HPLearner:
         """This learner after ``steps`` Adam steps on the task's observed ``losses`` (raw:
-        they are turned into the task's quantiles; ``inf`` for failures ranks last)."""
-        y = quantiles(np.asarray(losses, dtype=np.float64))
+        they are turned into the task's quantiles; ``inf`` or NaN for failures ranks
+        last)."""
+        losses = np.asarray(losses, dtype=np.float64)
+        y = quantiles(np.where(np.isnan(losses), np.inf, losses))
         params = adam(self.params, self.inputs(metafeatures, arrays), y, steps, lr,
                       np.random.default_rng(seed))
         return replace(self, params=params)
@@ -221,9 +223,11 @@ class HPLearner:
                    [np.asarray(p, dtype=np.float64) for p in doc["params"]])
 
     def save(self, path: str | Path) -> Path:
+        """Write the learner as gzipped JSON (reproducibly: no timestamp in the header)."""
         path = Path(path)
-        with gzip.open(path, "wt", encoding="utf-8") as f:
-            json.dump(self.to_json(), f, separators=(",", ":"))
+        data = json.dumps(self.to_json(), separators=(",", ":")).encode()
+        with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
+            f.write(data)
         return path
 
 
@@ -339,11 +343,13 @@ def propose(learner: HPLearner, space: ConfigurationSpace, metafeatures: Mapping
     scores = learner.predict(metafeatures, np.array([c.get_array() for c in sample]))
     chosen: list[dict] = []
     counts: dict[str, int] = {}
+    taken: set[str] = set()  # a family with few distinct configurations is sampled twice
     for i in np.argsort(scores, kind="stable"):
         config = to_dict(sample[i])
-        family = config[ROOT]
-        if counts.get(family, 0) >= per_family or config_key(config) in exclude:
+        family, key = config[ROOT], config_key(config)
+        if counts.get(family, 0) >= per_family or key in exclude or key in taken:
             continue
+        taken.add(key)
         counts[family] = counts.get(family, 0) + 1
         chosen.append(config)
         if len(chosen) == n:

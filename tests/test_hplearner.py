@@ -159,3 +159,26 @@ def test_the_learner_joins_rgpe_as_a_source_model(learned):
     wrong = LearnedMember(learner, {"m": 0.9}, impute_values(space))  # a task unlike this
     misled = RGPE(space, [], seed=0, extra=[(LEARNED_NAME, wrong)]).train(X, y[:, None])
     assert misled.weights_[0] < model.weights_[0]
+
+
+def test_a_failed_trial_without_a_loss_ranks_last_when_adapting(learned):
+    space, learner = learned
+    space.seed(4)
+    arrays = np.array([c.get_array() for c in space.sample_configuration(6)])
+    adapted = learner.adapted({"m": 0.5}, arrays, [0.1, 0.2, np.nan, 0.3, np.inf, 0.5])
+    assert all(np.isfinite(p).all() for p in adapted.params)
+
+
+def test_proposals_are_distinct_when_a_family_has_few_configurations():
+    space = ConfigurationSpace(seed=0)
+    model, k = CategoricalHyperparameter("model", ["a", "b"]), CategoricalHyperparameter(
+        "a:k", ["x", "y"])
+    xb = UniformFloatHyperparameter("b:x", 0, 1)
+    space.add([model, k, xb, EqualsCondition(k, model, "a"), EqualsCondition(xb, model, "b")])
+    space.seed(1)
+    rows = [(f"t{i}", f"g{i}", [float(i)], [(dict(c), (i * 7 + j) % 5 / 5) for j, c in
+                                            enumerate(space.sample_configuration(20))])
+            for i in range(5)]
+    learner = hplearner.train(from_rows("regression", ["m"], rows), space, iterations=50)
+    picks = propose(learner, space, {"m": 1.0}, n=4, n_samples=200, per_family=2)
+    assert len({config_key(c) for c in picks}) == len(picks) == 4

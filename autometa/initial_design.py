@@ -26,6 +26,7 @@ BASELINES = ("lightgbm", "hist_gradient_boosting")  # their defaults are always 
 BASELINES_AFTER = 3  # after this many portfolio picks, or after the first on more rows
 # than the portfolio measured (its evidence is extrapolated there)
 LEARNED_ORIGIN = "hp-learner"  # the leaderboard's origin (and the reason) of its picks
+MIN_ADAPT = 3  # the hp-learner adapts to the task once this many losses are known
 
 Tried = Sequence[tuple[Mapping, float | None]]
 Learned = Callable[[Tried, set], list[Pick]]  # (tried, keys to avoid) -> picks, best first
@@ -257,15 +258,14 @@ def portfolio_design(task: str, strategy: str, metafeatures: Mapping[str, float]
                          learned=learned, n_learned=n_learned)
 
 
-MIN_ADAPT = 3  # the hp-learner adapts to the task once this many losses are known
-
-
 def learned_picks(learner, metafeatures: Mapping[str, float], families: Collection[str],
                   n: int, seed: int = 0, valid=None) -> Learned:
     """The hp-learner's proposals for a task: it is adapted on the losses seen so far
     (when at least :data:`MIN_ADAPT` are known), then ranks a random sample of its search
     space; the best, of the searched ``families`` and ``valid`` in the fit's space, are
-    handed out (see :func:`autometa.hplearner.propose`)."""
+    handed out (see :func:`autometa.hplearner.propose`). Unlike the portfolio's
+    candidates, they are not screened by expected time: the learner predicts losses only.
+    """
     from autometa.hplearner import propose
     from autometa.metalearning.build import space_for
     from autometa.space import configuration

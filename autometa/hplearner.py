@@ -31,7 +31,7 @@ import numpy as np
 from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace, OrdinalHyperparameter
 
 from autometa.records import config_key
-from autometa.transfer import TransferSources, quantiles
+from autometa.transfer import TransferSources, quantiles, write_json_gz
 
 SCHEMA_VERSION = 1
 INACTIVE = -1.0  # encoded value of an inactive numeric hyperparameter
@@ -223,12 +223,8 @@ class HPLearner:
                    [np.asarray(p, dtype=np.float64) for p in doc["params"]])
 
     def save(self, path: str | Path) -> Path:
-        """Write the learner as gzipped JSON (reproducibly: no timestamp in the header)."""
-        path = Path(path)
-        data = json.dumps(self.to_json(), separators=(",", ":")).encode()
-        with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
-            f.write(data)
-        return path
+        """Write the learner as gzipped JSON (see :func:`autometa.transfer.write_json_gz`)."""
+        return write_json_gz(self.to_json(), path)
 
 
 def learner_path(task: str) -> Path:

@@ -221,9 +221,15 @@ def transfer_path(task: str) -> Path:
 
 
 def write(sources: TransferSources, path: str | Path) -> Path:
-    """Write ``sources`` as gzipped JSON (reproducibly: no timestamp in the gzip header)."""
+    """Write ``sources`` as gzipped JSON (see :func:`write_json_gz`)."""
+    return write_json_gz(to_json(sources), path)
+
+
+def write_json_gz(doc: Any, path: str | Path) -> Path:
+    """Write ``doc`` as compact gzipped JSON, reproducibly: no timestamp in the gzip
+    header, so a rebuild of the same content gives the same bytes."""
     path = Path(path)
-    data = json.dumps(to_json(sources), separators=(",", ":")).encode()
+    data = json.dumps(doc, separators=(",", ":")).encode()
     with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
         f.write(data)
     return path

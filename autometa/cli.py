@@ -320,10 +320,12 @@ def _add_portfolio(commands, common: argparse.ArgumentParser) -> None:
                        "shipped portfolios); a larger N than an earlier build adds candidates "
                        "and the matrix phase evaluates only the new cells")
     build.add_argument("--phases", nargs="+", default=["search", "matrix", "assemble"],
-                       choices=["search", "matrix", "assemble"],
+                       choices=["search", "matrix", "repair", "assemble"],
                        help="search: SMAC on each task; matrix: every candidate on every "
-                       "task; assemble: write the <task type>.json portfolios and the "
-                       "transfer_<task type>.json.gz sources from the results")
+                       "task; repair (only when named): evaluate again, once, the search "
+                       "trials that ended in an error; assemble: write the <task "
+                       "type>.json portfolios, the transfer_<task type>.json.gz sources and "
+                       "the hp-learners from the results")
     build.set_defaults(handler=_portfolio_build)
 
 

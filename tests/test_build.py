@@ -20,7 +20,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 from autometa import portfolio as pf
-from autometa.metalearning.build import build_metadata, read_jsonl, space_for
+from autometa.metalearning.build import build_metadata, read_jsonl, search_records, space_for
 from autometa.metalearning.corpus import load_corpus
 from autometa.space import configuration
 
@@ -132,6 +132,27 @@ def test_more_candidates_keep_the_old_ones_and_evaluate_only_new_cells(built, tm
         assert set(old[task]) < set(new[task]) and len(new[task]) == 8
     cells = Counter((r["task"], r["candidate"]) for r in read_jsonl(meta / "matrix.jsonl"))
     assert len(cells) == 2 * 8 + 8 and set(cells.values()) == {1}
+
+
+def test_the_repair_phase_evaluates_failed_search_trials_again_once(built, tmp_path):
+    meta = shutil.copytree(built / "metadata", tmp_path / "metadata")
+    records = read_jsonl(meta / "search.jsonl")
+    broken = next(r for r in records if r.get("task") == "wine" and r.get("status") == "ok")
+    broken.update(loss=None, status="error", error="ValueError: a bug fixed since")
+    (meta / "search.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    tasks = load_corpus(built.parent / "corpus")
+
+    build_metadata(tasks, meta, n_workers=1, phases=("repair",), log=lambda _: None)
+    repairs = read_jsonl(meta / "repairs.jsonl")
+    assert [(r["task"], r["trial"], r["status"]) for r in repairs] == [
+        ("wine", broken["trial"], "ok")]
+    merged = next(r for r in search_records(meta)
+                  if r.get("task") == "wine" and r.get("trial") == broken["trial"])
+    assert merged["status"] == "ok" and merged["config"] == broken["config"]
+    assert np.isfinite(merged["loss"])
+
+    build_metadata(tasks, meta, n_workers=1, phases=("repair",), log=lambda _: None)
+    assert lines(meta / "repairs.jsonl") == 1  # each failed trial is evaluated once
 
 
 def test_an_unknown_corpus_folder_is_a_clear_error(tmp_path):

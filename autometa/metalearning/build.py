@@ -5,7 +5,10 @@ build continues where it stopped when run again:
 
 * ``search.jsonl`` — every trial of a fixed SMAC budget per task (written per task,
   followed by a ``done`` marker);
-* ``matrix.jsonl`` — the loss of each candidate configuration on each task.
+* ``matrix.jsonl`` — the loss of each candidate configuration on each task;
+* ``repairs.jsonl`` — (the ``repair`` phase, on request) the outcome of evaluating again
+  each search trial that ended in an error, once: errors of code fixed since the search
+  ran. :func:`search_records` reads the search with its repairs.
 
 Candidates are every family's default plus the best configuration of as many tasks as
 the candidate count allows; raising the count later adds candidates (the existing ones
@@ -138,7 +141,7 @@ def run_search_phase(tasks: list[CorpusTask], pool: Executor, out: Path,
 def best_per_task(out: Path) -> dict[str, dict]:
     """Task name -> its best search record (lowest loss)."""
     best: dict[str, dict] = {}
-    for r in read_jsonl(out / "search.jsonl"):
+    for r in search_records(out):
         if r.get("loss") is not None and (r["task"] not in best
                                           or r["loss"] < best[r["task"]]["loss"]):
             best[r["task"]] = r
@@ -231,6 +234,50 @@ def evaluate_all(pool: Executor, configs: dict, fidelity: Fidelity):
     return run_jobs(pool, jobs)
 
 
+# -- repairs ------------------------------------------------------------------------------
+
+REPAIRS = "repairs.jsonl"
+
+
+def search_records(out: Path) -> list[dict]:
+    """The search phase's records, each failed trial's replaced by its repair (when the
+    ``repair`` phase evaluated it again)."""
+    repairs = {(r["task"], r["trial"]): r for r in read_jsonl(out / REPAIRS)}
+    return [{**r, **repairs.get((r["task"], r.get("trial")), {})}
+            for r in read_jsonl(out / "search.jsonl")]
+
+
+def run_repair_phase(tasks: list[CorpusTask], pool: Executor, out: Path,
+                     fidelity: Fidelity, log=print) -> None:
+    """Evaluate again, once, every search trial that ended in an error (not a timeout: its
+    time limit stands) and is not repaired yet; append the outcomes to ``repairs.jsonl``.
+
+    The search itself is not re-run: SMAC chose the later trials of a task knowing the
+    failure, which stays so. What the repairs change is what the meta-data knows of those
+    configurations (the transfer sources, the hp-learner, and candidates chosen later).
+    """
+    path = out / REPAIRS
+    repaired = {(r["task"], r["trial"]) for r in read_jsonl(path)}
+    failed: dict[str, dict[str, dict]] = {}
+    for r in read_jsonl(out / "search.jsonl"):
+        if r.get("status") == "error" and (r["task"], r["trial"]) not in repaired:
+            failed.setdefault(r["task"], {})[str(r["trial"])] = r["config"]
+    todo = [ct for ct in tasks if ct.name in failed]
+    for i, ct in enumerate(todo):
+        start = time.monotonic()
+        pool.set_data(task_data(ct, fidelity))
+        results = list(evaluate_all(pool, failed[ct.name], fidelity))
+        append_jsonl(path, [{
+            "task": ct.name, "trial": int(result.job.key),
+            "loss": result.value.loss if result.ok else None,
+            "status": result.status, "error": result.error,
+            "fit_time": result.value.fit_time if result.ok else None,
+            "wall_time": result.wall_time,
+        } for result in results])
+        log(f"[repair {i + 1}/{len(todo)}] {ct.name}: {sum(r.ok for r in results)} of "
+            f"{len(results)} failed trials now succeed ({time.monotonic() - start:.0f} s)")
+
+
 def build_metadata(tasks: list[CorpusTask], out: Path, n_workers: int = 2,
                    fidelity: Fidelity = Fidelity(), phases=("search", "matrix"),
                    log=print, n_candidates: int = N_CANDIDATES) -> None:
@@ -245,5 +292,7 @@ def build_metadata(tasks: list[CorpusTask], out: Path, n_workers: int = 2,
             run_search_phase(tasks, pool, out, fidelity, log)
         if "matrix" in phases:
             run_matrix_phase(tasks, pool, out, fidelity, log, n_candidates)
+        if "repair" in phases:
+            run_repair_phase(tasks, pool, out, fidelity, log)
     finally:
         pool.close()

@@ -15,17 +15,17 @@ from pathlib import Path
 
 from autometa import metafeatures as mf
 from autometa.metalearning.assemble import _num, corpus_metafeatures
-from autometa.metalearning.build import read_jsonl
+from autometa.metalearning.build import read_jsonl, search_records
 from autometa.metalearning.corpus import CorpusTask
 from autometa.task import TASK_TYPES
 from autometa.transfer import TransferSources, from_rows, transfer_path, write
 
 
 def observed_trials(out: Path) -> dict[str, list[tuple[dict, float | None]]]:
-    """Task name -> ``(config, loss)`` of every trial of its search and of its matrix row
-    (loss ``None`` for a failure)."""
+    """Task name -> ``(config, loss)`` of every trial of its search (with its repairs) and
+    of its matrix row (loss ``None`` for a failure)."""
     trials: dict[str, list[tuple[dict, float | None]]] = {}
-    for r in read_jsonl(out / "search.jsonl"):
+    for r in search_records(out):
         if not r.get("done"):
             trials.setdefault(r["task"], []).append(
                 (r["config"], r["loss"] if r["status"] == "ok" else None))

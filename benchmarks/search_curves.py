@@ -22,12 +22,16 @@ each arm ends worse than ``cold``::
 
     nice -n 19 python benchmarks/search_curves.py run --tasks 80 --evals 50
     python benchmarks/search_curves.py report
+
+``--shard K N`` runs every N-th task from the K-th, so N processes share the cores (the
+trial counts, not the clock, end each search).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -68,7 +72,8 @@ def learner_for(task_type: str, fold: int, folds: dict[str, int], out: Path) -> 
     held = [g for g, f in folds.items() if f == fold]
     learner = train(load_sources(task_type).without(held), space_for(task_type), seed=fold)
     path.parent.mkdir(parents=True, exist_ok=True)
-    learner.save(path)
+    partial = learner.save(path.with_name(f"{path.name}.{os.getpid()}.json.gz"))
+    partial.replace(path)  # whole, even when another shard trains the same fold
     return learner
 
 
@@ -124,7 +129,8 @@ def run(args: argparse.Namespace) -> None:
     provenance.record(args.out / "run.json", "run")
     results = args.out / "results.jsonl"
     done = {(r["task"], r["arm"], r["seed"]) for r in _rows(results)}
-    tasks = chosen(args.corpus, args.tasks)
+    shard, n_shards = args.shard
+    tasks = chosen(args.corpus, args.tasks)[shard::n_shards]
     folds = fold_of([t.group for t in load_corpus(args.corpus)])
     pool = LocalPool(1)
     pool.start()
@@ -203,6 +209,8 @@ def main() -> None:
     r.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     r.add_argument("--seeds", type=int, nargs="+", default=[0])
     r.add_argument("--out", type=Path, default=OUT)
+    r.add_argument("--shard", type=int, nargs=2, default=(0, 1), metavar=("K", "N"),
+                   help="run every N-th task from the K-th (K in 0..N-1)")
     r.set_defaults(run=run)
     s = sub.add_parser("report")
     s.add_argument("--out", type=Path, default=OUT)

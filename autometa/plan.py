@@ -5,7 +5,7 @@
 
 * the search runs until ``start + budget`` minus a reserve for ensembling and refitting,
   estimated from the measured wall times of the best trials (:meth:`FitPlan.reserve`:
-  ``REFIT_SAFETY`` x the refit estimate, at least ``MIN_RESERVE_SHARE`` and at most
+  ``REFIT_SAFETY`` x the refit estimate, at least :func:`reserve_floor` and at most
   ``MAX_RESERVE_SHARE`` of the budget);
 * refits must end by :attr:`FitPlan.hard_end`, ``BUDGET_SLACK`` x the budget minus
   ``END_MARGIN`` seconds of bookkeeping;
@@ -41,7 +41,9 @@ MIN_TRIAL_LIMIT = 4.0  # ... but at least this many seconds
 AFFORDABLE = 0.5  # portfolio candidates expected to need more of the trial limit are skipped
 N_RANDOM_INITIAL = 10  # SMAC's random initial configurations when nothing is meta-learned
 REFIT_SAFETY = 1.25  # refit time estimates are multiplied by this
-MIN_RESERVE_SHARE = 0.1  # at least this share of the budget is kept back for refitting
+MIN_RESERVE_SHARE = 0.1  # at least this share of the first FLOOR_SPAN seconds of the
+FLOOR_SPAN = 60.0  # budget is kept back for selecting and refitting ...
+LONG_RESERVE_SHARE = 0.03  # ... and this share of the budget beyond them
 MAX_RESERVE_SHARE = 0.3  # at most this share
 RESERVE_TOP = 8  # the reserve is estimated from this many best trials
 
@@ -191,8 +193,17 @@ class FitPlan:
         ok = sorted(finalists(trials), key=lambda t: t.loss)[:RESERVE_TOP]
         estimates = [refit_seconds(t, data) for t in ok] or [0.0]
         needed = REFIT_SAFETY * max(max(estimates), sum(estimates) / self.n_workers)
-        return max(MIN_RESERVE_SHARE * self.budget,
+        return max(reserve_floor(self.budget),
                    min(MAX_RESERVE_SHARE * self.budget, 1.0 + needed))
+
+
+def reserve_floor(budget: float) -> float:
+    """The least reserve of a ``budget``: ``MIN_RESERVE_SHARE`` of it up to ``FLOOR_SPAN``
+    seconds, ``LONG_RESERVE_SHARE`` of the rest. Selecting the ensemble and the other work
+    after the search take about the same seconds at any budget, so a longer fit searches
+    a larger share of it (the refit itself is reserved from its measured estimate)."""
+    return (MIN_RESERVE_SHARE * min(budget, FLOOR_SPAN)
+            + LONG_RESERVE_SHARE * max(0.0, budget - FLOOR_SPAN))
 
 
 def seconds_per_row(trial: Trial, data: TaskData) -> float:

@@ -24,7 +24,10 @@ each arm ends worse than ``cold``::
     python benchmarks/search_curves.py report
 
 ``--shard K N`` runs every N-th task from the K-th, so N processes share the cores (the
-trial counts, not the clock, end each search).
+trial counts, not the clock, end each search). The arms of a task share their first
+configurations (the initial design); an evaluation already run on the task is answered
+from memory (:class:`CachedPool`: the same configuration, seed and fidelity give the same
+loss), which saves about a fifth of the trials.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +50,8 @@ from autometa.metalearning.build import Fidelity, space_for, task_data
 from autometa.metalearning.corpus import load_corpus
 from autometa.pool import LocalPool
 from autometa.portfolio import load as load_portfolio
+from autometa.records import config_key
+from autometa.sandbox import Job, JobResult
 from autometa.search import SearchSettings, in_order, run_search
 from autometa.space import select_families, to_dict
 from autometa.surrogate import choose_surrogate
@@ -55,6 +61,59 @@ OUT = Path(__file__).resolve().parent / "results" / "search_curves"
 ARMS = ("portfolio", "rgpe", "learner", "learner+rgpe", "cold", "random")
 FOLDS = 5
 CHECKPOINTS = (1, 5, 10, 25, 50)
+
+
+class CachedPool:
+    """The study's executor: a :class:`~autometa.pool.LocalPool` that answers an evaluation
+    it has run on the current data before from memory, at once."""
+
+    def __init__(self, pool: LocalPool) -> None:
+        self.pool, self.cache, self.ready = pool, {}, []
+
+    @property
+    def capacity(self) -> int:
+        return self.pool.capacity
+
+    def start(self) -> None:
+        self.pool.start()
+
+    def set_data(self, data) -> None:
+        self.cache.clear()
+        self.pool.set_data(data)
+
+    def idle(self) -> int:
+        return 0 if self.ready else self.pool.idle()  # an answer waits like a running job
+
+    def submit(self, job: Job) -> None:
+        known = self.cache.get(_evaluation_key(job))
+        if known is None:
+            self.pool.submit(job)
+        else:
+            self.ready.append(replace(known, job=job))
+
+    def wait(self, timeout: float) -> list[JobResult]:
+        if self.ready:
+            done, self.ready = self.ready, []
+            return done
+        results = self.pool.wait(timeout)
+        for result in results:
+            self.cache[_evaluation_key(result.job)] = result
+        return results
+
+    def cancel(self) -> list[Job]:
+        self.ready = []
+        return self.pool.cancel()
+
+    def release(self) -> None:
+        self.pool.release()
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def _evaluation_key(job: Job) -> tuple:
+    evaluation = job.run
+    return (config_key(evaluation.config), evaluation.seed, evaluation.rows)
 
 
 def fold_of(groups: list[str]) -> dict[str, int]:
@@ -102,7 +161,7 @@ def settings_for(arm: str, ct, metafeatures: dict, learner: HPLearner, args,
     )
 
 
-def run_arm(ct, arm: str, pool: LocalPool, learner: HPLearner, args, seed: int) -> dict:
+def run_arm(ct, arm: str, pool: CachedPool, learner: HPLearner, args, seed: int) -> dict:
     """The losses (``None``: failed) and origins of one arm's search on one task."""
     fidelity = Fidelity()
     sources = load_sources(ct.task)
@@ -132,7 +191,7 @@ def run(args: argparse.Namespace) -> None:
     shard, n_shards = args.shard
     tasks = chosen(args.corpus, args.tasks)[shard::n_shards]
     folds = fold_of([t.group for t in load_corpus(args.corpus)])
-    pool = LocalPool(1)
+    pool = CachedPool(LocalPool(1))
     pool.start()
     try:
         for ct in tasks:

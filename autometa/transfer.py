@@ -246,8 +246,8 @@ def load(task: str, path: str | Path | None = None) -> TransferSources:
     return _load(task, str(Path(path) if path is not None else transfer_path(task)))
 
 
-@lru_cache(maxsize=4)
-def _load(task: str, path: str) -> TransferSources:
+def read(task: str, path: str | Path) -> TransferSources:
+    """The sources of ``task`` in the file at ``path``, read now (see :func:`load`)."""
     try:
         with gzip.open(path, "rt") as f:
             doc = json.load(f)
@@ -257,6 +257,9 @@ def _load(task: str, path: str) -> TransferSources:
     if sources.task != task:
         raise PortfolioError(f"{path} holds {sources.task} sources, not {task}.")
     return sources
+
+
+_load = lru_cache(maxsize=4)(read)
 
 
 # -- the experience store -----------------------------------------------------------------------

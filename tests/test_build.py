@@ -102,6 +102,7 @@ def test_the_transfer_sources_are_written_with_the_successful_trials(built):
 def test_the_hp_learners_are_trained_on_the_transfer_sources(built):
     from autometa import hplearner
     from autometa.metalearning.build import space_for
+    from autometa.transfer import read
 
     for task in ("classification", "regression"):
         learner = hplearner.load(task, built / f"hplearner_{task}.json.gz")
@@ -109,6 +110,10 @@ def test_the_hp_learners_are_trained_on_the_transfer_sources(built):
         space = space_for(task)
         arrays = [c.get_array() for c in space.sample_configuration(5)]
         assert np.isfinite(learner.predict({}, arrays)).all()
+        # trained from the shipped sources, so the package alone reproduces it
+        again = hplearner.train(read(task, built / f"transfer_{task}.json.gz"), space, seed=0)
+        for shipped, retrained in zip(learner.params, again.params, strict=True):
+            np.testing.assert_array_equal(shipped, retrained)
 
 
 def test_a_rerun_continues_after_a_cut_line_and_repeats_nothing(built, tmp_path):

@@ -18,7 +18,7 @@ from autometa.metalearning.assemble import _num, corpus_metafeatures
 from autometa.metalearning.build import read_jsonl, search_records
 from autometa.metalearning.corpus import CorpusTask
 from autometa.task import TASK_TYPES
-from autometa.transfer import TransferSources, from_rows, transfer_path, write
+from autometa.transfer import TransferSources, from_rows, read, transfer_path, write
 
 
 def observed_trials(out: Path) -> dict[str, list[tuple[dict, float | None]]]:
@@ -75,7 +75,9 @@ def write_transfer(tasks: list[CorpusTask], out: Path, target: Path, corpus: str
         n_obs = sum(len(t.configs) for t in sources.tasks)
         log(f"[transfer] {task_type}: {len(sources.tasks)} tasks, {n_obs} observations of "
             f"{len(sources.configs)} configurations -> {path} ({path.stat().st_size} bytes)")
-        written += [path, write_learner(sources, target, log)]
+        # the learner learns from the file as shipped (its losses rounded), so that it
+        # can be trained again from the package alone, to the same bytes
+        written += [path, write_learner(read(task_type, path), target, log)]
     return written
 
 

@@ -41,9 +41,11 @@ MIN_TRIAL_LIMIT = 4.0  # ... but at least this many seconds
 AFFORDABLE = 0.5  # portfolio candidates expected to need more of the trial limit are skipped
 N_RANDOM_INITIAL = 10  # SMAC's random initial configurations when nothing is meta-learned
 REFIT_SAFETY = 1.25  # refit time estimates are multiplied by this
-MIN_RESERVE_SHARE = 0.1  # at least this share of the first FLOOR_SPAN seconds of the
-FLOOR_SPAN = 60.0  # budget is kept back for selecting and refitting ...
-LONG_RESERVE_SHARE = 0.03  # ... and this share of the budget beyond them
+# The least reserve (see reserve_floor): MIN_RESERVE_SHARE of the budget's first
+# FLOOR_SPAN seconds, and LONG_RESERVE_SHARE of the rest
+MIN_RESERVE_SHARE = 0.1
+FLOOR_SPAN = 60.0
+LONG_RESERVE_SHARE = 0.03
 MAX_RESERVE_SHARE = 0.3  # at most this share
 RESERVE_TOP = 8  # the reserve is estimated from this many best trials
 

@@ -147,6 +147,10 @@ class Ensemble:
     task: str
     n_classes: int | None = None
     concurrent: bool = False
+    # regression: each member's predictions are clipped to this range (the training
+    # target's), as a tree model's always are; a model that extrapolates (an MLP, a linear
+    # model) cannot then put a new row far outside what any member was trained on
+    value_range: tuple[float, float] | None = None
 
     @property
     def weights(self) -> dict[int, float]:
@@ -174,7 +178,10 @@ class Ensemble:
         from autometa.evaluation import predict_pipeline
 
         def one(m: Member) -> np.ndarray:
-            return m.weight * predict_pipeline(m.pipeline, X, self.task, self.n_classes)
+            prediction = predict_pipeline(m.pipeline, X, self.task, self.n_classes)
+            if self.value_range is not None:
+                prediction = np.clip(prediction, *self.value_range)
+            return m.weight * prediction
 
         workers = min(len(self.members), n_threads or 1) if self.concurrent else 1
         limit = nullcontext() if n_threads is None else _threadpools().limit(

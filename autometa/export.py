@@ -3,7 +3,9 @@
 A classifier whose probabilities are temperature-scaled is wrapped in a fitted
 :class:`TemperatureScaled`; a binary classifier with a tuned decision threshold, in a
 fitted ``FixedThresholdClassifier`` (around the scaled one, so that it cuts the
-probabilities ``predict_proba`` returns).
+probabilities ``predict_proba`` returns). A regressor's members are each wrapped in a
+fitted :class:`Clipped`, to the training target's range, as the autometa estimator clips
+them.
 
 Each member becomes ``Pipeline([("types", SchemaTransformer), ("model", member)])`` so the
 exported estimator takes the same raw input as the autometa estimator. Members were
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.ensemble import VotingClassifier, VotingRegressor
 from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline
@@ -70,6 +72,8 @@ def to_voting(ensemble: Ensemble, types: SchemaTransformer,
     weights = [float(m.weight) for m in ensemble.members]
     if ensemble.task == CLASSIFICATION:
         return voting_classifier(names, members, weights, np.asarray(classes))
+    if ensemble.value_range is not None:
+        members = [clipped(member, *ensemble.value_range) for member in members]
     return voting_regressor(names, members, weights)
 
 
@@ -147,6 +151,61 @@ def with_temperature(vote, temperature: float) -> TemperatureScaled:
     scaled.estimator_ = vote
     scaled.classes_ = vote.classes_
     return scaled
+
+
+class Clipped(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
+    """A regressor whose predictions are clipped to ``[low, high]``.
+
+    Parameters
+    ----------
+    estimator : regressor
+    low, high : float
+        The smallest and largest value predicted (autometa: the training target's).
+
+    Attributes
+    ----------
+    estimator_ : regressor
+        The fitted wrapped regressor.
+    """
+
+    def __init__(self, estimator=None, low: float = -np.inf, high: float = np.inf):
+        self.estimator = estimator
+        self.low = low
+        self.high = high
+
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of ``estimator``; the bounds are kept as given.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        **fit_params : dict
+            Passed to the estimator's ``fit``.
+
+        Returns
+        -------
+        self : Clipped
+        """
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        return self
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features the wrapped regressor was fitted on."""
+        return self.estimator_.n_features_in_
+
+    def predict(self, X) -> np.ndarray:
+        """The wrapped regressor's predictions, clipped to ``[low, high]``."""
+        check_is_fitted(self, "estimator_")
+        return np.clip(self.estimator_.predict(X), self.low, self.high)
+
+
+def clipped(regressor, low: float, high: float) -> Clipped:
+    """A fitted ``regressor`` whose predictions are clipped to ``[low, high]``."""
+    wrapped = Clipped(regressor, float(low), float(high))
+    wrapped.estimator_ = regressor
+    return wrapped
 
 
 def voting_classifier(names: Sequence[str], fitted: Sequence, weights: Sequence[float] | None,

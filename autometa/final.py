@@ -20,6 +20,7 @@ from autometa.pool import Executor, run_jobs
 from autometa.records import Trial
 from autometa.sandbox import Job
 from autometa.search import SearchState
+from autometa.task import CLASSIFICATION
 from autometa.weights import weights_of
 
 SOUNDNESS_ROWS = 500  # training rows a refit member is checked on
@@ -177,7 +178,7 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
     if not fitted:
         return best_trial_ensemble(state, data, errors)
     members = tuple(Member(i, weights[i], fitted[i], rows[i]) for i in sorted(fitted))
-    return Ensemble(members, data.task, data.n_classes)
+    return Ensemble(members, data.task, data.n_classes, value_range=target_range(data))
 
 
 def sound(pipeline, trial: Trial, data: TaskData) -> bool:
@@ -212,4 +213,12 @@ def best_trial_ensemble(state: SearchState, data: TaskData, errors: dict | None 
         raise RuntimeError(f"Refitting the selected pipelines failed ({detail}).")
     trial, models = state.best_models
     rows = next((t.fidelity for t in state.trials if t.id == trial), None)
-    return Ensemble((Member(trial, 1.0, models, rows),), data.task, data.n_classes)
+    return Ensemble((Member(trial, 1.0, models, rows),), data.task, data.n_classes,
+                    value_range=target_range(data))
+
+
+def target_range(data: TaskData) -> tuple[float, float] | None:
+    """The training target's smallest and largest value (regression; else ``None``)."""
+    if data.task == CLASSIFICATION:
+        return None
+    return float(np.min(data.y)), float(np.max(data.y))

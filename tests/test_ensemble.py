@@ -185,3 +185,30 @@ def test_a_tolerance_keeps_fewer_members_within_it():
     assert (lean > 0).sum() < (full > 0).sum()
     blend = lambda w: np.tensordot(w, np.stack(preds), axes=1)  # noqa: E731
     assert loss(blend(full)) <= loss(blend(lean)) <= 1.2 * loss(blend(full))
+
+
+def test_a_regression_members_predictions_stay_within_the_training_targets_range():
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from autometa.ensemble import Ensemble, Member
+    from autometa.export import to_voting
+
+    X = pd.DataFrame({"x": np.linspace(0.0, 1.0, 50)})
+    y = 2.0 * X["x"].to_numpy()
+    linear = LinearRegression().fit(X, y)  # extrapolates: 20 at x = 10
+    ensemble = Ensemble((Member(0, 1.0, linear),), "regression", value_range=(0.0, 2.0))
+    new = pd.DataFrame({"x": [-5.0, 0.5, 10.0]})
+    np.testing.assert_allclose(ensemble.predict(new), [0.0, 1.0, 2.0])
+    unclipped = Ensemble((Member(0, 1.0, linear),), "regression")
+    np.testing.assert_allclose(unclipped.predict(new), [-10.0, 1.0, 20.0])
+
+    class Untyped:  # stands in for the schema transformer: the frame passes through
+        def transform(self, X):
+            return X
+
+        def fit(self, X, y=None):
+            return self
+
+    exported = to_voting(ensemble, Untyped())
+    np.testing.assert_allclose(exported.predict(new), [0.0, 1.0, 2.0])

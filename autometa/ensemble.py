@@ -148,8 +148,8 @@ class Ensemble:
     n_classes: int | None = None
     concurrent: bool = False
     # regression: each member's predictions are clipped to this range (the training
-    # target's), as a tree model's always are; a model that extrapolates (an MLP, a linear
-    # model) cannot then put a new row far outside what any member was trained on
+    # target's, a little widened: final.target_range), so that a model that extrapolates
+    # (an MLP, a linear model) cannot put a new row far outside what it was trained on
     value_range: tuple[float, float] | None = None
 
     @property

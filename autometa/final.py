@@ -24,6 +24,11 @@ from autometa.task import CLASSIFICATION
 from autometa.weights import weights_of
 
 SOUNDNESS_ROWS = 500  # training rows a refit member is checked on
+# a regression member's predictions are clipped to the training target's range widened by
+# this share of its span: wide enough to keep a model's honest extrapolation (a test target
+# a little beyond the training ones), narrow enough to stop a runaway one (an MLP put a
+# diamonds price at 108,270, six times the largest training price)
+RANGE_MARGIN = 0.25
 MEMBER_GAIN = 0.5  # under a rank metric, an ensemble member gains at least this share of
 # the best trial's gain over predicting the class shares
 
@@ -218,7 +223,10 @@ def best_trial_ensemble(state: SearchState, data: TaskData, errors: dict | None 
 
 
 def target_range(data: TaskData) -> tuple[float, float] | None:
-    """The training target's smallest and largest value (regression; else ``None``)."""
+    """The range a regression member may predict (``None`` for classification): the
+    training target's, widened by ``RANGE_MARGIN`` of its span on each side."""
     if data.task == CLASSIFICATION:
         return None
-    return float(np.min(data.y)), float(np.max(data.y))
+    low, high = float(np.min(data.y)), float(np.max(data.y))
+    margin = RANGE_MARGIN * (high - low)
+    return low - margin, high + margin

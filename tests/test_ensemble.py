@@ -212,3 +212,13 @@ def test_a_regression_members_predictions_stay_within_the_training_targets_range
 
     exported = to_voting(ensemble, Untyped())
     np.testing.assert_allclose(exported.predict(new), [0.0, 1.0, 2.0])
+
+
+def test_the_clipping_range_is_the_training_targets_widened_by_a_quarter_of_its_span():
+    from types import SimpleNamespace
+
+    from autometa.final import target_range
+
+    y = np.array([10.0, 30.0, 14.0])
+    assert target_range(SimpleNamespace(task="regression", y=y)) == (5.0, 35.0)
+    assert target_range(SimpleNamespace(task="classification", y=np.array([0, 1]))) is None

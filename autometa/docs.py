@@ -21,8 +21,9 @@ PARAMS_DOC = """
     include, exclude : list of str or None
         Model families to search (or to leave out), e.g. ``["lightgbm", "linear"]``.
     resampling : {"auto", "holdout", "cv", "repeated_cv"} or int, default="auto"
-        Validation scheme: ``"auto"`` uses 5-fold CV up to 2,000 rows (3-fold when
-        ``time_budget`` is under 60 s), 3-fold up to 20,000 and a 20 % holdout beyond
+        Validation scheme: ``"auto"`` repeats 5-fold CV three times on binary and
+        regression tasks of at most 500 rows, uses 5-fold CV up to 2,000 rows (3-fold
+        when ``time_budget`` is under 60 s), 3-fold up to 20,000 and a 20 % holdout beyond
         (the search then trains on at most 200 rows per second of ``time_budget``, from
         10,000 to 200,000, and validates on a quarter as many; the final pipelines are
         refit on all rows); ``"repeated_cv"``: 5-fold CV three times with other

@@ -186,7 +186,7 @@ class AutoMetaEstimator(BaseEstimator):
         callbacks = self._callbacks() + ([link.recorder()] if link else [])
         with borrowed_pool(self._n_workers(), self.dask_client) as executor:
             executor.start()
-            plan = replace(self._plan(len(table.y), seed, start, executor.capacity),
+            plan = replace(self._plan(table, seed, start, executor.capacity),
                            experience=link)
             ensembler = GreedyEnsembler(self.ensemble_size, self.ensemble_nbest, plan.latency)
             result = run_automl(table, plan, executor=executor, callbacks=callbacks,
@@ -223,9 +223,10 @@ class AutoMetaEstimator(BaseEstimator):
                                       "extra_models", "fidelity", "proxy_subsets",
                                       *self._task_settings()))
 
-    def _plan(self, n_rows: int, seed: int, start: float, n_workers: int) -> FitPlan:
+    def _plan(self, table: Table, seed: int, start: float, n_workers: int) -> FitPlan:
         return FitPlan.create(
-            self.time_budget, n_rows, seed=seed, start=start, n_workers=n_workers,
+            self.time_budget, len(table.y), n_classes=table.n_classes, seed=seed, start=start,
+            n_workers=n_workers,
             per_trial_time_limit=self.per_trial_time_limit, memory_limit=self.memory_limit,
             resampling=self.resampling, max_evals=self.max_evals, metric=self.metric,
             include=None if self.include is None else tuple(self.include),

@@ -37,6 +37,8 @@ WIDER_SEARCH = 9  # a multi-fidelity search's highest rung trains on up to this 
 # as many rows (its lower rungs keep trials cheap); the validation rows stay the same
 SHORT_BUDGET = 60.0  # below this many seconds, "auto" uses 3 folds on small data, not 5
 REPEATS = 3  # "repeated_cv": 5-fold cross-validation, three times with other shuffles
+REPEATED_ROWS = 500  # "auto" repeats 5-fold CV on binary and regression tasks this small:
+# one split's validation loss is too noisy to choose by (benchmarks/README.md, small_data)
 ACCELERATION_SAMPLE = 200  # training rows a refit's faster encoders are checked on
 
 
@@ -94,7 +96,7 @@ class TaskData:
                              "fit cannot score its trials; use a metric whose score function "
                              "has a sample_weight parameter, or fit without weights.")
         scheme = Resampling(*resampling) if isinstance(resampling, tuple) else \
-            choose_resampling(resampling, n_rows, budget)
+            choose_resampling(resampling, n_rows, budget, table.n_classes)
         cap = search_rows(budget)
         return cls(
             X=table.X,
@@ -197,11 +199,17 @@ class Resampling(NamedTuple):
     n_repeats: int = 1
 
 
-def choose_resampling(strategy: str | int, n_rows: int, budget: float | None = None
-                      ) -> Resampling:
-    """The :class:`Resampling` of a user's ``resampling`` parameter (``"auto"`` saves the
-    cost of 5 folds for budgets under :data:`SHORT_BUDGET` seconds)."""
+def choose_resampling(strategy: str | int, n_rows: int, budget: float | None = None,
+                      n_classes: int | None = None) -> Resampling:
+    """The :class:`Resampling` of a user's ``resampling`` parameter.
+
+    ``"auto"`` repeats 5-fold CV on binary and regression tasks (``n_classes`` 2 or
+    ``None``) of at most :data:`REPEATED_ROWS` rows, and saves the cost of 5 folds for
+    budgets under :data:`SHORT_BUDGET` seconds.
+    """
     if strategy == "auto":
+        if n_rows <= REPEATED_ROWS and (n_classes is None or n_classes <= 2):
+            return Resampling("cv", 5, REPEATS)
         if n_rows <= 2_000 and (budget is None or budget >= SHORT_BUDGET):
             return Resampling("cv", 5)
         return Resampling("cv", 3) if n_rows <= 20_000 else Resampling("holdout", 1)

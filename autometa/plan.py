@@ -137,7 +137,8 @@ class FitPlan:
     @classmethod
     def create(cls, time_budget: float, n_rows: int, *, seed: int, start: float | None = None,
                per_trial_time_limit: float | None = None, memory_limit: float | None = None,
-               resampling: str | int = "auto", **settings: Any) -> FitPlan:
+               resampling: str | int = "auto", n_classes: int | None = None,
+               **settings: Any) -> FitPlan:
         """The plan for a fit of ``time_budget`` seconds on ``n_rows`` rows.
 
         Parameters
@@ -156,6 +157,9 @@ class FitPlan:
             Megabytes per trial's worker.
         resampling : {"auto", "holdout", "cv", "repeated_cv"} or int
             See :func:`autometa.evaluation.choose_resampling`.
+        n_classes : int, optional
+            Classes of a classification task (``None`` for regression; it decides the
+            resampling with the rows).
         **settings
             The other fields of :class:`FitPlan`.
         """
@@ -166,7 +170,7 @@ class FitPlan:
             seed=seed,
             trial_time_limit=float(limit),
             memory_limit=int(memory_limit * MB) if memory_limit else None,
-            resampling=choose_resampling(resampling, n_rows, time_budget),
+            resampling=choose_resampling(resampling, n_rows, time_budget, n_classes),
             **settings,
         )
 

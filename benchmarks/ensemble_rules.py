@@ -95,7 +95,8 @@ def one_search(X, y, task: str, budget: float, n_jobs: int, seed: int = 0, **set
     table = Table.from_raw(X, y, task)
     with borrowed_pool(n_jobs) as executor:
         executor.start()
-        plan = FitPlan.create(budget, len(table.y), seed=seed, n_workers=executor.capacity,
+        plan = FitPlan.create(budget, len(table.y), n_classes=table.n_classes, seed=seed,
+                              n_workers=executor.capacity,
                               **settings)
         result: FitResult = run_automl(table, plan, executor=executor)
 

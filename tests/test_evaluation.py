@@ -20,15 +20,18 @@ from autometa.table import Table
 from tests.conftest import task_data
 
 
-@pytest.mark.parametrize("n_rows, budget, expected", [
-    (500, None, ("cv", 5, 1)),
-    (2_000, 60, ("cv", 5, 1)),
-    (2_000, 30, ("cv", 3, 1)),  # a short budget cannot afford 5 folds
-    (5_000, 600, ("cv", 3, 1)),
-    (20_001, 30, ("holdout", 1, 1)),
+@pytest.mark.parametrize("n_rows, budget, n_classes, expected", [
+    (500, 10, None, ("cv", 5, 3)),  # tiny regression and binary tasks repeat their folds
+    (500, 10, 2, ("cv", 5, 3)),
+    (500, None, 3, ("cv", 5, 1)),  # ... multiclass ones do not
+    (501, None, None, ("cv", 5, 1)),
+    (2_000, 60, 2, ("cv", 5, 1)),
+    (2_000, 30, None, ("cv", 3, 1)),  # a short budget cannot afford 5 folds
+    (5_000, 600, 2, ("cv", 3, 1)),
+    (20_001, 30, None, ("holdout", 1, 1)),
 ])
-def test_auto_resampling_depends_on_rows_and_budget(n_rows, budget, expected):
-    assert choose_resampling("auto", n_rows, budget) == expected
+def test_auto_resampling_depends_on_rows_budget_and_classes(n_rows, budget, n_classes, expected):
+    assert choose_resampling("auto", n_rows, budget, n_classes) == expected
 
 
 @pytest.mark.parametrize("strategy, expected", [

@@ -233,8 +233,9 @@ def test_the_leaderboard_shows_the_transformation_when_the_search_chose_one():
 
 
 def test_the_regressor_parameter_sets_the_plan_and_is_validated():
-    assert AutoMetaRegressor()._plan(100, 0, 0.0, 1).target_transforms == (NONE,)
-    assert AutoMetaRegressor(target_transform="auto")._plan(100, 0, 0.0, 1).target_transforms \
+    table = Table.from_raw(*skewed(100), "regression")
+    assert AutoMetaRegressor()._plan(table, 0, 0.0, 1).target_transforms == (NONE,)
+    assert AutoMetaRegressor(target_transform="auto")._plan(table, 0, 0.0, 1).target_transforms \
         == TRANSFORMS
     assert "target_transform" not in AutoMetaClassifier().get_params()
     X, y = skewed(60)

@@ -17,13 +17,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import tempfile
 from pathlib import Path
 
 import compare
-import compare_runner
 import numpy as np
-import pandas as pd
 import provenance
 
 OUT = compare.HERE / "results" / "clip_margin"
@@ -44,14 +41,7 @@ def fit_and_score(task: compare.Task, corpus: list[compare.Task], seed: int,
     """One fit of ``task``, its test RMSE under each margin and unclipped (``"none"``)."""
     from autometa import AutoMetaRegressor
 
-    with tempfile.TemporaryDirectory() as tmp:
-        y_test = compare.prepare_split(task, seed, Path(tmp))
-        X = pd.read_parquet(Path(tmp) / "X_train.parquet")
-        y = np.load(Path(tmp) / "y_train.npy", allow_pickle=True)
-        X_test = pd.read_parquet(Path(tmp) / "X_test.parquet")
-    meta = {"type": task.type, "group": task.group, "portfolio": "loo", "seed": seed,
-            "group_tasks": [t.name for t in corpus if t.group == task.group]}
-    portfolio, _ = compare_runner.portfolio_for(meta)
+    X, y, X_test, y_test, portfolio = compare.held_out(task, corpus, seed)
     model = AutoMetaRegressor(time_budget=3600, max_evals=evals, n_jobs=1, random_state=seed,
                               portfolio=portfolio).fit(X, y)
     low, high = float(np.min(y)), float(np.max(y))

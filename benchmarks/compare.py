@@ -48,6 +48,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -148,6 +149,32 @@ def prepare_split(task: Task, seed: int, directory: Path) -> np.ndarray:
     X.iloc[test].reset_index(drop=True).to_parquet(directory / "X_test.parquet")
     np.save(directory / "y_train.npy", y.to_numpy()[train])
     return y.to_numpy()[test]
+
+
+class HeldOut(NamedTuple):
+    """A task's split as the comparison draws it, and autometa's portfolio without the
+    task's group: what a study needs to fit autometa on a task it has not learnt from."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    X_test: pd.DataFrame
+    y_test: np.ndarray
+    portfolio: object
+
+
+def held_out(task: Task, corpus: list[Task], seed: int) -> HeldOut:
+    """``task``'s split of ``seed`` and the shipped portfolio without its group."""
+    import compare_runner
+
+    with tempfile.TemporaryDirectory() as tmp:
+        y_test = prepare_split(task, seed, Path(tmp))
+        X = pd.read_parquet(Path(tmp) / "X_train.parquet")
+        y = np.load(Path(tmp) / "y_train.npy", allow_pickle=True)
+        X_test = pd.read_parquet(Path(tmp) / "X_test.parquet")
+    meta = {"type": task.type, "group": task.group, "portfolio": "loo",
+            "group_tasks": [t.name for t in corpus if t.group == task.group]}
+    portfolio, _ = compare_runner.portfolio_for(meta)
+    return HeldOut(X, y, X_test, y_test, portfolio)
 
 
 def write_meta(task: Task, seed: int, args: argparse.Namespace, directory: Path,

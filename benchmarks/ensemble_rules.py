@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -110,16 +109,9 @@ def one_search(X, y, task: str, budget: float, n_jobs: int, seed: int = 0, **set
 
 def run_task(task: compare.Task, corpus: list[compare.Task], rules: list[str], budget: float,
              n_jobs: int) -> list[dict]:
-    with tempfile.TemporaryDirectory() as tmp:
-        y_test = compare.prepare_split(task, 0, Path(tmp))
-        X = pd.read_parquet(Path(tmp) / "X_train.parquet")
-        y = np.load(Path(tmp) / "y_train.npy", allow_pickle=True)
-        X_test = pd.read_parquet(Path(tmp) / "X_test.parquet")
-    meta = {"type": task.type, "group": task.group, "portfolio": "loo", "seed": 0,
-            "group_tasks": [t.name for t in corpus if t.group == task.group]}
-    portfolio, _ = compare_runner.portfolio_for(meta)
+    X, y, X_test, y_test, portfolio = compare.held_out(task, corpus, 0)
     rows = []
-    with one_search(X, y, compare_runner.task_type(meta), budget, n_jobs,
+    with one_search(X, y, compare_runner.task_type({"type": task.type}), budget, n_jobs,
                     portfolio=portfolio) as (ensemble, table, result):
         frame = table.schema.transform(as_frame(X_test))
         for rule in rules:

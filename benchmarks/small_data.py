@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,14 +35,7 @@ def fit_and_score(task: compare.Task, corpus: list[compare.Task], scheme: str, s
     """One fit of ``task`` under a resampling ``scheme``, scored on the test split."""
     from autometa import AutoMetaClassifier, AutoMetaRegressor
 
-    with tempfile.TemporaryDirectory() as tmp:
-        y_test = compare.prepare_split(task, seed, Path(tmp))
-        X = pd.read_parquet(Path(tmp) / "X_train.parquet")
-        y = np.load(Path(tmp) / "y_train.npy", allow_pickle=True)
-        X_test = pd.read_parquet(Path(tmp) / "X_test.parquet")
-    meta = {"type": task.type, "group": task.group, "portfolio": "loo", "seed": seed,
-            "group_tasks": [t.name for t in corpus if t.group == task.group]}
-    portfolio, _ = compare_runner.portfolio_for(meta)
+    X, y, X_test, y_test, portfolio = compare.held_out(task, corpus, seed)
     cls = AutoMetaRegressor if task.type == "regression" else AutoMetaClassifier
     start = time.monotonic()
     model = cls(time_budget=budget, resampling=scheme, n_jobs=n_jobs, random_state=seed,

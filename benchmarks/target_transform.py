@@ -21,12 +21,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import tempfile
 import time
 from pathlib import Path
 
 import compare
-import compare_runner
 import numpy as np
 import pandas as pd
 import provenance
@@ -75,14 +73,8 @@ def run_one(task: compare.Task, corpus: list[compare.Task], arm: str, seed: int,
     from autometa import AutoMetaRegressor
     from autometa.space import target_transform
 
-    with tempfile.TemporaryDirectory() as tmp:
-        y_test = compare.prepare_split(task, seed, Path(tmp))
-        X = pd.read_parquet(Path(tmp) / "X_train.parquet")
-        y = np.load(Path(tmp) / "y_train.npy", allow_pickle=True).astype(float)
-        X_test = pd.read_parquet(Path(tmp) / "X_test.parquet")
-    meta = {"type": task.type, "group": task.group, "portfolio": "loo",
-            "group_tasks": [t.name for t in corpus if t.group == task.group]}
-    portfolio, _ = compare_runner.portfolio_for(meta)
+    X, y, X_test, y_test, portfolio = compare.held_out(task, corpus, seed)
+    y = y.astype(float)
     start = time.monotonic()
     model = AutoMetaRegressor(time_budget=budget, n_jobs=n_jobs, random_state=seed,
                               portfolio=portfolio, target_transform=arm).fit(X, y)

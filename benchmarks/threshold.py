@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from pathlib import Path
 
 import compare
-import compare_runner
 import numpy as np
 import pandas as pd
 import provenance
@@ -87,14 +85,7 @@ def run_one(task: compare.Task, corpus: list[compare.Task], metric: str, seed: i
             budget: float, n_jobs: int, arrays: Path) -> dict:
     from autometa import AutoMetaClassifier
 
-    with tempfile.TemporaryDirectory() as tmp:
-        y_test = compare.prepare_split(task, seed, Path(tmp))
-        X = pd.read_parquet(Path(tmp) / "X_train.parquet")
-        y = np.load(Path(tmp) / "y_train.npy", allow_pickle=True)
-        X_test = pd.read_parquet(Path(tmp) / "X_test.parquet")
-    meta = {"type": task.type, "group": task.group, "portfolio": "loo",
-            "group_tasks": [t.name for t in corpus if t.group == task.group]}
-    portfolio, _ = compare_runner.portfolio_for(meta)
+    X, y, X_test, y_test, portfolio = compare.held_out(task, corpus, seed)
     kept = KeepResult()
     start = time.monotonic()
     model = AutoMetaClassifier(time_budget=budget, metric=metric, n_jobs=n_jobs,

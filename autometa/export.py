@@ -86,7 +86,35 @@ def with_threshold(vote, threshold: float) -> FixedThresholdClassifier:
     return fixed
 
 
-class TemperatureScaled(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class _Wrapper(MetaEstimatorMixin, BaseEstimator):
+    """An estimator around one fitted ``estimator_``, whose settings are kept as given."""
+
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of ``estimator``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Targets.
+        **fit_params : dict
+            Passed to the estimator's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        return self
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features the wrapped estimator was fitted on."""
+        return self.estimator_.n_features_in_
+
+
+class TemperatureScaled(ClassifierMixin, _Wrapper):
     """A classifier whose probabilities are scaled by a temperature:
     ``softmax(log(p) / temperature)`` of the wrapped classifier's ``p``.
 
@@ -111,29 +139,11 @@ class TemperatureScaled(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.temperature = temperature
 
     def fit(self, X, y, **fit_params):
-        """Fit a clone of ``estimator``; the temperature is kept as given.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Class labels.
-        **fit_params : dict
-            Passed to the estimator's ``fit``.
-
-        Returns
-        -------
-        self : TemperatureScaled
-        """
-        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        """Fit a clone of ``estimator`` (see :meth:`_Wrapper.fit`); the temperature is
+        kept as given."""
+        super().fit(X, y, **fit_params)
         self.classes_ = self.estimator_.classes_
         return self
-
-    @property
-    def n_features_in_(self) -> int:
-        """Number of features the wrapped classifier was fitted on."""
-        return self.estimator_.n_features_in_
 
     def predict_proba(self, X) -> np.ndarray:
         """The wrapped classifier's probabilities scaled by ``temperature``."""
@@ -153,14 +163,15 @@ def with_temperature(vote, temperature: float) -> TemperatureScaled:
     return scaled
 
 
-class Clipped(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
+class Clipped(RegressorMixin, _Wrapper):
     """A regressor whose predictions are clipped to ``[low, high]``.
 
     Parameters
     ----------
     estimator : regressor
     low, high : float
-        The smallest and largest value predicted (autometa: the training target's).
+        The smallest and largest value predicted (autometa: the training target's range,
+        widened by a quarter of its span).
 
     Attributes
     ----------
@@ -172,28 +183,6 @@ class Clipped(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         self.estimator = estimator
         self.low = low
         self.high = high
-
-    def fit(self, X, y, **fit_params):
-        """Fit a clone of ``estimator``; the bounds are kept as given.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        **fit_params : dict
-            Passed to the estimator's ``fit``.
-
-        Returns
-        -------
-        self : Clipped
-        """
-        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
-        return self
-
-    @property
-    def n_features_in_(self) -> int:
-        """Number of features the wrapped regressor was fitted on."""
-        return self.estimator_.n_features_in_
 
     def predict(self, X) -> np.ndarray:
         """The wrapped regressor's predictions, clipped to ``[low, high]``."""

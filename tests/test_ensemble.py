@@ -214,6 +214,19 @@ def test_a_regression_members_predictions_stay_within_the_training_targets_range
     np.testing.assert_allclose(exported.predict(new), [0.0, 1.0, 2.0])
 
 
+def test_the_clipped_export_refits_its_clone_and_clips():
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from autometa.export import Clipped
+
+    X = pd.DataFrame({"x": np.linspace(0.0, 1.0, 50)})
+    refit = Clipped(LinearRegression(), 0.0, 2.0).fit(X, 2.0 * X["x"])
+    assert refit.n_features_in_ == 1
+    np.testing.assert_allclose(refit.predict(pd.DataFrame({"x": [-5.0, 0.5, 10.0]})),
+                               [0.0, 1.0, 2.0])
+
+
 def test_the_clipping_range_is_the_training_targets_widened_by_a_quarter_of_its_span():
     from types import SimpleNamespace
 

@@ -21,6 +21,7 @@ from autometa import metafeatures as mf
 from autometa.calibration import ensemble_temperature
 from autometa.callbacks import Callback, CallbackList
 from autometa.components import registry
+from autometa.cost import CostModel
 from autometa.ensemble import Ensemble
 from autometa.errors import NoSuccessfulTrial
 from autometa.evaluation import TaskData
@@ -186,8 +187,9 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
             metafeatures, design = previous.metafeatures, None
         surrogate = None if previous is not None else \
             search_surrogate(plan, data, metafeatures)
+        cost = None if rungs is None else proposal_cost(data, plan, names, space)
         state = run_search(space, executor,
-                           search_settings(plan, data, design, rungs, surrogate),
+                           search_settings(plan, data, design, rungs, surrogate, cost),
                            state=previous and previous.state, on_trial=events.on_trial)
         if not state.successes:
             raise NoSuccessfulTrial(state.trials, plan.budget)
@@ -366,26 +368,37 @@ def multi_fidelity(data: TaskData, plan: FitPlan, families: Collection[str]
         return None
     floor = max(row_floor(data.y[train], data.task) for train, _ in data.splits)
     return choose_rungs(plan.fidelity, plan.budget, data.full_rows, floor, len(data.splits),
-                        candidate_seconds_per_row(data, plan, families), cap=data.search_cap)
+                        timed_candidates(data, plan, families)[1], cap=data.search_cap)
 
 
-def candidate_seconds_per_row(data: TaskData, plan: FitPlan, families: Collection[str]
-                              ) -> np.ndarray:
-    """The portfolio candidates' expected seconds per training row (empty when the
-    portfolio cannot be read)."""
+def timed_candidates(data: TaskData, plan: FitPlan, families: Collection[str]
+                     ) -> tuple[tuple[dict, ...], np.ndarray]:
+    """The portfolio's candidates of ``families`` and their expected seconds per training
+    row in all (none when the portfolio cannot be read)."""
     try:
         source = plan.portfolio if isinstance(plan.portfolio, Portfolio) else \
             load_portfolio(data.task, plan.portfolio)
     except PortfolioError:
-        return np.array([])
-    return source.only_families(families).expected_seconds(1.0, data.n_classes)
+        return (), np.array([])
+    source = source.only_families(families)
+    return source.configs, source.expected_seconds(1.0, data.n_classes)
+
+
+def proposal_cost(data: TaskData, plan: FitPlan, families: Collection[str],
+                  space: ConfigurationSpace) -> CostModel:
+    """The cost model that screens SMAC's proposals (its prior: the candidates' seconds
+    per row of a split, see :mod:`autometa.cost`)."""
+    configs, per_row = timed_candidates(data, plan, families)
+    return CostModel(space, configs, per_row * len(data.splits), seed=plan.seed)
 
 
 def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
-                    rungs: MultiFidelity | None = None, surrogate=None) -> SearchSettings:
+                    rungs: MultiFidelity | None = None, surrogate=None,
+                    cost: CostModel | None = None) -> SearchSettings:
     """The search's part of the plan; ``design`` chooses the first trials while it can
     (all at once under successive halving on ``rungs``), then SMAC learns with the model
-    ``surrogate`` makes."""
+    ``surrogate`` makes; ``cost`` screens its proposals (they may take as long as a
+    portfolio candidate)."""
     designed = design is not None and not design.done
     return SearchSettings(
         seed=plan.seed,
@@ -399,4 +412,6 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
         surrogate=surrogate,
         multi_fidelity=rungs,
         full_rows=data.full_rows,
+        cost=cost,
+        proposal_seconds=plan.affordable_seconds,
     )

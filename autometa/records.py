@@ -32,9 +32,10 @@ class Trial:
         ``"portfolio"`` (meta-learned initial design), ``"experience"`` (chosen from the
         experience store's earlier fits) or ``"smac"`` (proposed by the optimiser).
     status : str
-        ``ok``, ``error``, ``timeout``, ``memout``, ``crashed``, or ``skipped`` (a
-        promotion not run: its measured time on fewer rows says it could not end in
-        time).
+        ``ok``, ``error``, ``timeout``, ``memout``, ``crashed``, or ``skipped`` (not
+        run: a promotion whose measured time on fewer rows says it could not end in
+        time, or a proposal expected to take longer than a trial may; see
+        :mod:`autometa.search`).
     loss : float or None
         Minus the validation score (``None`` unless ``status == "ok"``).
     fit_time, predict_time : float or None

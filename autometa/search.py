@@ -12,7 +12,9 @@ rows per split (see :meth:`autometa.evaluation.TaskData.train_rows`). The initia
 configurations then enter SMAC's own initial design, so they start at the lowest rung and
 are promoted like any other. A promotion that its trials on fewer rows say cannot end
 within the trial's time limit, or before the search ends, is not run: it is recorded as
-``skipped`` and told to SMAC as a failure. The :attr:`SearchState.finalists`, the
+``skipped`` and told to SMAC as a failure. So is a configuration SMAC proposes that a
+:class:`~autometa.cost.CostModel` expects to take more than ``proposal_seconds`` (SMAC
+then learns to avoid its region). The :attr:`SearchState.finalists`, the
 ensemble's candidates, are the highest fidelity's trials and the skipped configurations'
 best ones.
 
@@ -34,6 +36,7 @@ from pathlib import Path
 import numpy as np
 from ConfigSpace import ConfigurationSpace
 
+from autometa.cost import CostModel
 from autometa.evaluation import Evaluation
 from autometa.pool import Executor
 from autometa.records import (
@@ -56,6 +59,7 @@ PORTFOLIO_ORIGIN = "portfolio"
 # 8,000 to 24,000 rows of benchmarks/bench_large.py), and 0.5 is the floor for the rest.
 SCALING = {"random_forest": 1.0, "extra_trees": 1.0, "knn": 1.0}
 SCALING_ELSE = 0.5
+MAX_SKIPS = 5  # after this many trials skipped in a row, SMAC's next proposal runs anyway
 
 InitialDesignFn = Callable[[Sequence[tuple[dict, float | None]]], dict | None]
 @dataclass(frozen=True)
@@ -68,7 +72,8 @@ class SearchSettings:
     with the (config, loss) pairs tried so far (loss ``inf`` for a failure, ``None``
     while running) and returns the next configuration, or ``None`` when done.
     ``surrogate(space, seed)`` makes SMAC's model (default: :func:`random_forest`; see
-    :mod:`autometa.surrogate`).
+    :mod:`autometa.surrogate`). Under successive halving, a configuration SMAC proposes
+    is not run when ``cost`` expects it to take more than ``proposal_seconds``.
     """
 
     seed: int
@@ -84,6 +89,8 @@ class SearchSettings:
     surrogate: Callable[[ConfigurationSpace, int], object] | None = None  # SMAC's model
     multi_fidelity: MultiFidelity | None = None
     full_rows: int | None = None  # training rows per split of a trial on all rows
+    cost: CostModel | None = None
+    proposal_seconds: float = np.inf
 
 
 @dataclass
@@ -176,8 +183,10 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
                                     keep_models_below=_keep_below(state, fidelity), rows=rows)
             job = Job(trial_id, evaluation, end(), settings.trial_time_limit,
                       settings.memory_limit, settings.n_threads)
-            why = _unaffordable(state, evaluation.config, fidelity,
-                                min(settings.trial_time_limit, end() - clock()))
+            allowed = min(settings.trial_time_limit, end() - clock())
+            why = _unaffordable(state, evaluation.config, fidelity, allowed) or \
+                _costly(state, settings, evaluation.config, fidelity,
+                        min(allowed, settings.proposal_seconds))
             if why:
                 _record(state, JobResult(job, SKIPPED, error=why), info, clock(),
                         settings.full_rows)
@@ -218,6 +227,27 @@ def _unaffordable(state: SearchState, config: dict, fidelity: int | None,
         return ""
     return (f"not promoted: expected to take {expected:.1f} s on {fidelity} rows (from its "
             f"trials on fewer), more than the {max(seconds, 0.0):.1f} s it may run")
+
+
+def _costly(state: SearchState, settings: SearchSettings, config: dict, fidelity: int | None,
+            seconds: float) -> str:
+    """Why SMAC's new proposal ``config`` is not run on ``fidelity`` rows (empty: it is):
+    ``settings.cost`` expects it to take more than ``seconds``. Configurations of the
+    initial design or tried before are not judged, nor anything after :data:`MAX_SKIPS`
+    trials skipped in a row."""
+    key = config_key(config)
+    if settings.cost is None or state.multi_fidelity is None or fidelity is None \
+            or key in state.origins or any(config_key(t.config) == key for t in state.trials):
+        return ""
+    if len(state.trials) >= MAX_SKIPS and \
+            all(t.status == SKIPPED for t in state.trials[-MAX_SKIPS:]):
+        return ""
+    expected = settings.cost.seconds(config, fidelity, state.trials)
+    if expected is None or expected <= seconds:
+        return ""
+    return (f"not run: expected to take {expected:.1f} s on {fidelity} rows (the portfolio's "
+            f"measured times, calibrated on this search's trials), more than the "
+            f"{max(seconds, 0.0):.1f} s a proposal may take")
 
 
 def _hold(state: SearchState, running: dict) -> bool:

@@ -16,7 +16,8 @@ group and the candidates their searches found (leave-one-group-out). ``--no-loo`
 shipped portfolio instead; that *leaks* the task into the warm start, and those results are
 recorded as system ``autometa-noloo``. System ``autometa-fast`` is autometa under
 ``infer_limit=1e-5`` (10 ms per 1,000 rows; ``compare_runner.INFER_LIMIT``), system
-``autometa-raw`` autometa with ``target_transform="none"`` (``compare_runner.VARIANTS``), system
+``autometa-raw`` autometa with ``target_transform="none"``, system ``autometa-boundary``
+autometa with ``proxy_subsets="boundary"`` (``compare_runner.VARIANTS``), system
 ``autogluon-best`` AutoGluon with ``presets="best_quality"``.
 
 Results are appended to ``OUT/results.jsonl`` as they come; a re-run skips the (system, task,
@@ -61,8 +62,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RUNNER = HERE / "compare_runner.py"
 OUT = HERE / "results" / "compare" / "latest"  # the current comparison
-SYSTEMS = ("autometa", "autometa-noloo", "autometa-fast", "autometa-raw", "lightgbm", "hgb",
-           "rf", "flaml", "autogluon", "autogluon-best")
+SYSTEMS = ("autometa", "autometa-noloo", "autometa-fast", "autometa-raw", "autometa-boundary",
+           "lightgbm", "hgb", "rf", "flaml", "autogluon", "autogluon-best")
 DEFAULT_SYSTEMS = ("autometa", "lightgbm", "hgb", "rf", "flaml", "autogluon")
 PEER_VENVS = {"flaml": ROOT / ".venv-flaml", "autogluon": ROOT / ".venv-autogluon",
               "autogluon-best": ROOT / ".venv-autogluon"}

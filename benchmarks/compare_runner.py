@@ -40,6 +40,7 @@ VARIANTS = {  # systems that are autometa with other settings
     "autometa-noloo": {},
     "autometa-fast": {"infer_limit": INFER_LIMIT},
     "autometa-raw": {"target_transform": "none"},  # regression targets never transformed
+    "autometa-boundary": {"proxy_subsets": "boundary"},  # boundary-aware proxy subsets
 }
 
 

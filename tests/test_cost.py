@@ -1,0 +1,85 @@
+"""The cost model that screens SMAC's proposals under successive halving: real SMAC, fake
+executor and clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from autometa.cost import CostModel
+from autometa.records import SKIPPED, Trial
+from autometa.search import MAX_SKIPS, in_order
+from autometa.space import to_dict
+from tests.fakes import FakeExecutor, outcome
+from tests.test_multifidelity import FULL, quality, search
+from tests.test_search import KNN, LINEAR, SPACE
+
+PER_ROW = {"linear": 1e-4, "knn": 1e-2}  # seconds per training row of each family
+
+
+def candidates(n: int = 20) -> list[dict]:
+    return [to_dict(c) for c in SPACE.sample_configuration(n)]
+
+
+def model(configs=None) -> CostModel:
+    configs = configs or candidates()
+    return CostModel(SPACE, configs, [PER_ROW[c["model"]] for c in configs])
+
+
+def trial(config: dict, rows: int, seconds: float, status: str = "ok") -> Trial:
+    return Trial(0, config["model"], config, "smac", status, 0.1, None, None, seconds,
+                 fidelity=rows)
+
+
+def test_the_prior_is_the_candidates_seconds_per_row_times_the_rows():
+    cost = model()
+    assert cost.ready
+    assert cost.seconds(KNN, 1000, []) == pytest.approx(10.0, rel=0.05)
+    assert cost.seconds(LINEAR, 1000, []) == pytest.approx(0.1, rel=0.05)
+
+
+def test_the_search_trials_calibrate_the_prior_by_family_else_over_all():
+    cost = model()
+    slow_linear = [trial(LINEAR, 1000, 0.3), trial(LINEAR, 100, 0.03)]  # 3x the prior
+    assert cost.seconds(LINEAR, 1000, slow_linear) == pytest.approx(0.3, rel=0.05)
+    assert cost.seconds(KNN, 1000, slow_linear) == pytest.approx(30.0, rel=0.05)  # no knn
+    fast_knn = [*slow_linear, trial(KNN, 100, 0.5)]  # half the prior
+    assert cost.seconds(KNN, 1000, fast_knn) == pytest.approx(5.0, rel=0.05)
+    skipped = [trial(KNN, 100, 0.0, SKIPPED), trial(KNN, 100, 9.0, "error")]
+    assert cost.seconds(KNN, 1000, skipped) == pytest.approx(10.0, rel=0.05)  # not timed
+
+
+def test_without_enough_timed_candidates_there_is_no_prior():
+    configs = candidates(3)
+    cost = CostModel(SPACE, configs, [1e-3] * 3)
+    assert not cost.ready and cost.seconds(LINEAR, 100, []) is None
+    foreign = [{"model": "lightgbm", "lightgbm:n_estimators": 100}] * 10  # not in the space
+    assert not CostModel(SPACE, foreign, [1e-3] * 10).ready
+
+
+def by_family(job):
+    rows = job.run.rows or FULL
+    config = job.run.config
+    return "ok", outcome(quality(config) + 10.0 / rows), PER_ROW[config["model"]] * rows
+
+
+def test_proposals_expected_to_take_too_long_are_skipped_not_run():
+    executor = FakeExecutor(by_family)
+    state = search(executor, max_evals=40, cost=model(), proposal_seconds=0.5,
+                   initial_design=in_order([LINEAR, KNN]))
+    designed_knn = [t for t in state.trials if t.config == KNN]
+    assert designed_knn[0].ok and designed_knn[0].fidelity == 100  # the design is not judged
+    proposed_knn = [t for t in state.trials if t.family == "knn" and t.config != KNN]
+    assert proposed_knn, "SMAC proposed no k-NN to screen"
+    assert all(t.status == SKIPPED and t.wall_time == 0 for t in proposed_knn)
+    assert all("not run: expected to take" in t.error for t in proposed_knn)
+    ran = [job.run.config for job in executor.submitted]
+    assert not any(c["model"] == "knn" and c != KNN for c in ran)
+    assert len(ran) == 40  # skipped proposals do not count as evaluations
+
+
+def test_after_max_skips_in_a_row_the_next_proposal_runs_anyway():
+    executor = FakeExecutor(by_family)
+    state = search(executor, max_evals=12, cost=model(), proposal_seconds=1e-9)
+    statuses = "".join("s" if t.status == SKIPPED else "r" for t in state.trials)
+    assert "s" in statuses and "s" * (MAX_SKIPS + 1) not in statuses
+    assert len(executor.submitted) == 12

@@ -8,7 +8,8 @@ every 0.2 s).
 Usage: python benchmarks/bench_large.py [N_ROWS] [TIME_BUDGET] [N_JOBS] [SEED]
 
 Also prints the test ROC AUC of a default LightGBM fitted on the same rows with N_JOBS
-threads, the model autometa should beat.
+threads, the model autometa should beat. ``bench_large_flaml.py`` runs FLAML on the same
+rows.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ import pandas as pd
 import psutil
 from lightgbm import LGBMClassifier
 from sklearn.metrics import roc_auc_score
-
-from autometa import AutoMetaClassifier
 
 N_CATEGORICAL = 10
 
@@ -73,6 +72,8 @@ class PeakMemory:
 
 
 def main(n_rows: int = 500_000, budget: float = 120, n_jobs: int = 1, seed: int = 0) -> None:
+    from autometa import AutoMetaClassifier  # not needed by bench_large_flaml.py
+
     X, y = synthetic(n_rows)
     X_test, y_test = synthetic(20_000, seed=1)
     size = X.memory_usage(deep=True).sum() / 2**20
@@ -107,7 +108,11 @@ def main(n_rows: int = 500_000, budget: float = 120, n_jobs: int = 1, seed: int 
     print(f"default LightGBM: test ROC AUC {auc:.4f}, fit {elapsed:.1f} s")
 
 
+def arguments(args: list[str]) -> tuple[int, float, int, int]:
+    """N_ROWS, TIME_BUDGET, N_JOBS and SEED from the command line (defaults for those left out)."""
+    kinds, defaults = (int, float, int, int), (500_000, 120.0, 1, 0)
+    return tuple(kind(a) for kind, a in zip(kinds, args, strict=False)) + defaults[len(args):]
+
+
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    main(int(args[0]) if args else 500_000, float(args[1]) if len(args) > 1 else 120,
-         int(args[2]) if len(args) > 2 else 1, int(args[3]) if len(args) > 3 else 0)
+    main(*arguments(sys.argv[1:]))

@@ -608,7 +608,9 @@ def summary_text(table: pd.DataFrame, systems: list[str], info: dict, rows: list
     pairs.index.name = "row vs column: W-L-T"
     types = by_type(table, systems)
     types.index.name = "mean normalised by type"
-    reused = "".join(f" {', '.join(g['systems'])}: the rows of the run of {g.get('date')} "
+    reused = "".join(f" {', '.join(g['systems'])}"
+                     + (f" on {', '.join(g['tasks'])}" if g.get("tasks") else "")
+                     + f": the rows of the run of {g.get('date')} "
                      f"{provenance.at_commit(g)} (`{g.get('command')}`)."
                      for g in info.get("reused", []))
     return "\n".join([

@@ -33,7 +33,7 @@ for peer in $WANTED; do
     case "$peer" in
     flaml)
         make_venv "$ROOT/.venv-flaml"
-        "$ROOT/.venv-flaml/bin/python" -m pip install -q "flaml[automl]" pyarrow
+        "$ROOT/.venv-flaml/bin/python" -m pip install -q "flaml[automl]" pyarrow psutil
         "$ROOT/.venv-flaml/bin/python" -c "import flaml; print('flaml', flaml.__version__)"
         ;;
     autogluon)

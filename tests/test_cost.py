@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from autometa.components import registry
 from autometa.cost import CostModel
 from autometa.records import SKIPPED, Trial
 from autometa.search import MAX_SKIPS, in_order
@@ -83,3 +84,27 @@ def test_after_max_skips_in_a_row_the_next_proposal_runs_anyway():
     statuses = "".join("s" if t.status == SKIPPED else "r" for t in state.trials)
     assert "s" in statuses and "s" * (MAX_SKIPS + 1) not in statuses
     assert len(executor.submitted) == 12
+
+
+def test_a_fit_screens_with_the_shipped_portfolios_times_per_row_of_a_split(mixed):
+    from autometa.automl import proposal_cost, search_settings, timed_candidates
+    from autometa.plan import FitPlan
+    from autometa.smac_setup import MultiFidelity
+    from autometa.space import build_space
+    from tests.conftest import task_data
+
+    X, y = mixed
+    data = task_data(X, y, resampling=3)
+    plan = FitPlan.create(60, len(y), seed=0)
+    families = ["linear", "random_forest"]
+    space = build_space("classification", [registry()[f] for f in families], seed=0)
+    cost = proposal_cost(data, plan, families, space)
+    configs, per_row = timed_candidates(data, plan, families)
+    assert cost.ready and {c["model"] for c in configs} == set(families)
+    forest = next(c for c, t in zip(configs, per_row, strict=True) if c["model"] ==
+                  "random_forest" and t > 0)
+    expected = per_row[configs.index(forest)] * 3 * 100  # 100 rows of each of 3 splits
+    assert cost.seconds(forest, 100, []) == pytest.approx(expected, rel=0.5)
+    rungs = MultiFidelity("successive_halving", max_rows=300, n_rungs=2)
+    settings = search_settings(plan, data, None, rungs, cost=cost)
+    assert settings.cost is cost and settings.proposal_seconds == plan.affordable_seconds

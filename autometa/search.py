@@ -235,9 +235,10 @@ def _costly(state: SearchState, settings: SearchSettings, config: dict, fidelity
     ``settings.cost`` expects it to take more than ``seconds``. Configurations of the
     initial design or tried before are not judged, nor anything after :data:`MAX_SKIPS`
     trials skipped in a row."""
+    if settings.cost is None or state.multi_fidelity is None or fidelity is None:
+        return ""  # every search without successive halving passes here, before any work
     key = config_key(config)
-    if settings.cost is None or state.multi_fidelity is None or fidelity is None \
-            or key in state.origins or any(config_key(t.config) == key for t in state.trials):
+    if key in state.origins or any(config_key(t.config) == key for t in state.trials):
         return ""
     if len(state.trials) >= MAX_SKIPS and \
             all(t.status == SKIPPED for t in state.trials[-MAX_SKIPS:]):

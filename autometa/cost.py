@@ -13,6 +13,8 @@ have used. :class:`CostModel` foretells a proposal's time before it runs:
   prior's, over the trials of the proposal's family where it has some, else over all
   (a trial that timed out counts at its wall time, a lower bound). This table's width,
   its categories and this machine's speed are all in that ratio.
+
+The prior also weighs SMAC's acquisition (:mod:`autometa.acquisition`).
 """
 
 from __future__ import annotations
@@ -72,9 +74,14 @@ class CostModel:
         known = [i for i, v in enumerate(vectors) if v is not None]
         seconds = np.full(len(configs), np.nan)
         if self.forest is not None and known:
-            per_row = np.exp(self.forest.predict(np.array([vectors[i] for i in known])))
+            per_row = self.per_row(np.array([vectors[i] for i in known]))
             seconds[known] = per_row * np.asarray(rows, dtype=float)[known]
         return seconds
+
+    def per_row(self, vectors: np.ndarray) -> np.ndarray:
+        """The prior's seconds per training row of configurations given as ConfigSpace
+        vectors (inactive values NaN or :data:`INACTIVE`); needs :attr:`ready`."""
+        return np.exp(self.forest.predict(np.where(np.isnan(vectors), INACTIVE, vectors)))
 
     def seconds(self, config: Mapping[str, Any], rows: int, trials: Sequence[Trial]
                 ) -> float | None:
@@ -110,3 +117,4 @@ class CostModel:
             except Exception:  # ConfigSpace raises ValueError and its own errors
                 self._vectors[key] = None
         return self._vectors[key]
+

@@ -46,7 +46,11 @@ REFIT_SAFETY = 1.25  # refit time estimates are multiplied by this
 MIN_RESERVE_SHARE = 0.1
 FLOOR_SPAN = 60.0
 LONG_RESERVE_SHARE = 0.03
-MAX_RESERVE_SHARE = 0.3  # at most this share
+# At most this share. It binds where trials train on subsets (successive halving, a
+# large holdout) and the refit is the first model to see all rows: there, rows decide the
+# score (500,000 rows at 120 s: 0.3 refit the best model on 68,000 rows, 0.5 on 115,000,
+# +0.003 ROC AUC on two seeds)
+MAX_RESERVE_SHARE = 0.5
 RESERVE_TOP = 8  # the reserve is estimated from this many best trials
 
 

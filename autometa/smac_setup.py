@@ -73,6 +73,8 @@ def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path,
     from smac import HyperparameterOptimizationFacade as HPO
     from smac import Scenario
 
+    from autometa.acquisition import acquisition
+
     scenario = Scenario(
         space,
         deterministic=True,
@@ -88,6 +90,7 @@ def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path,
         scenario,
         target_function=None,
         model=model,
+        acquisition_function=acquisition(settings.cost if settings.multi_fidelity else None),
         acquisition_maximizer=in_stable_order(HPO.get_acquisition_maximizer(
             scenario, challengers=2000, local_search_iterations=5
         )),

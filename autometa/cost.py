@@ -117,4 +117,3 @@ class CostModel:
             except Exception:  # ConfigSpace raises ValueError and its own errors
                 self._vectors[key] = None
         return self._vectors[key]
-

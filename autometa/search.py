@@ -11,7 +11,8 @@ intensifier chooses the trials and their fidelity: SMAC's budget is the number o
 rows per split (see :meth:`autometa.evaluation.TaskData.train_rows`). The initial design's
 configurations then enter SMAC's own initial design, so they start at the lowest rung and
 are promoted like any other. A promotion that its trials on fewer rows say cannot end
-within the trial's time limit, or before the search ends, is not run: it is recorded as
+within the trial's time limit, or before the search ends, or that is too far behind the
+best to catch up (see :mod:`autometa.promotion`), is not run: it is recorded as
 ``skipped`` and told to SMAC as a failure. So is a configuration SMAC proposes that a
 :class:`~autometa.cost.CostModel` expects to take more than ``proposal_seconds`` (SMAC
 then learns to avoid its region). The :attr:`SearchState.finalists`, the
@@ -39,11 +40,11 @@ from ConfigSpace import ConfigurationSpace
 from autometa.cost import CostModel
 from autometa.evaluation import Evaluation
 from autometa.pool import Executor
+from autometa.promotion import behind, unaffordable
 from autometa.records import (
     SKIPPED,
     Trial,
     config_key,
-    expected_seconds,
     fidelity_level,
     finalists,
 )
@@ -52,13 +53,6 @@ from autometa.smac_setup import MultiFidelity, make_smac, trial_rows
 from autometa.space import ROOT, complete, configuration, to_dict
 
 PORTFOLIO_ORIGIN = "portfolio"
-# How fast a family's trial time grows with its training rows, at the least (a power of
-# the rows), to judge a promotion from one trial on fewer rows. Forests (exact splits)
-# and kNN (each validation row against every training row) grow about linearly; the
-# histogram boosters much more slowly at tens of thousands of rows (XGBoost 0.54 from
-# 8,000 to 24,000 rows of benchmarks/bench_large.py), and 0.5 is the floor for the rest.
-SCALING = {"random_forest": 1.0, "extra_trees": 1.0, "knn": 1.0}
-SCALING_ELSE = 0.5
 MAX_SKIPS = 5  # after this many trials skipped in a row, SMAC's next proposal runs anyway
 
 InitialDesignFn = Callable[[Sequence[tuple[dict, float | None]]], dict | None]
@@ -91,6 +85,8 @@ class SearchSettings:
     full_rows: int | None = None  # training rows per split of a trial on all rows
     cost: CostModel | None = None
     proposal_seconds: float = np.inf
+    promotion_seconds: float = np.inf  # a promotion that is behind is not run when it is
+    # expected to take more (see autometa.promotion.behind)
 
 
 @dataclass
@@ -184,7 +180,7 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
             job = Job(trial_id, evaluation, end(), settings.trial_time_limit,
                       settings.memory_limit, settings.n_threads)
             allowed = min(settings.trial_time_limit, end() - clock())
-            why = _unaffordable(state, evaluation.config, fidelity, allowed) or \
+            why = _unpromoted(state, settings, evaluation.config, fidelity, allowed) or \
                 _costly(state, settings, evaluation.config, fidelity,
                         min(allowed, settings.proposal_seconds))
             if why:
@@ -213,20 +209,15 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
             return
 
 
-def _unaffordable(state: SearchState, config: dict, fidelity: int | None,
-                  seconds: float) -> str:
-    """Why a promotion of ``config`` to ``fidelity`` rows is not run (empty: it is): its
-    trials on fewer rows say it would need more than the ``seconds`` it may have, even
-    if its time grows as slowly as :data:`SCALING` says for its family (a best
-    configuration is not to be left out on a pessimistic estimate)."""
+def _unpromoted(state: SearchState, settings: SearchSettings, config: dict,
+                fidelity: int | None, seconds: float) -> str:
+    """Why a promotion of ``config`` to ``fidelity`` rows is not run (empty: it is, or
+    it is not a promotion): :func:`~autometa.promotion.unaffordable` in ``seconds``, or
+    :func:`~autometa.promotion.behind`."""
     if state.multi_fidelity is None or fidelity is None:
         return ""
-    power = SCALING.get(str(config[ROOT]), SCALING_ELSE)
-    expected = expected_seconds(config, fidelity, state.trials, power)
-    if expected is None or expected <= seconds:
-        return ""
-    return (f"not promoted: expected to take {expected:.1f} s on {fidelity} rows (from its "
-            f"trials on fewer), more than the {max(seconds, 0.0):.1f} s it may run")
+    return unaffordable(config, fidelity, state.trials, seconds) or \
+        behind(config, fidelity, state.trials, settings.promotion_seconds)
 
 
 def _costly(state: SearchState, settings: SearchSettings, config: dict, fidelity: int | None,

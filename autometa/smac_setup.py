@@ -1,6 +1,8 @@
 """SMAC3 set up for autometa's search: the facade, its surrogate, its intensifier (one
-evaluation per configuration, or successive halving / Hyperband over training rows) and
-an acquisition maximizer that proposes the same trials in every process.
+evaluation per configuration, or successive halving / Hyperband over training rows), its
+acquisition (expected improvement, per second under successive halving: see
+:mod:`autometa.acquisition`) and an acquisition maximizer that proposes the same trials
+in every process.
 """
 
 from __future__ import annotations

@@ -26,3 +26,20 @@ def test_a_fit_without_trials_keeps_the_floor_within_the_largest_share():
         reserve = plan.reserve([], data=None)
         assert reserve == pytest.approx(max(reserve_floor(budget), 1.0))
         assert reserve <= MAX_RESERVE_SHARE * budget
+
+
+def test_a_refit_longer_than_the_budget_reserves_half_of_it():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from autometa.records import Trial
+
+    rows = 500_000
+    data = SimpleNamespace(splits=[(np.arange(rows - 1000), np.arange(1000))],
+                           y=np.zeros(rows))
+    # 8 s on 8,000 rows of a 500,000-row table: a refit on all rows takes minutes
+    slow = Trial(0, "xgboost", {"model": "xgboost"}, "portfolio", "ok", 0.1, None, None, 8.0,
+                 fidelity=8000)
+    plan = FitPlan.create(120, rows, seed=0)
+    assert plan.reserve([slow], data) == pytest.approx(MAX_RESERVE_SHARE * 120) == 60.0

@@ -7,6 +7,7 @@ The ensembler is pluggable: anything with a ``weights(state, data)`` method
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,7 +16,7 @@ import numpy as np
 from autometa.ensemble import Ensemble, Member, ensemble_selection
 from autometa.evaluation import Refit, TaskData, predict_pipeline
 from autometa.latency import LatencyLimit, trial_latency
-from autometa.plan import REFIT_SAFETY, refit_size
+from autometa.plan import REFIT_SAFETY, full_refit_seconds, refit_size
 from autometa.pool import Executor, run_jobs
 from autometa.records import Trial
 from autometa.sandbox import Job
@@ -150,24 +151,25 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
     """Refit the weighted trials before ``deadline``, heaviest first, on all rows or as
     many as time allows; drop those that miss it.
 
-    Each member may take a share of the time left in proportion to its weight among the
-    members not yet finished (times the pool's capacity, at most all of it),
+    Each member may take a share of the time left (see :func:`time_shares`),
     ``REFIT_SAFETY`` to spare: with one worker, ensemble weights 0.9 and 0.1 give the
-    first 90 % of the time and the second what is left when it starts; with two
-    workers, each member all of it.
+    first 90 % of the time and the second what is left when it starts, unless the
+    second needs less for all its rows; with two workers, each member all of it.
     """
     trials = {t.id: t for t in state.trials}
     order = sorted(weights, key=lambda i: -weights[i])
     fitted, errors, rows = {}, {}, {}
+    needs = {i: REFIT_SAFETY * full_refit_seconds(trials[i], data, state.trials)
+             for i in order}
 
     def jobs():
         left_out = set()
         for trial in (trials[i] for i in order):
             left = deadline - clock()
-            unfinished = sum(weights[i] for i in order
-                             if i not in fitted and i not in errors and i not in left_out)
-            share = min(1.0, pool.capacity * weights[trial.id] / unfinished)
-            rows[trial.id], expected = refit_size(trial, data, left / REFIT_SAFETY * share,
+            unfinished = {i: weights[i] for i in order
+                          if i not in fitted and i not in errors and i not in left_out}
+            share = time_shares(needs, unfinished, left, pool.capacity)[trial.id]
+            rows[trial.id], expected = refit_size(trial, data, share / REFIT_SAFETY,
                                                   state.trials)
             if fitted and expected > left:
                 left_out.add(trial.id)  # it would miss the deadline
@@ -184,6 +186,39 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
         return best_trial_ensemble(state, data, errors)
     members = tuple(Member(i, weights[i], fitted[i], rows[i]) for i in sorted(fitted))
     return Ensemble(members, data.task, data.n_classes, value_range=target_range(data))
+
+
+def time_shares(needs: Mapping[int, float], weights: Mapping[int, float], seconds: float,
+                capacity: int = 1) -> dict[int, float]:
+    """The seconds each member's refit may take of ``seconds`` on ``capacity`` workers.
+
+    In proportion to its weight, at most ``seconds``; but a member whose refit on all
+    rows ``needs`` less takes only that, and the others share what it leaves (so a cheap
+    member beside a slow one trains on all rows, and the slow one on more).
+
+    Parameters
+    ----------
+    needs : mapping of int to float
+        Seconds each member needs for all rows.
+    weights : mapping of int to float
+        Ensemble weights of the members to share among (positive).
+    seconds : float
+        Time left.
+    capacity : int
+        Refits that run at once.
+    """
+    pool, open_, shares = seconds * capacity, dict(weights), {}
+    while open_:
+        total = sum(open_.values())
+        enough = {i: needs[i] for i, w in open_.items()
+                  if needs[i] <= min(seconds, pool * w / total)}
+        if not enough:
+            break
+        shares |= enough
+        pool -= sum(enough.values())
+        open_ = {i: w for i, w in open_.items() if i not in enough}
+    total = sum(open_.values())
+    return shares | {i: min(seconds, max(pool, 0.0) * w / total) for i, w in open_.items()}
 
 
 def sound(pipeline, trial: Trial, data: TaskData) -> bool:

@@ -239,8 +239,19 @@ def refit_size(trial: Trial, data: TaskData, seconds: float, trials: Sequence[Tr
     measured (see :class:`autometa.records.Growth`), otherwise linearly.
     """
     n_splits = len(data.splits)  # a trial's wall time covers one fit per split
-    own = trial.fidelity or max(len(train) for train, _ in data.splits)
-    known = growth(trial.config, trials, own + 1) or Growth(own, trial.wall_time)
-    rows = max(own, int(known.rows_within(seconds * n_splits)))
+    own, known = _refit_growth(trial, data, trials)
+    rows = max(own, int(min(known.rows_within(seconds * n_splits), len(data.y))))
     rows = None if rows >= len(data.y) else rows
     return rows, known.seconds_at(rows or len(data.y)) / n_splits
+
+
+def full_refit_seconds(trial: Trial, data: TaskData, trials: Sequence[Trial] = ()) -> float:
+    """Expected seconds to refit ``trial`` on all rows, as :func:`refit_size` foretells."""
+    _, known = _refit_growth(trial, data, trials)
+    return known.seconds_at(len(data.y)) / len(data.splits)
+
+
+def _refit_growth(trial: Trial, data: TaskData, trials: Sequence[Trial]) -> tuple[int, Growth]:
+    """The rows ``trial`` trained on per split, and how its time grows from there."""
+    own = trial.fidelity or max(len(train) for train, _ in data.splits)
+    return own, growth(trial.config, trials, own + 1) or Growth(own, trial.wall_time)

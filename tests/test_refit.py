@@ -152,3 +152,34 @@ def test_with_two_workers_a_light_member_beside_a_heavy_one_trains_on_few_rows()
     rows = {job.key: job.run.max_rows for job in executor.submitted}
     assert rows[0] == pytest.approx(60 / REFIT_SAFETY * 10, abs=1)  # all of the time
     assert rows[1] == 100 and rows[2] == 100  # 4 % of it: no more than they trained on
+
+
+def test_time_shares_follow_the_weights_and_a_member_needing_less_leaves_the_rest():
+    from autometa.final import time_shares
+
+    weights = {0: 0.5, 1: 0.3, 2: 0.2}
+    slow = {0: 1e3, 1: 1e3, 2: 1e3}
+    assert time_shares(slow, weights, 60.0) == pytest.approx({0: 30.0, 1: 18.0, 2: 12.0})
+    cheap_2 = {**slow, 2: 4.0}  # 4 s for all its rows: the other two share 56 s
+    assert time_shares(cheap_2, weights, 60.0) == pytest.approx({0: 35.0, 1: 21.0, 2: 4.0})
+    # freed time cascades: with 1 freeing its share too, 0 takes all that is left
+    assert time_shares({0: 1e3, 1: 10.0, 2: 4.0}, weights, 60.0) == \
+        pytest.approx({0: 46.0, 1: 10.0, 2: 4.0})
+    # two workers: each member at most all of the time
+    assert time_shares(cheap_2, weights, 60.0, capacity=2) == \
+        pytest.approx({0: 60.0, 1: 116 * 0.3 / 0.8, 2: 4.0})
+
+
+def test_with_one_worker_a_cheap_member_trains_on_all_rows_and_frees_time_for_the_heavy():
+    data = task_data(*mixed_frame(1200), resampling="holdout")
+    state = SearchState()  # trial 0: 10 s on 100 rows; trial 1: 0.1 s
+    for i, wall in enumerate([10.0, 0.1]):
+        state.trials.append(Trial(i, "linear", {"model": "linear", "id": i}, "smac", "ok",
+                                  0.1, None, None, wall, fidelity=100))
+    executor = FakeExecutor(_respond({0: 30.0, 1: 1.0}))
+    refit_members({0: 0.5, 1: 0.5}, state, data, executor, seed=0, deadline=60.0,
+                  clock=executor.clock)
+    rows = {job.key: job.run.max_rows for job in executor.submitted}
+    cheap = REFIT_SAFETY * 0.1 / 100 * len(data.y)  # trial 1's need for all rows
+    assert rows[1] is None  # all rows
+    assert rows[0] == pytest.approx((60 - cheap) / REFIT_SAFETY * 10, abs=1)  # not 30 s

@@ -140,8 +140,7 @@ def finalists(trials: Iterable[Trial]) -> list[Trial]:
     """The trials an ensemble and a refit choose from: the successful trials of the
     highest fidelity among them (all successful trials of a search on one fidelity),
     and the highest-fidelity trial of each configuration whose promotion was skipped
-    (successive halving chose it; its cost stopped it, or a loss too far behind the
-    best to catch up, which ensemble selection may still find of use in a blend).
+    as too slow (successive halving chose it; its cost, not its loss, stopped it).
 
     Losses of all fidelities are measured on the same validation rows, so they compare.
     """

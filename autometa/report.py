@@ -276,7 +276,7 @@ def info_text(info: dict[str, Any]) -> str:
              *([f"predicts:  {latency_text(info)}"] if info.get("predict_latency") else []),
              f"trials:    {info['n_trials']} ({info['n_failed']} failed"
              + (f": {failures}" if failures else "")
-             + (f"; {skipped} skipped as too slow or too far behind" if skipped else "")
+             + (f"; {skipped} skipped as too slow" if skipped else "")
              + f"; {info.get('n_portfolio_trials', 0)} from the portfolio"
              + (f", {info['n_experience_trials']} from experience"
                 if info.get("n_experience_trials") else "") + ")"]

@@ -11,8 +11,8 @@ intensifier chooses the trials and their fidelity: SMAC's budget is the number o
 rows per split (see :meth:`autometa.evaluation.TaskData.train_rows`). The initial design's
 configurations then enter SMAC's own initial design, so they start at the lowest rung and
 are promoted like any other. A promotion that its trials on fewer rows say cannot end
-within the trial's time limit, or before the search ends, or that is too far behind the
-best to catch up (see :mod:`autometa.promotion`), is not run: it is recorded as
+within the trial's time limit, or before the search ends (see :mod:`autometa.promotion`),
+is not run: it is recorded as
 ``skipped`` and told to SMAC as a failure. So is a configuration SMAC proposes that a
 :class:`~autometa.cost.CostModel` expects to take more than ``proposal_seconds`` (SMAC
 then learns to avoid its region). The :attr:`SearchState.finalists`, the
@@ -40,7 +40,7 @@ from ConfigSpace import ConfigurationSpace
 from autometa.cost import CostModel
 from autometa.evaluation import Evaluation
 from autometa.pool import Executor
-from autometa.promotion import behind, unaffordable
+from autometa.promotion import unaffordable
 from autometa.records import (
     SKIPPED,
     Trial,
@@ -85,8 +85,6 @@ class SearchSettings:
     full_rows: int | None = None  # training rows per split of a trial on all rows
     cost: CostModel | None = None
     proposal_seconds: float = np.inf
-    promotion_seconds: float = np.inf  # a promotion that is behind is not run when it is
-    # expected to take more (see autometa.promotion.behind)
 
 
 @dataclass
@@ -180,7 +178,7 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
             job = Job(trial_id, evaluation, end(), settings.trial_time_limit,
                       settings.memory_limit, settings.n_threads)
             allowed = min(settings.trial_time_limit, end() - clock())
-            why = _unpromoted(state, settings, evaluation.config, fidelity, allowed) or \
+            why = _unpromoted(state, evaluation.config, fidelity, allowed) or \
                 _costly(state, settings, evaluation.config, fidelity,
                         min(allowed, settings.proposal_seconds))
             if why:
@@ -209,15 +207,13 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
             return
 
 
-def _unpromoted(state: SearchState, settings: SearchSettings, config: dict,
-                fidelity: int | None, seconds: float) -> str:
+def _unpromoted(state: SearchState, config: dict, fidelity: int | None,
+                seconds: float) -> str:
     """Why a promotion of ``config`` to ``fidelity`` rows is not run (empty: it is, or
-    it is not a promotion): :func:`~autometa.promotion.unaffordable` in ``seconds``, or
-    :func:`~autometa.promotion.behind`."""
+    it is not a promotion): see :func:`~autometa.promotion.unaffordable`."""
     if state.multi_fidelity is None or fidelity is None:
         return ""
-    return unaffordable(config, fidelity, state.trials, seconds) or \
-        behind(config, fidelity, state.trials, settings.promotion_seconds)
+    return unaffordable(config, fidelity, state.trials, seconds)
 
 
 def _costly(state: SearchState, settings: SearchSettings, config: dict, fidelity: int | None,

@@ -79,7 +79,7 @@ def test_a_fit_on_20k_rows_searches_over_several_fidelities():
     assert ok["fidelity"].max() <= 10_667  # 3-fold CV on 16,000 rows
     assert ok["promoted"].any()
     # members: trials of the highest fidelity, or of configurations whose promotion was
-    # skipped
+    # skipped as too slow
     skipped = {json.dumps(c, sort_keys=True) for c in board.loc[board["status"] == "skipped",
                                                                 "config"]}
     members = board[board["ensemble_weight"] > 0]

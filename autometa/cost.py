@@ -58,7 +58,7 @@ class CostModel:
                  if np.isfinite(t) and t > 0 and (vector := self._vector(c)) is not None]
         self.forest = None
         if len(timed) >= MIN_CANDIDATES:
-            X, y = np.array([v for v, _ in timed]), np.log([t for _, t in timed])
+            X, y = filled(np.array([v for v, _ in timed])), np.log([t for _, t in timed])
             self.forest = RandomForestRegressor(N_TREES, random_state=seed).fit(X, y)
 
     @property
@@ -81,7 +81,7 @@ class CostModel:
     def per_row(self, vectors: np.ndarray) -> np.ndarray:
         """The prior's seconds per training row of configurations given as ConfigSpace
         vectors (inactive values NaN or :data:`INACTIVE`); needs :attr:`ready`."""
-        return np.exp(self.forest.predict(np.where(np.isnan(vectors), INACTIVE, vectors)))
+        return np.exp(self.forest.predict(filled(vectors)))
 
     def seconds(self, config: Mapping[str, Any], rows: int, trials: Sequence[Trial]
                 ) -> float | None:
@@ -107,13 +107,17 @@ class CostModel:
         return float(np.median(chosen)) if len(chosen) else 1.0
 
     def _vector(self, config: Mapping[str, Any]) -> np.ndarray | None:
-        """``config``'s ConfigSpace vector, inactive values as :data:`INACTIVE` (``None``
-        when it is not a valid configuration of the space); each computed once."""
+        """``config``'s ConfigSpace vector, inactive values NaN (``None`` when it is not a
+        valid configuration of the space); each computed once."""
         key = config_key(config)
         if key not in self._vectors:
             try:
-                vector = configuration(self.space, config).get_array()
-                self._vectors[key] = np.where(np.isnan(vector), INACTIVE, vector)
+                self._vectors[key] = configuration(self.space, config).get_array()
             except Exception:  # ConfigSpace raises ValueError and its own errors
                 self._vectors[key] = None
         return self._vectors[key]
+
+
+def filled(vectors: np.ndarray) -> np.ndarray:
+    """ConfigSpace vectors with their inactive (NaN) values set to :data:`INACTIVE`."""
+    return np.where(np.isnan(vectors), INACTIVE, vectors)

@@ -246,7 +246,9 @@ def refit_size(trial: Trial, data: TaskData, seconds: float, trials: Sequence[Tr
 
 
 def full_refit_seconds(trial: Trial, data: TaskData, trials: Sequence[Trial] = ()) -> float:
-    """Expected seconds to refit ``trial`` on all rows, as :func:`refit_size` foretells."""
+    """Expected seconds to refit ``trial`` on all rows, as :func:`refit_size` foretells
+    (from how its configuration's time grew with its rows; :func:`refit_seconds`, the
+    reserve's estimate, assumes the time grows linearly)."""
     _, known = _refit_growth(trial, data, trials)
     return known.seconds_at(len(data.y)) / len(data.splits)
 

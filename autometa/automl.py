@@ -25,7 +25,7 @@ from autometa.cost import CostModel
 from autometa.ensemble import Ensemble
 from autometa.errors import NoSuccessfulTrial
 from autometa.evaluation import TaskData
-from autometa.fidelity import choose_rungs, row_floor, split_orders
+from autometa.fidelity import REPEAT_SHARE, choose_rungs, row_floor, split_orders
 from autometa.final import (
     Ensembler,
     GreedyEnsembler,
@@ -398,7 +398,8 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
     """The search's part of the plan; ``design`` chooses the first trials while it can
     (all at once under successive halving on ``rungs``), then SMAC learns with the model
     ``surrogate`` makes; ``cost`` screens its proposals (they may take as long as a
-    portfolio candidate)."""
+    portfolio candidate) and a family's later configurations of the design (they may take
+    ``REPEAT_SHARE`` of the budget)."""
     designed = design is not None and not design.done
     return SearchSettings(
         seed=plan.seed,
@@ -414,4 +415,5 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
         full_rows=data.full_rows,
         cost=cost,
         proposal_seconds=plan.affordable_seconds,
+        repeat_seconds=REPEAT_SHARE * plan.budget,
     )

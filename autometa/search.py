@@ -15,7 +15,10 @@ within the trial's time limit, or before the search ends (see :mod:`autometa.pro
 is not run: it is recorded as ``skipped`` and told to SMAC as a failure. So is a
 configuration SMAC proposes that a :class:`~autometa.cost.CostModel` expects to take
 more than ``proposal_seconds`` (SMAC then learns to avoid its region); SMAC's acquisition
-itself favours cheap configurations (see :mod:`autometa.acquisition`). The
+itself favours cheap configurations (see :mod:`autometa.acquisition`). The initial design's
+configurations run on the lowest rung whatever they cost, except a family's second and
+later ones expected to take more than ``repeat_seconds``: one representative of a slow
+family is enough to tell whether SMAC should look further there. The
 :attr:`SearchState.finalists`, the ensemble's candidates, are the highest fidelity's
 trials and the skipped configurations' best ones.
 
@@ -67,7 +70,9 @@ class SearchSettings:
     while running) and returns the next configuration, or ``None`` when done.
     ``surrogate(space, seed)`` makes SMAC's model (default: :func:`random_forest`; see
     :mod:`autometa.surrogate`). Under successive halving, a configuration SMAC proposes
-    is not run when ``cost`` expects it to take more than ``proposal_seconds``.
+    is not run when ``cost`` expects it to take more than ``proposal_seconds``, nor one of
+    the initial design whose family has a trial already and that ``cost`` expects to
+    take more than ``repeat_seconds``.
     """
 
     seed: int
@@ -85,6 +90,7 @@ class SearchSettings:
     full_rows: int | None = None  # training rows per split of a trial on all rows
     cost: CostModel | None = None
     proposal_seconds: float = np.inf
+    repeat_seconds: float = np.inf
 
 
 @dataclass
@@ -179,8 +185,7 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
                       settings.memory_limit, settings.n_threads)
             allowed = min(settings.trial_time_limit, end() - clock())
             why = _unpromoted(state, evaluation.config, fidelity, allowed) or \
-                _costly(state, settings, evaluation.config, fidelity,
-                        min(allowed, settings.proposal_seconds))
+                _costly(state, settings, evaluation.config, fidelity, allowed, running)
             if why:
                 _record(state, JobResult(job, SKIPPED, error=why), info, clock(),
                         settings.full_rows)
@@ -217,25 +222,40 @@ def _unpromoted(state: SearchState, config: dict, fidelity: int | None,
 
 
 def _costly(state: SearchState, settings: SearchSettings, config: dict, fidelity: int | None,
-            seconds: float) -> str:
-    """Why SMAC's new proposal ``config`` is not run on ``fidelity`` rows (empty: it is):
-    ``settings.cost`` expects it to take more than ``seconds``. Configurations of the
-    initial design or tried before are not judged, nor anything after :data:`MAX_SKIPS`
-    trials skipped in a row."""
+            allowed: float, running: dict) -> str:
+    """Why ``config``, never tried, is not run on ``fidelity`` rows (empty: it is):
+    ``settings.cost`` expects it to take more than ``allowed`` or ``proposal_seconds`` (a
+    proposal of SMAC), or than ``repeat_seconds`` (a portfolio configuration of the
+    initial design whose family has run or is running already; the design's first of a
+    family always runs, as do its other picks). Nothing is judged after
+    :data:`MAX_SKIPS` trials skipped in a row."""
     if settings.cost is None or state.multi_fidelity is None or fidelity is None:
         return ""  # every search without successive halving passes here, before any work
     key = config_key(config)
-    if key in state.origins or any(config_key(t.config) == key for t in state.trials):
-        return ""
+    if any(config_key(t.config) == key for t in state.trials):
+        return ""  # a promotion (see _unpromoted)
     if len(state.trials) >= MAX_SKIPS and \
             all(t.status == SKIPPED for t in state.trials[-MAX_SKIPS:]):
         return ""
+    origin = state.origins.get(key)
+    designed = origin is not None
+    if designed and (origin != PORTFOLIO_ORIGIN or
+                     not _family_started(state, str(config[ROOT]), running)):
+        return ""  # the design's stored and learned picks, and its first of a family
+    seconds = min(allowed, settings.repeat_seconds if designed else settings.proposal_seconds)
     expected = settings.cost.seconds(config, fidelity, state.trials)
     if expected is None or expected <= seconds:
         return ""
+    what = f"another {config[ROOT]} of the initial design" if designed else "a proposal"
     return (f"not run: expected to take {expected:.1f} s on {fidelity} rows (the portfolio's "
             f"measured times, calibrated on this search's trials), more than the "
-            f"{max(seconds, 0.0):.1f} s a proposal may take")
+            f"{max(seconds, 0.0):.1f} s {what} may take")
+
+
+def _family_started(state: SearchState, family: str, running: dict) -> bool:
+    """Whether a trial of ``family`` has run (skipped ones aside) or is running."""
+    return any(t.family == family and t.status != SKIPPED for t in state.trials) or \
+        any(str(info.config[ROOT]) == family for info, _ in running.values())
 
 
 def _hold(state: SearchState, running: dict) -> bool:

@@ -7,7 +7,8 @@ import pytest
 
 from autometa.components import registry
 from autometa.cost import CostModel
-from autometa.records import SKIPPED, Trial
+from autometa.fidelity import REPEAT_SHARE
+from autometa.records import SKIPPED, Trial, config_key
 from autometa.search import MAX_SKIPS, in_order
 from autometa.space import to_dict
 from tests.fakes import FakeExecutor, outcome
@@ -79,6 +80,26 @@ def test_proposals_expected_to_take_too_long_are_skipped_not_run():
     assert len(ran) == 40  # skipped proposals do not count as evaluations
 
 
+def test_a_slow_familys_later_configurations_of_the_design_are_skipped_its_first_runs():
+    knns = [c for c in candidates(60) if c["model"] == "knn"][:3]
+    design = [knns[0], LINEAR, *knns[1:]]  # a k-NN trial on the lowest rung: about 1 s
+    executor = FakeExecutor(by_family)
+    state = search(executor, max_evals=10, cost=model(), repeat_seconds=0.5,
+                   initial_design=in_order(design))
+    first = {config_key(t.config): t for t in reversed(state.trials)}
+    assert first[config_key(knns[0])].ok and first[config_key(LINEAR)].ok
+    for later in knns[1:]:
+        trial = first[config_key(later)]
+        assert trial.status == SKIPPED and trial.fidelity == 100
+        assert "another knn of the initial design" in trial.error
+    ran = [job.run.config for job in executor.submitted]
+    assert not any(c in ran for c in knns[1:]) and len(ran) == 10
+
+    everything = search(FakeExecutor(by_family), max_evals=10, cost=model(),
+                        initial_design=in_order(design))  # repeat_seconds: no limit
+    assert all(t.ok for t in everything.trials[:4])
+
+
 def test_after_max_skips_in_a_row_the_next_proposal_runs_anyway():
     executor = FakeExecutor(by_family)
     state = search(executor, max_evals=12, cost=model(), proposal_seconds=1e-9)
@@ -109,3 +130,4 @@ def test_a_fit_screens_with_the_shipped_portfolios_times_per_row_of_a_split(mixe
     rungs = MultiFidelity("successive_halving", max_rows=300, n_rungs=2)
     settings = search_settings(plan, data, None, rungs, cost=cost)
     assert settings.cost is cost and settings.proposal_seconds == plan.affordable_seconds
+    assert settings.repeat_seconds == pytest.approx(REPEAT_SHARE * 60)

@@ -16,9 +16,9 @@ is not run: it is recorded as ``skipped`` and told to SMAC as a failure. So is a
 configuration SMAC proposes that a :class:`~autometa.cost.CostModel` expects to take
 more than ``proposal_seconds`` (SMAC then learns to avoid its region); SMAC's acquisition
 itself favours cheap configurations (see :mod:`autometa.acquisition`). The initial design's
-configurations run on the lowest rung whatever they cost, except a family's second and
-later ones expected to take more than ``repeat_seconds``: one representative of a slow
-family is enough to tell whether SMAC should look further there. The
+configurations run on the lowest rung whatever they cost, except the portfolio's second and
+later ones of a family expected to take more than ``repeat_seconds``: one representative of
+a slow family is enough to tell whether SMAC should look further there. The
 :attr:`SearchState.finalists`, the ensemble's candidates, are the highest fidelity's
 trials and the skipped configurations' best ones.
 
@@ -70,9 +70,9 @@ class SearchSettings:
     while running) and returns the next configuration, or ``None`` when done.
     ``surrogate(space, seed)`` makes SMAC's model (default: :func:`random_forest`; see
     :mod:`autometa.surrogate`). Under successive halving, a configuration SMAC proposes
-    is not run when ``cost`` expects it to take more than ``proposal_seconds``, nor one of
-    the initial design whose family has a trial already and that ``cost`` expects to
-    take more than ``repeat_seconds``.
+    is not run when ``cost`` expects it to take more than ``proposal_seconds``, nor a
+    portfolio configuration of the initial design whose family has a trial already and
+    that ``cost`` expects to take more than ``repeat_seconds``.
     """
 
     seed: int

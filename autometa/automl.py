@@ -31,7 +31,9 @@ from autometa.final import (
     GreedyEnsembler,
     best_trial_ensemble,
     family_leaders,
+    holds_out,
     refit_members,
+    validation_predictions,
 )
 from autometa.initial_design import InitialDesign, portfolio_design
 from autometa.latency import (
@@ -196,10 +198,10 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
         ensembler = ensembler or GreedyEnsembler(latency=plan.latency)
         typing = typing_latency(table.schema, table.raw_sample if table.raw_sample is not None
                                 else data.X, plan.latency.batch_size, plan.seed)
-        ensemble = final_ensemble(state, data, replace(
+        ensemble, predictions = final_ensemble(state, data, replace(
             plan, latency=members_share(plan.latency, typing)), executor, ensembler)
-        temperature = calibration_temperature(ensemble, state, data, plan.seed)
-        threshold = decision_threshold(ensemble, state, data, plan.seed, temperature)
+        temperature = calibration_temperature(ensemble, predictions, data, plan.seed)
+        threshold = decision_threshold(ensemble, predictions, data, plan.seed, temperature)
         ensemble, latency = served_ensemble(ensemble, state, data, plan)
         latency = None if latency is None else latency + typing
         picks = previous.initial_configs if previous else [
@@ -213,20 +215,39 @@ def run_automl(table: Table, plan: FitPlan, *, executor: Executor,
 
 
 def final_ensemble(state: SearchState, data: TaskData, plan: FitPlan, executor: Executor,
-                   ensembler: Ensembler) -> Ensemble:
+                   ensembler: Ensembler) -> tuple[Ensemble, Mapping[int, np.ndarray]]:
     """The ensembler's choice refitted by ``plan.hard_end`` (after Ctrl-C, the best trial's
-    fold models at once). Benchmarks call it several times on one search to compare
-    ensemblers."""
+    fold models at once), and the validation predictions of its members by trial id.
+    Benchmarks call it several times on one search to compare ensemblers.
+
+    When the refits leave the validation rows out (see :func:`autometa.final.holds_out`),
+    the ensembler's ``reweigh`` chooses the weights again on the refit members' own
+    validation predictions, and those are the ones returned; otherwise the trials'.
+    """
     if state.interrupted:
-        return best_trial_ensemble(state, data).served(plan.n_workers)
+        return best_trial_ensemble(state, data).served(plan.n_workers), state.predictions
     weights = ensembler.weights(state, data)
-    ensemble = refit_members(weights, state, data, executor, plan.seed, plan.hard_end)
-    ensemble = ensemble.served(plan.n_workers)
+    hold_out = holds_out(state, data) and hasattr(ensembler, "reweigh")
+    ensemble = refit_members(weights, state, data, executor, plan.seed, plan.hard_end,
+                             hold_out=hold_out).served(plan.n_workers)
+    predictions = state.predictions
+    if hold_out and time.monotonic() + validation_seconds(ensemble, state) < plan.hard_end:
+        held_out = validation_predictions(ensemble, data)
+        ensemble = ensemble.reweighed(ensembler.reweigh(held_out, data))
+        predictions = {**state.predictions, **held_out}
     if plan.latency.seconds_per_row is None:
-        return ensemble
+        return ensemble, predictions
     batch = latency_batch(data.X, plan.latency.batch_size, plan.seed)
     trimmed, fits = trim_to_limit(ensemble, batch, plan.latency, plan.n_workers)
-    return trimmed if fits else faster_single(trimmed, state, data, plan, executor, batch)
+    final = trimmed if fits else faster_single(trimmed, state, data, plan, executor, batch)
+    return final, predictions
+
+
+def validation_seconds(ensemble: Ensemble, state: SearchState) -> float:
+    """Expected seconds for the members to predict the validation rows: twice their
+    trials' (a refit model is larger)."""
+    trials = {t.id: t for t in state.trials}
+    return 2 * sum(trials[m.trial].predict_time or 0.0 for m in ensemble.members)
 
 
 def faster_single(ensemble: Ensemble, state: SearchState, data: TaskData, plan: FitPlan,
@@ -268,19 +289,21 @@ def served_ensemble(ensemble: Ensemble, state: SearchState, data: TaskData, plan
     return fastest_serving(ensemble, batch, plan.n_workers)
 
 
-def calibration_temperature(ensemble: Ensemble, state: SearchState, data: TaskData,
-                            seed: int = 0) -> float | None:
-    """The ensemble's temperature, from the validation predictions of its members
-    (see :func:`autometa.calibration.ensemble_temperature`)."""
-    return ensemble_temperature(ensemble.weights, state.predictions, data.y[data.val_index],
+def calibration_temperature(ensemble: Ensemble, predictions: Mapping[int, np.ndarray],
+                            data: TaskData, seed: int = 0) -> float | None:
+    """The ensemble's temperature, from the validation ``predictions`` of its members by
+    trial id (see :func:`autometa.calibration.ensemble_temperature`)."""
+    return ensemble_temperature(ensemble.weights, predictions, data.y[data.val_index],
                                 data.metric, data.n_classes, seed, data.val_weight)
 
 
-def decision_threshold(ensemble: Ensemble, state: SearchState, data: TaskData,
-                       seed: int = 0, temperature: float | None = 1.0) -> float | None:
-    """The ensemble's decision threshold, from the validation predictions of its members
-    scaled by ``temperature`` (see :func:`autometa.threshold.ensemble_threshold`)."""
-    return ensemble_threshold(ensemble.weights, state.predictions, data.y[data.val_index],
+def decision_threshold(ensemble: Ensemble, predictions: Mapping[int, np.ndarray],
+                       data: TaskData, seed: int = 0, temperature: float | None = 1.0
+                       ) -> float | None:
+    """The ensemble's decision threshold, from the validation ``predictions`` of its
+    members by trial id scaled by ``temperature`` (see
+    :func:`autometa.threshold.ensemble_threshold`)."""
+    return ensemble_threshold(ensemble.weights, predictions, data.y[data.val_index],
                               data.metric, data.n_classes, seed, temperature,
                               data.val_weight)
 

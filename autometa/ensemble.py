@@ -175,13 +175,8 @@ class Ensemble:
         ``n_threads`` caps the OpenMP/BLAS pools of the libraries meanwhile (one per
         member thread when ``concurrent``; ``None`` leaves the libraries' defaults).
         """
-        from autometa.evaluation import predict_pipeline
-
         def one(m: Member) -> np.ndarray:
-            prediction = predict_pipeline(m.pipeline, X, self.task, self.n_classes)
-            if self.value_range is not None:
-                prediction = np.clip(prediction, *self.value_range)
-            return m.weight * prediction
+            return m.weight * self.member_predict(m, X)
 
         workers = min(len(self.members), n_threads or 1) if self.concurrent else 1
         limit = nullcontext() if n_threads is None else _threadpools().limit(
@@ -193,6 +188,24 @@ class Ensemble:
             else:
                 parts = [one(m) for m in self.members]
         return np.sum(parts, axis=0) / sum(m.weight for m in self.members)
+
+    def member_predict(self, member: Member, X) -> np.ndarray:
+        """The unweighted predictions of one ``member`` (clipped to ``value_range``)."""
+        from autometa.evaluation import predict_pipeline
+
+        prediction = predict_pipeline(member.pipeline, X, self.task, self.n_classes)
+        if self.value_range is not None:
+            prediction = np.clip(prediction, *self.value_range)
+        return prediction
+
+    def reweighed(self, weights: Mapping[int, float]) -> Ensemble:
+        """This ensemble with new ``weights`` by trial id; members without one (or with
+        weight 0) are dropped."""
+        members = tuple(replace(m, weight=weights[m.trial]) for m in self.members
+                        if weights.get(m.trial, 0) > 0)
+        if not members:
+            raise ValueError("reweighing would leave the ensemble without members.")
+        return replace(self, members=members)
 
 
 @cache

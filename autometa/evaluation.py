@@ -403,37 +403,44 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class Refit:
-    """A job for an executor: fit ``config`` on all rows (or ``max_rows`` of them)."""
+    """A job for an executor: fit ``config`` on all rows (or ``max_rows`` of them), but
+    the validation rows when ``hold_out``."""
 
     config: dict[str, Any]
     seed: int
     n_threads: int = 1
     max_rows: int | None = None
+    hold_out: bool = False
 
     def __call__(self, data: TaskData):
-        return refit(self.config, data, self.seed, self.n_threads, self.max_rows)
+        return refit(self.config, data, self.seed, self.n_threads, self.max_rows,
+                     self.hold_out)
 
 
 def refit(config: dict[str, Any], data: TaskData, seed: int, n_threads: int = 1,
-          max_rows: int | None = None):
-    """The pipeline of ``config`` fitted on all rows (or ``max_rows`` of them), with their
-    weights, its encoders made fast for predicting (see :func:`autometa.serving.accelerate`)."""
-    X, y, weights = data.training(refit_rows(data, max_rows, seed))
+          max_rows: int | None = None, hold_out: bool = False):
+    """The pipeline of ``config`` fitted on all rows (or ``max_rows`` of them; but the
+    validation rows when ``hold_out``), with their weights, its encoders made fast for
+    predicting (see :func:`autometa.serving.accelerate`)."""
+    X, y, weights = data.training(refit_rows(data, max_rows, seed, hold_out))
     ctx = data.context(len(y), seed, n_threads)
     pipeline = fit_pipeline(build_pipeline(config, ctx, data.specs), X, y, data.task, weights)
     return accelerate(pipeline, X.iloc[:ACCELERATION_SAMPLE])
 
 
-def refit_rows(data: TaskData, max_rows: int | None, seed: int) -> np.ndarray | None:
-    """Rows for a refit limited to ``max_rows`` (``None``: all rows): the first split's
-    training rows (stratified), topped up with seeded random others."""
+def refit_rows(data: TaskData, max_rows: int | None, seed: int, hold_out: bool = False
+               ) -> np.ndarray | None:
+    """Rows for a refit limited to ``max_rows`` (``None``: all rows, but the validation
+    rows when ``hold_out``): the first split's training rows (stratified), topped up with
+    seeded random others."""
     n = len(data.y)
-    if max_rows is None or max_rows >= n:
-        return None
+    left_out = data.val_index if hold_out else np.array([], dtype=np.int64)
+    if max_rows is None or max_rows >= n - len(left_out):
+        return np.setdiff1d(np.arange(n), left_out) if hold_out else None
     rng = np.random.default_rng(seed)
     train = data.splits[0][0]
     if len(train) >= max_rows:
         return np.sort(rng.choice(train, max_rows, replace=False))
-    others = np.setdiff1d(np.arange(n), train, assume_unique=True)
+    others = np.setdiff1d(np.arange(n), np.concatenate([train, left_out]), assume_unique=True)
     extra = rng.choice(others, max_rows - len(train), replace=False)
     return np.sort(np.concatenate([train, extra]))

@@ -2,6 +2,13 @@
 
 The ensembler is pluggable: anything with a ``weights(state, data)`` method
 (:class:`Ensembler`) can replace :class:`GreedyEnsembler`, the default.
+
+After a holdout search over fidelities the members' trials trained on different row
+counts (a slow family's best on a lower rung than a fast one's), and the refits grow
+them by different factors, so weights chosen on the trials' validation predictions
+misjudge the refit members. There the refits leave the validation rows out (see
+:func:`holds_out`) and an ensembler with a ``reweigh`` method chooses the weights again
+on the refit members' own validation predictions.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ SOUNDNESS_ROWS = 500  # training rows a refit member is checked on
 # a little beyond the training ones), narrow enough to stop a runaway one (an MLP put a
 # diamonds price at 108,270, six times the largest training price)
 RANGE_MARGIN = 0.25
+HELD_OUT_SHARE = 0.1  # the refits after a holdout search over fidelities leave out the
+# validation rows when they are at most this share of all rows
 MEMBER_GAIN = 0.5  # under a rank metric, an ensemble member gains at least this share of
 # the best trial's gain over predicting the class shares
 
@@ -38,7 +47,12 @@ class Ensembler(Protocol):
     """Chooses the ensemble: a weight per trial id, from the trials' validation predictions."""
 
     def weights(self, state: SearchState, data: TaskData) -> dict[int, float]:
-        """Non-zero weights by trial id (``state.predictions`` holds the predictions)."""
+        """Non-zero weights by trial id (``state.predictions`` holds the predictions).
+
+        An ensembler may also have ``reweigh(predictions, data) -> dict[int, float]``:
+        weights chosen again from the validation predictions (by trial id) of the refit
+        members, when the refits left the validation rows out (see :func:`holds_out`).
+        """
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,18 @@ class GreedyEnsembler:
     def weights(self, state: SearchState, data: TaskData) -> dict[int, float]:
         return select_weights(state, data, self.size, self.nbest, self.latency,
                               self.tolerance)
+
+    def reweigh(self, predictions: Mapping[int, np.ndarray], data: TaskData
+                ) -> dict[int, float]:
+        """Weights chosen again among the refit members from their validation
+        ``predictions``, starting from the best one alone (a subset of members fits any
+        latency limit the first choice did)."""
+        ids = list(predictions)
+        y_val, w_val = data.y[data.val_index], data.val_weight
+        weights = ensemble_selection([predictions[i] for i in ids],
+                                     lambda p: data.metric.loss(y_val, p, w_val),
+                                     size=self.size, n_init=1, tolerance=self.tolerance)
+        return {i: float(w) for i, w in zip(ids, weights, strict=True) if w > 0}
 
 
 def select_weights(state: SearchState, data: TaskData, size: int, nbest: int,
@@ -145,11 +171,24 @@ def prior_prediction(y: np.ndarray, n_classes: int | None,
     return np.tile(shares, (len(y), 1))
 
 
+def holds_out(state: SearchState, data: TaskData) -> bool:
+    """Whether the refits leave the validation rows out: after a holdout search over
+    fidelities whose validation rows are at most ``HELD_OUT_SHARE`` of all rows."""
+    return (state.multi_fidelity is not None and len(data.splits) == 1
+            and len(data.val_index) <= HELD_OUT_SHARE * len(data.y))
+
+
+def validation_predictions(ensemble: Ensemble, data: TaskData) -> dict[int, np.ndarray]:
+    """Each member's predictions of the validation rows, by trial id."""
+    X_val = data.X.iloc[data.val_index]
+    return {m.trial: ensemble.member_predict(m, X_val) for m in ensemble.members}
+
+
 def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
                   pool: Executor, seed: int, deadline: float, n_threads: int = 1,
-                  clock=time.monotonic) -> Ensemble:
-    """Refit the weighted trials before ``deadline``, heaviest first, on all rows or as
-    many as time allows; drop those that miss it.
+                  clock=time.monotonic, hold_out: bool = False) -> Ensemble:
+    """Refit the weighted trials before ``deadline``, heaviest first, on all rows (but the
+    validation rows when ``hold_out``) or as many as time allows; drop those that miss it.
 
     Each member may take a share of the time left (see :func:`time_shares`),
     ``REFIT_SAFETY`` to spare: with one worker, ensemble weights 0.9 and 0.1 give the
@@ -159,7 +198,8 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
     trials = {t.id: t for t in state.trials}
     order = sorted(weights, key=lambda i: -weights[i])
     fitted, errors, rows = {}, {}, {}
-    needs = {i: REFIT_SAFETY * full_refit_seconds(trials[i], data, state.trials)
+    n_rows = len(data.y) - (len(data.val_index) if hold_out else 0)
+    needs = {i: REFIT_SAFETY * full_refit_seconds(trials[i], data, state.trials, n_rows)
              for i in order}
 
     def jobs():
@@ -169,13 +209,14 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
             unfinished = {i: weights[i] for i in order
                           if i not in fitted and i not in errors and i not in left_out}
             share = time_shares(needs, unfinished, left, pool.capacity)[trial.id]
-            rows[trial.id], expected = refit_size(trial, data, share / REFIT_SAFETY,
-                                                  state.trials)
+            size, expected = refit_size(trial, data, share / REFIT_SAFETY, state.trials,
+                                        n_rows)
+            rows[trial.id] = n_rows if size is None and hold_out else size
             if fitted and expected > left:
                 left_out.add(trial.id)  # it would miss the deadline
                 continue
-            yield Job(trial.id, Refit(trial.config, seed, n_threads, rows[trial.id]),
-                      deadline, n_threads=n_threads)
+            job = Refit(trial.config, seed, n_threads, rows[trial.id], hold_out)
+            yield Job(trial.id, job, deadline, n_threads=n_threads)
 
     for result in run_jobs(pool, jobs(), deadline, clock):
         if result.ok and sound(result.value, trials[result.job.key], data):

@@ -230,27 +230,31 @@ def refit_seconds(trial: Trial, data: TaskData) -> float:
     return seconds_per_row(trial, data) * len(data.y)
 
 
-def refit_size(trial: Trial, data: TaskData, seconds: float, trials: Sequence[Trial] = ()
-               ) -> tuple[int | None, float]:
-    """Rows a refit of ``trial`` can use in ``seconds`` (``None``: all of them), never
-    fewer than the trial trained on, and the refit's expected seconds on them.
+def refit_size(trial: Trial, data: TaskData, seconds: float, trials: Sequence[Trial] = (),
+               n_rows: int | None = None) -> tuple[int | None, float]:
+    """Rows a refit of ``trial`` can use in ``seconds`` (``None``: all ``n_rows`` it may
+    train on, by default all rows), never fewer than the trial trained on, and the
+    refit's expected seconds on them.
 
     The time grows with the rows as the configuration's ``trials`` on two fidelities
     measured (see :class:`autometa.records.Growth`), otherwise linearly.
     """
+    n_rows = n_rows or len(data.y)
     n_splits = len(data.splits)  # a trial's wall time covers one fit per split
     own, known = _refit_growth(trial, data, trials)
-    rows = max(own, int(min(known.rows_within(seconds * n_splits), len(data.y))))
-    rows = None if rows >= len(data.y) else rows
-    return rows, known.seconds_at(rows or len(data.y)) / n_splits
+    rows = max(own, int(min(known.rows_within(seconds * n_splits), n_rows)))
+    rows = None if rows >= n_rows else rows
+    return rows, known.seconds_at(rows or n_rows) / n_splits
 
 
-def full_refit_seconds(trial: Trial, data: TaskData, trials: Sequence[Trial] = ()) -> float:
-    """Expected seconds to refit ``trial`` on all rows, as :func:`refit_size` foretells
-    (from how its configuration's time grew with its rows; :func:`refit_seconds`, the
-    reserve's estimate, assumes the time grows linearly)."""
+def full_refit_seconds(trial: Trial, data: TaskData, trials: Sequence[Trial] = (),
+                       n_rows: int | None = None) -> float:
+    """Expected seconds to refit ``trial`` on all ``n_rows`` it may train on (by default
+    all rows), as :func:`refit_size` foretells (from how its configuration's time grew
+    with its rows; :func:`refit_seconds`, the reserve's estimate, assumes the time grows
+    linearly)."""
     _, known = _refit_growth(trial, data, trials)
-    return known.seconds_at(len(data.y)) / len(data.splits)
+    return known.seconds_at(n_rows or len(data.y)) / len(data.splits)
 
 
 def _refit_growth(trial: Trial, data: TaskData, trials: Sequence[Trial]) -> tuple[int, Growth]:

@@ -97,8 +97,12 @@ def main(n_rows: int = 500_000, budget: float = 120, n_jobs: int = 1, seed: int 
     print(board[["family", "origin", "status", "score", "fidelity", "wall_time",
                  "ensemble_weight"]].to_string())
     family = {t.id: t.family for t in clf.trials_}
-    members = ", ".join(f"{family[m.trial]} (trial {m.trial}, weight {m.weight:.2f}) on "
-                        f"{m.rows or n_rows} rows" for m in clf.ensemble_.members)
+    frame = clf._transform(X_test)
+    alone = {m.trial: roc_auc_score(y_test, clf.ensemble_.member_predict(m, frame)[:, 1])
+             for m in clf.ensemble_.members}
+    members = ", ".join(f"{family[m.trial]} (trial {m.trial}, weight {m.weight:.2f}, test "
+                        f"ROC AUC alone {alone[m.trial]:.4f}) on {m.rows or n_rows} rows"
+                        for m in clf.ensemble_.members)
     print(f"ensemble members: {members}")
     print(f"peak memory (process tree): {memory.peak / 2**30:.2f} GB")
     auc = roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])

@@ -102,7 +102,7 @@ def one_search(X, y, task: str, budget: float, n_jobs: int, seed: int = 0, **set
         def ensemble(rule: str):
             fresh = replace(plan, start=time.monotonic())  # every refit gets the whole budget
             return final_ensemble(result.state, result.data, fresh, executor,
-                                  RuleEnsembler(rule))
+                                  RuleEnsembler(rule))[0]
 
         yield ensemble, table, result
 

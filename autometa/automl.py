@@ -48,7 +48,7 @@ from autometa.latency import (
 from autometa.leaderboard import leaderboard_frame
 from autometa.metrics import Metric
 from autometa.plan import FitPlan
-from autometa.pool import Executor
+from autometa.pool import Executor, LocalPool
 from autometa.portfolio import Portfolio, PortfolioError
 from autometa.portfolio import load as load_portfolio
 from autometa.records import Trial, finalists
@@ -229,7 +229,7 @@ def final_ensemble(state: SearchState, data: TaskData, plan: FitPlan, executor: 
     weights = ensembler.weights(state, data)
     hold_out = holds_out(state, data) and hasattr(ensembler, "reweigh")
     ensemble = refit_members(weights, state, data, executor, plan.seed, plan.hard_end,
-                             hold_out=hold_out).served(plan.n_workers)
+                             local_cores(executor), hold_out=hold_out).served(plan.n_workers)
     predictions = state.predictions
     if hold_out and time.monotonic() + validation_seconds(ensemble, state) < plan.hard_end:
         held_out = validation_predictions(ensemble, data)
@@ -241,6 +241,12 @@ def final_ensemble(state: SearchState, data: TaskData, plan: FitPlan, executor: 
     trimmed, fits = trim_to_limit(ensemble, batch, plan.latency, plan.n_workers)
     final = trimmed if fits else faster_single(trimmed, state, data, plan, executor, batch)
     return final, predictions
+
+
+def local_cores(executor: Executor) -> int:
+    """Cores a refit may use on its own: a local pool's workers (one core each); one on
+    a Dask cluster, whose workers' cores are not known."""
+    return executor.capacity if isinstance(executor, LocalPool) else 1
 
 
 def validation_seconds(ensemble: Ensemble, state: SearchState) -> float:
@@ -260,7 +266,7 @@ def faster_single(ensemble: Ensemble, state: SearchState, data: TaskData, plan: 
     for trial in family_leaders(state, data, slow)[:FALLBACK_TRIES]:
         try:
             single = refit_members({trial.id: 1.0}, state, data, executor, plan.seed,
-                                   plan.hard_end)
+                                   plan.hard_end, local_cores(executor))
         except RuntimeError:  # the refit failed, and no fold models to fall back to
             continue
         if time.monotonic() > plan.hard_end:

@@ -23,7 +23,7 @@ import numpy as np
 from autometa.ensemble import Ensemble, Member, ensemble_selection
 from autometa.evaluation import Refit, TaskData, predict_pipeline
 from autometa.latency import LatencyLimit, trial_latency
-from autometa.plan import REFIT_SAFETY, full_refit_seconds, refit_size
+from autometa.plan import REFIT_SAFETY, full_refit_seconds, refit_size, thread_speedup
 from autometa.pool import Executor, run_jobs
 from autometa.records import Trial
 from autometa.sandbox import Job
@@ -185,7 +185,7 @@ def validation_predictions(ensemble: Ensemble, data: TaskData) -> dict[int, np.n
 
 
 def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
-                  pool: Executor, seed: int, deadline: float, n_threads: int = 1,
+                  pool: Executor, seed: int, deadline: float, cores: int = 1,
                   clock=time.monotonic, hold_out: bool = False) -> Ensemble:
     """Refit the weighted trials before ``deadline``, heaviest first, on all rows (but the
     validation rows when ``hold_out``) or as many as time allows; drop those that miss it.
@@ -194,6 +194,11 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
     ``REFIT_SAFETY`` to spare: with one worker, ensemble weights 0.9 and 0.1 give the
     first 90 % of the time and the second what is left when it starts, unless the
     second needs less for all its rows; with two workers, each member all of it.
+
+    With ``cores`` > 1 (a local pool's workers, one core each), the refits run instead
+    one at a time on all ``cores`` threads when that gives the heaviest member more rows
+    (see :func:`one_at_a_time`): the case of one slow member beside cheap ones, whose
+    refit would otherwise train on one core while the others idle.
     """
     trials = {t.id: t for t in state.trials}
     order = sorted(weights, key=lambda i: -weights[i])
@@ -201,6 +206,11 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
     n_rows = len(data.y) - (len(data.val_index) if hold_out else 0)
     needs = {i: REFIT_SAFETY * full_refit_seconds(trials[i], data, state.trials, n_rows)
              for i in order}
+    faster = {i: thread_speedup(trials[i].family, cores) for i in order}
+    serial = one_at_a_time(needs, weights, faster, deadline - clock(), pool.capacity)
+    workers, threads = (1, cores) if serial else (pool.capacity, 1)
+    speed = faster if serial else dict.fromkeys(order, 1.0)
+    needs = {i: needs[i] / speed[i] for i in order}
 
     def jobs():
         left_out = set()
@@ -208,17 +218,17 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
             left = deadline - clock()
             unfinished = {i: weights[i] for i in order
                           if i not in fitted and i not in errors and i not in left_out}
-            share = time_shares(needs, unfinished, left, pool.capacity)[trial.id]
-            size, expected = refit_size(trial, data, share / REFIT_SAFETY, state.trials,
-                                        n_rows)
+            share = time_shares(needs, unfinished, left, workers)[trial.id]
+            size, expected = refit_size(trial, data, share * speed[trial.id] / REFIT_SAFETY,
+                                        state.trials, n_rows)
             rows[trial.id] = n_rows if size is None and hold_out else size
-            if fitted and expected > left:
+            if fitted and expected / speed[trial.id] > left:
                 left_out.add(trial.id)  # it would miss the deadline
                 continue
-            job = Refit(trial.config, seed, n_threads, rows[trial.id], hold_out)
-            yield Job(trial.id, job, deadline, n_threads=n_threads)
+            job = Refit(trial.config, seed, threads, rows[trial.id], hold_out)
+            yield Job(trial.id, job, deadline, n_threads=threads)
 
-    for result in run_jobs(pool, jobs(), deadline, clock):
+    for result in run_jobs(pool, jobs(), deadline, clock, max_running=workers):
         if result.ok and sound(result.value, trials[result.job.key], data):
             fitted[result.job.key] = result.value
         else:
@@ -227,6 +237,20 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
         return best_trial_ensemble(state, data, errors)
     members = tuple(Member(i, weights[i], fitted[i], rows[i]) for i in sorted(fitted))
     return Ensemble(members, data.task, data.n_classes, value_range=target_range(data))
+
+
+def one_at_a_time(needs: Mapping[int, float], weights: Mapping[int, float],
+                  speedups: Mapping[int, float], seconds: float, capacity: int) -> bool:
+    """Whether refits one at a time, each faster by its ``speedups`` (on all of the
+    ``capacity`` workers' cores), give the heaviest member more one-thread seconds of
+    ``seconds`` than ``capacity`` refits at once on one thread each (see
+    :func:`time_shares`; ``needs`` in one-thread seconds)."""
+    if capacity < 2 or all(s <= 1.0 for s in speedups.values()):
+        return False
+    heaviest = max(weights, key=weights.__getitem__)
+    apart = time_shares(needs, weights, seconds, capacity)[heaviest]
+    faster = {i: needs[i] / speedups[i] for i in needs}
+    return time_shares(faster, weights, seconds)[heaviest] * speedups[heaviest] > apart
 
 
 def time_shares(needs: Mapping[int, float], weights: Mapping[int, float], seconds: float,

@@ -41,6 +41,9 @@ MIN_TRIAL_LIMIT = 4.0  # ... but at least this many seconds
 AFFORDABLE = 0.5  # portfolio candidates expected to need more of the trial limit are skipped
 N_RANDOM_INITIAL = 10  # SMAC's random initial configurations when nothing is meta-learned
 REFIT_SAFETY = 1.25  # refit time estimates are multiplied by this
+# Share of a family's refit that runs in parallel threads (Amdahl), from its measured
+# speed-up on two threads (benchmarks/thread_speedup.py); other families: none assumed
+PARALLEL_SHARE = {}
 # The least reserve (see reserve_floor): MIN_RESERVE_SHARE of the budget's first
 # FLOOR_SPAN seconds, and LONG_RESERVE_SHARE of the rest
 MIN_RESERVE_SHARE = 0.1
@@ -242,7 +245,7 @@ def refit_size(trial: Trial, data: TaskData, seconds: float, trials: Sequence[Tr
     n_rows = n_rows or len(data.y)
     n_splits = len(data.splits)  # a trial's wall time covers one fit per split
     own, known = _refit_growth(trial, data, trials)
-    rows = max(own, int(min(known.rows_within(seconds * n_splits), n_rows)))
+    rows = max(own, round(min(known.rows_within(seconds * n_splits), n_rows)))
     rows = None if rows >= n_rows else rows
     return rows, known.seconds_at(rows or n_rows) / n_splits
 
@@ -261,3 +264,10 @@ def _refit_growth(trial: Trial, data: TaskData, trials: Sequence[Trial]) -> tupl
     """The rows ``trial`` trained on per split, and how its time grows from there."""
     own = trial.fidelity or max(len(train) for train, _ in data.splits)
     return own, growth(trial.config, trials, own + 1) or Growth(own, trial.wall_time)
+
+
+def thread_speedup(family: str, threads: int) -> float:
+    """How many times faster a refit of ``family`` trains on ``threads`` threads than on
+    one (Amdahl's law with the family's ``PARALLEL_SHARE``)."""
+    share = PARALLEL_SHARE.get(family, 0.0)
+    return 1.0 / (1.0 - share + share / max(threads, 1))

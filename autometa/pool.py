@@ -64,16 +64,17 @@ class Executor(Protocol):
 
 
 def run_jobs(executor: Executor, jobs: Iterable[Job], deadline: float = float("inf"),
-             clock=time.monotonic) -> Iterator[JobResult]:
+             clock=time.monotonic, max_running: int | None = None) -> Iterator[JobResult]:
     """Run ``jobs`` on ``executor`` and yield their results as they finish.
 
-    ``jobs`` is consumed lazily, one job each time a worker is free, so a generator
-    can decide what to submit from the time left. At ``deadline`` the jobs still
-    running are cancelled (and yield nothing).
+    ``jobs`` is consumed lazily, one job each time a worker is free (and fewer than
+    ``max_running`` run, when given), so a generator can decide what to submit from the
+    time left. At ``deadline`` the jobs still running are cancelled (and yield nothing).
     """
     pending, running = iter(jobs), 0
+    limit = max_running or executor.capacity
     while True:
-        while executor.idle() and (job := next(pending, None)) is not None:
+        while executor.idle() and running < limit and (job := next(pending, None)) is not None:
             executor.submit(job)
             running += 1
         if not running:

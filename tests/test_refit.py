@@ -117,7 +117,7 @@ def test_refit_size_follows_the_time_growth_the_trials_measured():
     assert rows == 1000 and expected == pytest.approx(4.0)
     steep = replace(high, wall_time=8.0)  # as rows**1.5: the line is less steep
     rows, expected = refit_size(steep, data, 16.0, [low, steep])
-    assert rows == int(400 * 2 ** (1 / 1.5)) and expected == pytest.approx(16.0, rel=0.01)
+    assert rows == round(400 * 2 ** (1 / 1.5)) and expected == pytest.approx(16.0, rel=0.01)
     rows, expected = refit_size(high, data, 4.0, [high])  # one trial: linear growth
     assert rows == 800 and expected == pytest.approx(4.0)
     rows, expected = refit_size(high, data, 100.0, [low, high])

@@ -41,9 +41,12 @@ MIN_TRIAL_LIMIT = 4.0  # ... but at least this many seconds
 AFFORDABLE = 0.5  # portfolio candidates expected to need more of the trial limit are skipped
 N_RANDOM_INITIAL = 10  # SMAC's random initial configurations when nothing is meta-learned
 REFIT_SAFETY = 1.25  # refit time estimates are multiplied by this
-# Share of a family's refit that runs in parallel threads (Amdahl), from its measured
-# speed-up on two threads (benchmarks/thread_speedup.py); other families: none assumed
-PARALLEL_SHARE = {}
+# Share of a family's refit that runs in parallel threads (Amdahl's law), a little below
+# its speed-up on two threads measured on 20,000 x 50 rows (benchmarks/thread_speedup.py:
+# extra and random forests 2.0, XGBoost 1.7, LightGBM 1.7, histogram gradient boosting
+# and MLP 1.3); other families: none assumed
+PARALLEL_SHARE = {"extra_trees": 0.9, "random_forest": 0.9, "xgboost": 0.75,
+                  "lightgbm": 0.75, "hist_gradient_boosting": 0.4, "mlp": 0.4}
 # The least reserve (see reserve_floor): MIN_RESERVE_SHARE of the budget's first
 # FLOOR_SPAN seconds, and LONG_RESERVE_SHARE of the rest
 MIN_RESERVE_SHARE = 0.1

@@ -21,7 +21,7 @@ from autometa.portfolio import load
 from autometa.table import Table
 from benchmarks.bench_large import synthetic
 
-PER_FAMILY = 3
+PER_FAMILY = 2
 
 
 def seconds(config: dict, data: TaskData, n_threads: int) -> float:
@@ -46,7 +46,7 @@ def main(n_rows: int = 60_000, n_threads: int = 2) -> None:
         pairs = [(seconds(c, data, 1), seconds(c, data, n_threads)) for c in configs]
         ratios = [one / many for one, many in pairs]
         times = ", ".join(f"{one:.1f}/{many:.1f} s" for one, many in pairs)
-        print(f"{family:24s} speed-up median {np.median(ratios):.2f} ({times})")
+        print(f"{family:24s} speed-up median {np.median(ratios):.2f} ({times})", flush=True)
 
 
 if __name__ == "__main__":

@@ -183,3 +183,46 @@ def test_with_one_worker_a_cheap_member_trains_on_all_rows_and_frees_time_for_th
     cheap = REFIT_SAFETY * 0.1 / 100 * len(data.y)  # trial 1's need for all rows
     assert rows[1] is None  # all rows
     assert rows[0] == pytest.approx((60 - cheap) / REFIT_SAFETY * 10, abs=1)  # not 30 s
+
+
+def _heavy_and_cheap(heavy_family: str, cheap_wall: float) -> SearchState:
+    """Trial 0 of ``heavy_family``: 10 s on 100 rows; trial 1, linear: ``cheap_wall``."""
+    state = SearchState()
+    for i, (family, wall) in enumerate([(heavy_family, 10.0), ("linear", cheap_wall)]):
+        state.trials.append(Trial(i, family, {"model": family, "id": i}, "smac", "ok",
+                                  0.1, None, None, wall, fidelity=100))
+    return state
+
+
+def test_with_two_local_cores_a_slow_member_beside_a_cheap_one_refits_alone_on_both():
+    from autometa.plan import thread_speedup
+
+    speed = thread_speedup("xgboost", 2)
+    assert speed > 1.2
+    data = task_data(*mixed_frame(1200), resampling="holdout")
+    executor = FakeExecutor(_respond({0: 30.0, 1: 1.0}), capacity=2)
+    busy = []  # jobs running as each one is submitted
+    respond = executor.respond
+    executor.respond = lambda job: busy.append(len(executor.running)) or respond(job)
+    refit_members({0: 0.9, 1: 0.1}, _heavy_and_cheap("xgboost", 0.1), data, executor,
+                  seed=0, deadline=60.0, cores=2, clock=executor.clock)
+    assert busy == [0, 0]  # one at a time
+    assert [job.n_threads for job in executor.submitted] == [2, 2]
+    assert [job.run.n_threads for job in executor.submitted] == [2, 2]
+    rows = {job.key: job.run.max_rows for job in executor.submitted}
+    cheap = REFIT_SAFETY * 0.1 / 100 * len(data.y)  # linear: no speed-up assumed
+    assert rows[0] == pytest.approx(speed * (60 - cheap) / REFIT_SAFETY * 10, abs=1)
+    assert rows[1] is None
+
+
+def test_two_slow_members_refit_side_by_side_and_on_a_cluster_always():
+    data = task_data(*mixed_frame(1200), resampling="holdout")
+    state = _heavy_and_cheap("xgboost", 10.0)  # both slow: each gains from a core of its own
+    executor = FakeExecutor(_respond({0: 30.0, 1: 30.0}), capacity=2)
+    refit_members({0: 0.5, 1: 0.5}, state, data, executor, seed=0, deadline=60.0, cores=2,
+                  clock=executor.clock)
+    assert [job.n_threads for job in executor.submitted] == [1, 1]
+    executor = FakeExecutor(_respond({0: 30.0, 1: 1.0}), capacity=2)
+    refit_members({0: 0.9, 1: 0.1}, _heavy_and_cheap("xgboost", 0.1), data, executor,
+                  seed=0, deadline=60.0, cores=1, clock=executor.clock)  # cores unknown
+    assert [job.n_threads for job in executor.submitted] == [1, 1]

@@ -48,7 +48,7 @@ from autometa.latency import (
 from autometa.leaderboard import leaderboard_frame
 from autometa.metrics import Metric
 from autometa.plan import FitPlan
-from autometa.pool import Executor, LocalPool
+from autometa.pool import Executor
 from autometa.portfolio import Portfolio, PortfolioError
 from autometa.portfolio import load as load_portfolio
 from autometa.records import Trial, finalists
@@ -244,9 +244,9 @@ def final_ensemble(state: SearchState, data: TaskData, plan: FitPlan, executor: 
 
 
 def local_cores(executor: Executor) -> int:
-    """Cores a refit may use on its own: a local pool's workers (one core each); one on
-    a Dask cluster, whose workers' cores are not known."""
-    return executor.capacity if isinstance(executor, LocalPool) else 1
+    """Cores a refit may use on its own: the executor's ``local_cores`` (the workers'
+    on this machine), else one (a user's cluster, whose workers' cores are not known)."""
+    return getattr(executor, "local_cores", 1)
 
 
 def validation_seconds(ensemble: Ensemble, state: SearchState) -> float:

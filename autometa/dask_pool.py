@@ -118,6 +118,12 @@ class DaskPool:
         workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
         return max(1, sum(w.get("nthreads", 1) for w in workers))
 
+    @property
+    def local_cores(self) -> int:
+        """Cores a job may use alone: the local cluster's (one per worker thread); one
+        on a user's cluster, whose workers' cores are not known."""
+        return self.n_workers if self._owned else 1
+
     def set_data(self, data) -> None:
         """Data every following job runs on (scattered to the workers once)."""
         self.token = uuid.uuid4().hex

@@ -208,8 +208,9 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
              for i in order}
     faster = {i: thread_speedup(trials[i].family, cores) for i in order}
     serial = one_at_a_time(needs, weights, faster, deadline - clock(), pool.capacity)
-    workers, threads = (1, cores) if serial else (pool.capacity, 1)
+    workers = 1 if serial else pool.capacity
     speed = faster if serial else dict.fromkeys(order, 1.0)
+    threads = {i: cores if speed[i] > 1 else 1 for i in order}  # none gains no threads
     needs = {i: needs[i] / speed[i] for i in order}
 
     def jobs():
@@ -225,8 +226,9 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
             if fitted and expected / speed[trial.id] > left:
                 left_out.add(trial.id)  # it would miss the deadline
                 continue
-            job = Refit(trial.config, seed, threads, rows[trial.id], hold_out)
-            yield Job(trial.id, job, deadline, n_threads=threads)
+            n_threads = threads[trial.id]
+            job = Refit(trial.config, seed, n_threads, rows[trial.id], hold_out)
+            yield Job(trial.id, job, deadline, n_threads=n_threads)
 
     for result in run_jobs(pool, jobs(), deadline, clock, max_running=workers):
         if result.ok and sound(result.value, trials[result.job.key], data):

@@ -32,6 +32,8 @@ class Executor(Protocol):
     ``submit`` never blocks (call it only while ``idle()`` is positive); ``wait`` returns
     the results that finished, waiting up to ``timeout`` seconds for at least one;
     ``cancel`` stops every running job and returns those jobs (they produce no result).
+    An executor may also say how many cores a job may use alone (``local_cores``, one
+    per worker on this machine; taken as 1 when absent).
     """
 
     @property
@@ -97,6 +99,11 @@ class LocalPool:
 
     @property
     def capacity(self) -> int:
+        return len(self.sandboxes)
+
+    @property
+    def local_cores(self) -> int:
+        """Cores a job may use alone: one per worker."""
         return len(self.sandboxes)
 
     def start(self) -> None:

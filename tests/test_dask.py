@@ -62,6 +62,7 @@ def test_pool_runs_jobs_on_both_workers(cluster):
     pool.start()
     pool.set_data(_data())
     assert pool.capacity == 2
+    assert pool.local_cores == 1  # a user's cluster: its workers' cores are not known
     config = family_default(registry()["linear"], "classification")
     with distributed.get_task_stream(cluster) as stream:
         for i in range(4):

@@ -137,6 +137,8 @@ def test_ctrl_c_keeps_the_trials_when_one_succeeded_and_propagates_otherwise():
 def test_the_executors_implement_the_protocol():
     for executor in (LocalPool(1), DaskPool(2), FakeExecutor(succeed())):
         assert isinstance(executor, Executor)
+    # cores a refit may use alone: known for the pools autometa starts on this machine
+    assert LocalPool(3).local_cores == 3 and DaskPool(2).local_cores == 2
 
 
 SEARCH_IN_A_NEW_PROCESS = """

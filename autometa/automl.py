@@ -228,10 +228,13 @@ def final_ensemble(state: SearchState, data: TaskData, plan: FitPlan, executor: 
         return best_trial_ensemble(state, data).served(plan.n_workers), state.predictions
     weights = ensembler.weights(state, data)
     hold_out = holds_out(state, data) and hasattr(ensembler, "reweigh")
-    ensemble = refit_members(weights, state, data, executor, plan.seed, plan.hard_end,
-                             local_cores(executor), hold_out=hold_out).served(plan.n_workers)
+    reweighing = validation_seconds(weights, state) if hold_out else 0.0  # kept for it
+    ensemble = refit_members(weights, state, data, executor, plan.seed,
+                             plan.hard_end - reweighing, local_cores(executor),
+                             hold_out=hold_out).served(plan.n_workers)
     predictions = state.predictions
-    if hold_out and time.monotonic() + validation_seconds(ensemble, state) < plan.hard_end:
+    if hold_out and time.monotonic() + validation_seconds(ensemble.weights, state) \
+            < plan.hard_end:
         held_out = validation_predictions(ensemble, data)
         ensemble = ensemble.reweighed(ensembler.reweigh(held_out, data))
         predictions = {**state.predictions, **held_out}
@@ -249,11 +252,11 @@ def local_cores(executor: Executor) -> int:
     return getattr(executor, "local_cores", 1)
 
 
-def validation_seconds(ensemble: Ensemble, state: SearchState) -> float:
-    """Expected seconds for the members to predict the validation rows: twice their
-    trials' (a refit model is larger)."""
+def validation_seconds(members: Collection[int], state: SearchState) -> float:
+    """Expected seconds for refits of the ``members`` (trial ids) to predict the
+    validation rows: twice their trials' (a refit model is larger)."""
     trials = {t.id: t for t in state.trials}
-    return 2 * sum(trials[m.trial].predict_time or 0.0 for m in ensemble.members)
+    return 2 * sum(trials[i].predict_time or 0.0 for i in members)
 
 
 def faster_single(ensemble: Ensemble, state: SearchState, data: TaskData, plan: FitPlan,

@@ -206,11 +206,8 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
     n_rows = len(data.y) - (len(data.val_index) if hold_out else 0)
     needs = {i: REFIT_SAFETY * full_refit_seconds(trials[i], data, state.trials, n_rows)
              for i in order}
-    faster = {i: thread_speedup(trials[i].family, cores) for i in order}
-    serial = one_at_a_time(needs, weights, faster, deadline - clock(), pool.capacity)
-    workers = 1 if serial else pool.capacity
-    speed = faster if serial else dict.fromkeys(order, 1.0)
-    threads = {i: cores if speed[i] > 1 else 1 for i in order}  # none gains no threads
+    workers, speed = schedule(needs, weights, {i: trials[i].family for i in order}, cores,
+                              pool.capacity, deadline - clock())
     needs = {i: needs[i] / speed[i] for i in order}
 
     def jobs():
@@ -226,7 +223,7 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
             if fitted and expected / speed[trial.id] > left:
                 left_out.add(trial.id)  # it would miss the deadline
                 continue
-            n_threads = threads[trial.id]
+            n_threads = cores if speed[trial.id] > 1 else 1
             job = Refit(trial.config, seed, n_threads, rows[trial.id], hold_out)
             yield Job(trial.id, job, deadline, n_threads=n_threads)
 
@@ -239,6 +236,18 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
         return best_trial_ensemble(state, data, errors)
     members = tuple(Member(i, weights[i], fitted[i], rows[i]) for i in sorted(fitted))
     return Ensemble(members, data.task, data.n_classes, value_range=target_range(data))
+
+
+def schedule(needs: Mapping[int, float], weights: Mapping[int, float],
+             families: Mapping[int, str], cores: int, capacity: int, seconds: float
+             ) -> tuple[int, dict[int, float]]:
+    """How the refits run: how many at once, and each one's speed-up over one thread.
+    ``capacity`` at once on one thread each, or one at a time on all ``cores`` (each
+    refit of a family that gains from threads) when :func:`one_at_a_time` says so."""
+    faster = {i: thread_speedup(families[i], cores) for i in needs}
+    if one_at_a_time(needs, weights, faster, seconds, capacity):
+        return 1, faster
+    return capacity, dict.fromkeys(needs, 1.0)
 
 
 def one_at_a_time(needs: Mapping[int, float], weights: Mapping[int, float],

@@ -74,7 +74,7 @@ def run_jobs(executor: Executor, jobs: Iterable[Job], deadline: float = float("i
     time left. At ``deadline`` the jobs still running are cancelled (and yield nothing).
     """
     pending, running = iter(jobs), 0
-    limit = max_running or executor.capacity
+    limit = max_running or float("inf")
     while True:
         while executor.idle() and running < limit and (job := next(pending, None)) is not None:
             executor.submit(job)

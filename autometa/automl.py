@@ -446,6 +446,7 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
         multi_fidelity=rungs,
         full_rows=data.full_rows,
         cost=cost,
-        proposal_seconds=plan.affordable_seconds,
+        proposal_seconds=min(plan.affordable_seconds, REPEAT_SHARE * plan.budget),
         repeat_seconds=REPEAT_SHARE * plan.budget,
+        promotion_seconds=REPEAT_SHARE * plan.budget,
     )

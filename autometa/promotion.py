@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from autometa.records import Trial, expected_seconds
+from autometa.records import Trial, config_key, expected_seconds, fidelity_level
 from autometa.space import ROOT
 
 # How fast a family's trial time grows with its training rows, at the least (a power of
@@ -29,9 +29,42 @@ def unaffordable(config: Mapping[str, Any], rows: int, trials: Sequence[Trial],
     on fewer rows say it would need more than the ``seconds`` it may have, even if its
     time grows as slowly as :data:`SCALING` says for its family (a best configuration is
     not to be left out on a pessimistic estimate)."""
-    power = SCALING.get(str(config[ROOT]), SCALING_ELSE)
-    expected = expected_seconds(config, rows, trials, power)
+    expected = _expected(config, rows, trials)
     if expected is None or expected <= seconds:
         return ""
     return (f"not promoted: expected to take {expected:.1f} s on {rows} rows (from its "
             f"trials on fewer), more than the {max(seconds, 0.0):.1f} s it may run")
+
+
+def outranked(config: Mapping[str, Any], rows: int, trials: Sequence[Trial],
+              seconds: float) -> str:
+    """Why a slow promotion of ``config`` to ``rows`` rows is not run (empty: it is):
+    expected (as :func:`unaffordable` judges) to take more than ``seconds``, while another
+    configuration scored better on the rows ``config`` was last trained on.
+
+    Successive halving promotes the best third of a rung whatever each promotion costs;
+    on a large table a slow one among them (a forest, say) takes the time of many cheap
+    trials, which is worth it for the rung's best configuration only.
+    """
+    expected = _expected(config, rows, trials)
+    if expected is None or expected <= seconds:
+        return ""
+    key = config_key(config)
+    own = [t for t in trials if t.ok and fidelity_level(t.fidelity) < rows and
+           config_key(t.config) == key]
+    if not own:
+        return ""
+    last = max(own, key=lambda t: fidelity_level(t.fidelity))
+    rung = sorted(t.loss for t in trials if t.ok and t.fidelity == last.fidelity)
+    if last.loss <= rung[0]:
+        return ""
+    place = sum(loss < last.loss for loss in rung) + 1
+    return (f"not promoted: expected to take {expected:.1f} s on {rows} rows, more than "
+            f"the {seconds:.1f} s a promotion may take unless its configuration is the best "
+            f"on {last.fidelity} rows (it is {place} of {len(rung)})")
+
+
+def _expected(config: Mapping[str, Any], rows: int, trials: Sequence[Trial]) -> float | None:
+    """Seconds of a trial of ``config`` on ``rows`` rows from its trials on fewer, its
+    time growing as :data:`SCALING` says for its family."""
+    return expected_seconds(config, rows, trials, SCALING.get(str(config[ROOT]), SCALING_ELSE))

@@ -43,7 +43,7 @@ from ConfigSpace import ConfigurationSpace
 from autometa.cost import CostModel
 from autometa.evaluation import Evaluation
 from autometa.pool import Executor
-from autometa.promotion import unaffordable
+from autometa.promotion import outranked, unaffordable
 from autometa.records import (
     SKIPPED,
     Trial,
@@ -72,7 +72,9 @@ class SearchSettings:
     :mod:`autometa.surrogate`). Under successive halving, a configuration SMAC proposes
     is not run when ``cost`` expects it to take more than ``proposal_seconds``, nor a
     portfolio configuration of the initial design whose family has a trial already and
-    that ``cost`` expects to take more than ``repeat_seconds``.
+    that ``cost`` expects to take more than ``repeat_seconds``, nor a promotion expected to
+    take more than ``promotion_seconds`` of a configuration that is not the best of its
+    rung (see :mod:`autometa.promotion`).
     """
 
     seed: int
@@ -91,6 +93,7 @@ class SearchSettings:
     cost: CostModel | None = None
     proposal_seconds: float = np.inf
     repeat_seconds: float = np.inf
+    promotion_seconds: float = np.inf
 
 
 @dataclass
@@ -184,7 +187,7 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
             job = Job(trial_id, evaluation, end(), settings.trial_time_limit,
                       settings.memory_limit, settings.n_threads)
             allowed = min(settings.trial_time_limit, end() - clock())
-            why = _unpromoted(state, evaluation.config, fidelity, allowed) or \
+            why = _unpromoted(state, settings, evaluation.config, fidelity, allowed) or \
                 _costly(state, settings, evaluation.config, fidelity, allowed, running)
             if why:
                 _record(state, JobResult(job, SKIPPED, error=why), info, clock(),
@@ -212,13 +215,15 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
             return
 
 
-def _unpromoted(state: SearchState, config: dict, fidelity: int | None,
-                seconds: float) -> str:
+def _unpromoted(state: SearchState, settings: SearchSettings, config: dict,
+                fidelity: int | None, seconds: float) -> str:
     """Why a promotion of ``config`` to ``fidelity`` rows is not run (empty: it is, or
-    it is not a promotion): see :func:`~autometa.promotion.unaffordable`."""
+    it is not a promotion): see :func:`~autometa.promotion.unaffordable` and
+    :func:`~autometa.promotion.outranked`."""
     if state.multi_fidelity is None or fidelity is None:
         return ""
-    return unaffordable(config, fidelity, state.trials, seconds)
+    return unaffordable(config, fidelity, state.trials, seconds) or \
+        outranked(config, fidelity, state.trials, settings.promotion_seconds)
 
 
 def _costly(state: SearchState, settings: SearchSettings, config: dict, fidelity: int | None,

@@ -25,7 +25,7 @@ from autometa.cost import CostModel
 from autometa.ensemble import Ensemble
 from autometa.errors import NoSuccessfulTrial
 from autometa.evaluation import TaskData
-from autometa.fidelity import REPEAT_SHARE, choose_rungs, row_floor, split_orders
+from autometa.fidelity import SLOW_SHARE, choose_rungs, row_floor, split_orders
 from autometa.final import (
     Ensembler,
     GreedyEnsembler,
@@ -429,10 +429,12 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
                     cost: CostModel | None = None) -> SearchSettings:
     """The search's part of the plan; ``design`` chooses the first trials while it can
     (all at once under successive halving on ``rungs``), then SMAC learns with the model
-    ``surrogate`` makes; ``cost`` screens its proposals (they may take as long as a
-    portfolio candidate) and a family's later configurations of the design (they may take
-    ``REPEAT_SHARE`` of the budget)."""
+    ``surrogate`` makes. Under successive halving, ``cost`` screens its proposals and a
+    family's later configurations of the design, and measured times the promotions of
+    configurations not the best of their rung: none may take more than ``SLOW_SHARE`` of
+    the budget (a proposal, nor more than a portfolio candidate may)."""
     designed = design is not None and not design.done
+    slow = SLOW_SHARE * plan.budget
     return SearchSettings(
         seed=plan.seed,
         deadline=plan.search_end,
@@ -446,7 +448,7 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
         multi_fidelity=rungs,
         full_rows=data.full_rows,
         cost=cost,
-        proposal_seconds=min(plan.affordable_seconds, REPEAT_SHARE * plan.budget),
-        repeat_seconds=REPEAT_SHARE * plan.budget,
-        promotion_seconds=REPEAT_SHARE * plan.budget,
+        proposal_seconds=min(plan.affordable_seconds, slow),
+        repeat_seconds=slow,
+        promotion_seconds=slow,
     )

@@ -36,8 +36,9 @@ ORDERINGS = ("boundary", "random")
 AUTO_SHARE = 0.03  # "auto" searches over fidelities when a full trial of the cheapest
 # portfolio candidate is expected to take more than this share of the budget
 LOWEST_RUNG_SHARE = 0.015  # a typical candidate's trial on the lowest rung: this share
-REPEAT_SHARE = 2 * LOWEST_RUNG_SHARE  # a family's second and later configurations of the
-# initial design run on the lowest rung when expected to take at most this share
+SLOW_SHARE = 2 * LOWEST_RUNG_SHARE  # a trial expected to take more than this share of the
+# budget is slow: such a proposal of SMAC, later configuration of a family in the initial
+# design, or promotion of a configuration not the best of its rung is not run
 BRACKET_SHARE = 0.5  # a large holdout's highest rung: its bracket takes at most this
 # share of the budget
 MAX_RUNGS = 5  # the lowest rung trains on at least 1 / ETA**4 of the rows

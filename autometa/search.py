@@ -11,16 +11,17 @@ intensifier chooses the trials and their fidelity: SMAC's budget is the number o
 rows per split (see :meth:`autometa.evaluation.TaskData.train_rows`). The initial design's
 configurations then enter SMAC's own initial design, so they start at the lowest rung and
 are promoted like any other. A promotion that its trials on fewer rows say cannot end
-within the trial's time limit, or before the search ends (see :mod:`autometa.promotion`),
-is not run: it is recorded as ``skipped`` and told to SMAC as a failure. So is a
-configuration SMAC proposes that a :class:`~autometa.cost.CostModel` expects to take
-more than ``proposal_seconds`` (SMAC then learns to avoid its region); SMAC's acquisition
-itself favours cheap configurations (see :mod:`autometa.acquisition`). The initial design's
-configurations run on the lowest rung whatever they cost, except the portfolio's second and
-later ones of a family expected to take more than ``repeat_seconds``: one representative of
-a slow family is enough to tell whether SMAC should look further there. The
-:attr:`SearchState.finalists`, the ensemble's candidates, are the highest fidelity's
-trials and the skipped configurations' best ones.
+within the trial's time limit, or before the search ends, is not run, nor one they say
+takes more than ``promotion_seconds`` when its configuration is not the best of its rung
+(see :mod:`autometa.promotion`): it is recorded as ``skipped`` and told to SMAC as a
+failure. So is a configuration SMAC proposes that a :class:`~autometa.cost.CostModel`
+expects to take more than ``proposal_seconds`` (SMAC then learns to avoid its region);
+SMAC's acquisition itself favours cheap configurations (see :mod:`autometa.acquisition`).
+The initial design's configurations run on the lowest rung whatever they cost, except the
+portfolio's second and later ones of a family expected to take more than
+``repeat_seconds``: one representative of a slow family is enough to tell whether SMAC
+should look further there. The :attr:`SearchState.finalists`, the ensemble's candidates,
+are the highest fidelity's trials and the skipped configurations' best ones.
 
 Ctrl-C (``KeyboardInterrupt``) ends a search that has a successful trial early: the
 running trials are dropped and the state says ``interrupted``, so the caller can go on

@@ -7,7 +7,7 @@ import pytest
 
 from autometa.components import registry
 from autometa.cost import CostModel
-from autometa.fidelity import REPEAT_SHARE
+from autometa.fidelity import SLOW_SHARE
 from autometa.records import SKIPPED, Trial, config_key
 from autometa.search import MAX_SKIPS, in_order
 from autometa.space import to_dict
@@ -129,5 +129,7 @@ def test_a_fit_screens_with_the_shipped_portfolios_times_per_row_of_a_split(mixe
     assert cost.seconds(forest, 100, []) == pytest.approx(expected, rel=0.5)
     rungs = MultiFidelity("successive_halving", max_rows=300, n_rungs=2)
     settings = search_settings(plan, data, None, rungs, cost=cost)
-    assert settings.cost is cost and settings.proposal_seconds == plan.affordable_seconds
-    assert settings.repeat_seconds == pytest.approx(REPEAT_SHARE * 60)
+    assert settings.cost is cost
+    assert settings.proposal_seconds == pytest.approx(min(SLOW_SHARE * 60,
+                                                          plan.affordable_seconds))
+    assert settings.repeat_seconds == settings.promotion_seconds == pytest.approx(SLOW_SHARE * 60)

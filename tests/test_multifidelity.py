@@ -183,6 +183,29 @@ def test_a_promotion_whose_measured_time_exceeds_the_trial_limit_is_skipped_not_
     assert top and state.finalists == sorted([*top, climbed[1]], key=lambda t: t.id)
 
 
+def test_a_slow_promotion_is_run_for_the_rungs_best_configuration_only():
+    best, second = dict(LINEAR), dict(KNN)  # both slow: 10 ms per row, 3 s on 300 rows
+
+    def respond(job):
+        rows, config = job.run.rows or FULL, job.run.config
+        slow = {config_key(best): 0.0, config_key(second): 0.01}.get(config_key(config))
+        if slow is not None:
+            return "ok", outcome(slow + 10 / rows), 1e-2 * rows
+        return "ok", outcome(0.5 + quality(config) + 10 / rows), 1e-3 * rows
+
+    executor = FakeExecutor(respond)
+    state = search(executor, max_evals=40, promotion_seconds=1.0,
+                   initial_design=in_order([second, best]))
+    assert [(t.fidelity, t.status) for t in state.trials if t.config == best] == \
+        [(100, "ok"), (300, "ok"), (900, "ok"), (2700, "ok")]
+    held = [t for t in state.trials if t.config == second]
+    assert [(t.fidelity, t.status) for t in held] == [(100, "ok"), (300, "skipped")]
+    assert "unless its configuration is the best on 100 rows (it is 2 of 27)" in held[-1].error
+    promoted = [t for t in state.trials if t.fidelity == 300 and t.ok]
+    assert len(promoted) == 8  # the best third less the slow runner-up
+    assert all(t.ok for t in state.trials if t.config not in (best, second))
+
+
 def test_expected_seconds_grow_as_a_power_of_the_rows():
     from autometa.records import Trial, expected_seconds
 

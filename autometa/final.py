@@ -26,7 +26,7 @@ from autometa.latency import LatencyLimit, trial_latency
 from autometa.plan import REFIT_SAFETY, full_refit_seconds, refit_size, thread_speedup
 from autometa.pool import Executor, run_jobs
 from autometa.records import Trial
-from autometa.sandbox import Job
+from autometa.sandbox import Job, trim_heap
 from autometa.search import SearchState
 from autometa.task import CLASSIFICATION
 from autometa.weights import weights_of
@@ -232,6 +232,7 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
             fitted[result.job.key] = result.value
         else:
             errors[result.job.key] = result.error or "the refit model fails on its own rows"
+    trim_heap()  # the refit members' transfer buffers
     if not fitted:
         return best_trial_ensemble(state, data, errors)
     members = tuple(Member(i, weights[i], fitted[i], rows[i]) for i in sorted(fitted))

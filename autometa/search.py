@@ -52,7 +52,7 @@ from autometa.records import (
     fidelity_level,
     finalists,
 )
-from autometa.sandbox import Job, JobResult
+from autometa.sandbox import Job, JobResult, trim_heap
 from autometa.smac_setup import MultiFidelity, make_smac, trial_rows
 from autometa.space import ROOT, complete, configuration, to_dict
 
@@ -207,6 +207,7 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
             _record(state, result, *running.pop(result.job.key), settings.full_rows)
             if on_trial is not None:
                 on_trial(state.trials[-1])
+        trim_heap()  # the results' transfer buffers, and fold models not kept
         if clock() >= end():
             for job in pool.cancel():
                 info, started = running.pop(job.key)

@@ -1,16 +1,19 @@
 """The sandbox pool: generic jobs, results, and fold models sent back on request."""
 
+import ctypes
 import operator
 import threading
 import time
 
 import numpy as np
+import psutil
+import pytest
 
 from autometa import pool as pools
 from autometa.components import registry
 from autometa.evaluation import Evaluation, predict_pipeline
 from autometa.pool import LocalPool, borrowed_pool, run_jobs
-from autometa.sandbox import Job
+from autometa.sandbox import Job, trim_heap
 from autometa.space import family_default
 from tests.conftest import mixed_frame, task_data
 
@@ -78,3 +81,18 @@ def test_an_unused_pool_is_closed_after_the_idle_timeout(monkeypatch):
     assert 1 not in pools._idle
     assert not any(isinstance(t, threading.Timer) and t.is_alive() and pool in t.args
                    for t in threading.enumerate())  # its closer has finished too
+
+
+@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "malloc_trim"), reason="no malloc_trim")
+def test_trim_heap_hands_memory_freed_below_a_live_block_back():
+    def rss_mb() -> float:
+        return psutil.Process().memory_info().rss / 2**20
+
+    base = rss_mb()
+    blocks = [bytearray(64 * 1024) for _ in range(3200)]  # 200 MB of heap (not mmap) blocks
+    pin = bytearray(64 * 1024)  # allocated above them: the heap cannot shrink from its top
+    assert rss_mb() - base > 150
+    del blocks
+    trim_heap()
+    assert rss_mb() - base < 50
+    assert len(pin) == 64 * 1024

@@ -11,6 +11,7 @@ reaches only the parent.
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import socket
@@ -27,8 +28,6 @@ from typing import Any
 
 import cloudpickle
 import psutil
-
-_libc = None  # the C library, once looked up (False: it cannot trim its heap)
 
 _LAUNCH = "from autometa.sandbox import serve; serve({fd})"
 
@@ -175,17 +174,22 @@ def trim_heap() -> None:
     GB after a random forest's fold models had come and gone, 1.1 GB once trimmed. A
     no-op where the C library has no ``malloc_trim`` (macOS, Windows, musl).
     """
-    global _libc
-    if _libc is None:
-        import ctypes
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
-        try:
-            _libc = ctypes.CDLL(None)
-            _libc.malloc_trim.argtypes = [ctypes.c_size_t]
-        except (OSError, AttributeError):
-            _libc = False
-    if _libc:
-        _libc.malloc_trim(0)
+
+@functools.cache
+def _malloc_trim():
+    """The C library's ``malloc_trim`` (``None`` where there is none)."""
+    import ctypes
+
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):  # TypeError: Windows has no CDLL(None)
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    return trim
 
 
 def _rss(pid: int) -> int:

@@ -55,8 +55,8 @@ def outranked(config: Mapping[str, Any], rows: int, trials: Sequence[Trial],
     if not own:
         return ""
     last = max(own, key=lambda t: fidelity_level(t.fidelity))
-    rung = sorted(t.loss for t in trials if t.ok and t.fidelity == last.fidelity)
-    if last.loss <= rung[0]:
+    rung = [t.loss for t in trials if t.ok and t.fidelity == last.fidelity]
+    if last.loss <= min(rung):
         return ""
     place = sum(loss < last.loss for loss in rung) + 1
     return (f"not promoted: expected to take {expected:.1f} s on {rows} rows, more than "

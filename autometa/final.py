@@ -187,13 +187,17 @@ def validation_predictions(ensemble: Ensemble, data: TaskData) -> dict[int, np.n
 def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
                   pool: Executor, seed: int, deadline: float, cores: int = 1,
                   clock=time.monotonic, hold_out: bool = False) -> Ensemble:
-    """Refit the weighted trials before ``deadline``, heaviest first, on all rows (but the
-    validation rows when ``hold_out``) or as many as time allows; drop those that miss it.
+    """Refit the weighted trials before ``deadline`` on all rows (but the validation rows
+    when ``hold_out``) or as many as time allows; drop those that miss it.
 
     Each member may take a share of the time left (see :func:`time_shares`),
     ``REFIT_SAFETY`` to spare: with one worker, ensemble weights 0.9 and 0.1 give the
-    first 90 % of the time and the second what is left when it starts, unless the
-    second needs less for all its rows; with two workers, each member all of it.
+    first 90 % of the time and the second 10 %, unless the second needs less for all
+    its rows; with two workers, each member all of it. With one refit at a time they run
+    in :func:`refit_order`, the heaviest member that cannot have all its rows last, sized
+    from the time actually left (the others' estimates err both ways); a lighter refit
+    before a heavier one is stopped where it would leave the heavier one less than it
+    would have had first (see :func:`allowance`).
 
     With ``cores`` > 1 (a local pool's workers, one core each), the refits run instead
     one at a time on all ``cores`` threads when that gives the heaviest member more rows
@@ -201,14 +205,14 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
     refit would otherwise train on one core while the others idle.
     """
     trials = {t.id: t for t in state.trials}
-    order = sorted(weights, key=lambda i: -weights[i])
     fitted, errors, rows = {}, {}, {}
     n_rows = len(data.y) - (len(data.val_index) if hold_out else 0)
     needs = {i: REFIT_SAFETY * full_refit_seconds(trials[i], data, state.trials, n_rows)
-             for i in order}
-    workers, speed = schedule(needs, weights, {i: trials[i].family for i in order}, cores,
+             for i in weights}
+    workers, speed = schedule(needs, weights, {i: trials[i].family for i in weights}, cores,
                               pool.capacity, deadline - clock())
-    needs = {i: needs[i] / speed[i] for i in order}
+    needs = {i: needs[i] / speed[i] for i in weights}
+    order = refit_order(needs, weights, deadline - clock(), workers)
 
     def jobs():
         left_out = set()
@@ -216,16 +220,18 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
             left = deadline - clock()
             unfinished = {i: weights[i] for i in order
                           if i not in fitted and i not in errors and i not in left_out}
-            share = time_shares(needs, unfinished, left, workers)[trial.id]
-            size, expected = refit_size(trial, data, share * speed[trial.id] / REFIT_SAFETY,
+            shares = time_shares(needs, unfinished, left, workers)
+            size, expected = refit_size(trial, data,
+                                        shares[trial.id] * speed[trial.id] / REFIT_SAFETY,
                                         state.trials, n_rows)
             rows[trial.id] = n_rows if size is None and hold_out else size
-            if fitted and expected / speed[trial.id] > left:
-                left_out.add(trial.id)  # it would miss the deadline
+            allowed = allowance(shares, weights, trial.id, left) if workers == 1 else left
+            if expected / speed[trial.id] > allowed and (fitted or len(unfinished) > 1):
+                left_out.add(trial.id)  # it would miss the deadline or a heavier's share
                 continue
             n_threads = cores if speed[trial.id] > 1 else 1
             job = Refit(trial.config, seed, n_threads, rows[trial.id], hold_out)
-            yield Job(trial.id, job, deadline, n_threads=n_threads)
+            yield Job(trial.id, job, deadline, time_limit=allowed, n_threads=n_threads)
 
     for result in run_jobs(pool, jobs(), deadline, clock, max_running=workers):
         if result.ok and sound(result.value, trials[result.job.key], data):
@@ -237,6 +243,31 @@ def refit_members(weights: dict[int, float], state: SearchState, data: TaskData,
         return best_trial_ensemble(state, data, errors)
     members = tuple(Member(i, weights[i], fitted[i], rows[i]) for i in sorted(fitted))
     return Ensemble(members, data.task, data.n_classes, value_range=target_range(data))
+
+
+def refit_order(needs: Mapping[int, float], weights: Mapping[int, float], seconds: float,
+                workers: int) -> list[int]:
+    """The order of the refits: heaviest first; but with one at a time (``workers`` 1),
+    first the members whose share of ``seconds`` covers all their rows (heaviest first),
+    then the others from the lightest, so that the heaviest of those refits last, on the
+    time the others actually leave (see :func:`time_shares`)."""
+    heaviest_first = sorted(weights, key=lambda i: -weights[i])
+    if workers > 1:
+        return heaviest_first
+    shares = time_shares(needs, weights, seconds)
+    limited = [i for i in heaviest_first if shares[i] < needs[i]]
+    return [i for i in heaviest_first if i not in limited] + limited[::-1]
+
+
+def allowance(shares: Mapping[int, float], weights: Mapping[int, float], key: int,
+              seconds: float) -> float:
+    """The seconds of ``seconds`` left the refit of ``key`` may take when the refits run
+    one at a time: what the heavier members still to refit leave it, each keeping the
+    time it would be sized for of its share had it gone first (the share less
+    ``REFIT_SAFETY``'s spare), so at worst it trains on 1 / ``REFIT_SAFETY`` of the rows
+    it would have had; the rest is this refit's margin for a low estimate."""
+    heavier = sum(s for i, s in shares.items() if weights[i] > weights[key])
+    return seconds - heavier / REFIT_SAFETY
 
 
 def schedule(needs: Mapping[int, float], weights: Mapping[int, float],

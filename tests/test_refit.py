@@ -28,7 +28,7 @@ def _respond(seconds: dict[int, float], status: str = "ok"):
     return lambda job: (status, f"model {job.key}", seconds[job.key])
 
 
-def test_members_are_refitted_heaviest_first_and_a_late_one_is_left_out():
+def test_members_with_all_their_rows_refit_first_and_a_late_one_is_left_out():
     data = task_data(*mixed_frame(120))  # 3-fold CV: a trial trains on 80 rows, 3 times
     # measured wall times: trial 1 would need ~45 s on all rows, more than the 10 s left
     state = _state([1.0, 30.0, 0.5])
@@ -125,19 +125,49 @@ def test_refit_size_follows_the_time_growth_the_trials_measured():
     assert refit_size(high, data, 0.5, [low, high])[0] == 400  # never below its own rows
 
 
-def test_the_heaviest_member_gets_the_larger_share_of_the_time_left():
-    data = task_data(*mixed_frame(1200), resampling="holdout")
+def _two_slow(walls: list[float]) -> SearchState:
+    """Linear trials on 100 rows taking ``walls`` seconds: all 1,200 rows need 12 times."""
     state = SearchState()
-    for i in range(2):  # both trained on 100 rows in 10 s; all rows would need ~120 s
+    for i, wall in enumerate(walls):
         state.trials.append(Trial(i, "linear", {"model": "linear", "id": i}, "smac", "ok",
-                                  0.1, None, None, 10.0, fidelity=100))
+                                  0.1, None, None, wall, fidelity=100))
+    return state
+
+
+def test_with_one_worker_the_heaviest_member_refits_last_on_the_time_the_others_leave():
+    data = task_data(*mixed_frame(1200), resampling="holdout")
+    # neither can have all rows: shares 54 s and 6 s of 60 s; the light one goes first
+    executor = FakeExecutor(_respond({0: 1.0, 1: 2.0}))
+    refit_members({0: 0.9, 1: 0.1}, _two_slow([10.0, 1.0]), data, executor, seed=0,
+                  deadline=60.0, clock=executor.clock)
+    assert [job.key for job in executor.submitted] == [1, 0]
+    light, heavy = executor.submitted
+    assert light.run.max_rows == pytest.approx(6 / REFIT_SAFETY * 100, abs=1)
+    assert light.time_limit == pytest.approx(60 - 54 / REFIT_SAFETY)  # its margin
+    assert heavy.run.max_rows == pytest.approx(58 / REFIT_SAFETY * 10, abs=1)  # not 54 s
+    assert heavy.time_limit == pytest.approx(58.0)
+
+
+def test_a_lighter_refit_that_overruns_is_stopped_before_the_heavier_one_loses_time():
+    data = task_data(*mixed_frame(1200), resampling="holdout")
+    executor = FakeExecutor(_respond({0: 1.0, 1: 40.0}))  # the light one, 8 times its estimate
+    ensemble = refit_members({0: 0.9, 1: 0.1}, _two_slow([10.0, 1.0]), data, executor,
+                             seed=0, deadline=60.0, clock=executor.clock)
+    heavy = executor.submitted[1]
+    # at worst the time it would have been sized for first (54 s less the spare), so
+    # 1 / REFIT_SAFETY of the rows it would have had
+    assert heavy.run.max_rows == pytest.approx(54 / REFIT_SAFETY ** 2 * 10, abs=1)
+    assert [m.trial for m in ensemble.members] == [0]
+
+
+def test_a_lighter_member_that_cannot_fit_its_margin_is_left_out():
+    data = task_data(*mixed_frame(1200), resampling="holdout")
+    # the light one's fewest rows (its trial's 100) take 20 s, over its 16.8 s margin
     executor = FakeExecutor(_respond({0: 1.0, 1: 1.0}))
-    refit_members({0: 0.9, 1: 0.1}, state, data, executor, seed=0, deadline=60.0,
-                  clock=executor.clock)
-    rows = [job.run.max_rows for job in executor.submitted]
-    safety = REFIT_SAFETY
-    assert rows[0] == pytest.approx(0.9 * 60 / safety * 10, abs=1)  # 90 % of 60 s
-    assert rows[1] == pytest.approx(59 / safety * 10, abs=1)  # then all that is left
+    refit_members({0: 0.9, 1: 0.1}, _two_slow([10.0, 20.0]), data, executor, seed=0,
+                  deadline=60.0, clock=executor.clock)
+    assert [job.key for job in executor.submitted] == [0]
+    assert executor.submitted[0].run.max_rows == pytest.approx(60 / REFIT_SAFETY * 10, abs=1)
 
 
 def test_with_two_workers_a_light_member_beside_a_heavy_one_trains_on_few_rows():
@@ -179,10 +209,10 @@ def test_with_one_worker_a_cheap_member_trains_on_all_rows_and_frees_time_for_th
     executor = FakeExecutor(_respond({0: 30.0, 1: 1.0}))
     refit_members({0: 0.5, 1: 0.5}, state, data, executor, seed=0, deadline=60.0,
                   clock=executor.clock)
+    assert [job.key for job in executor.submitted] == [1, 0]  # the one with all rows first
     rows = {job.key: job.run.max_rows for job in executor.submitted}
-    cheap = REFIT_SAFETY * 0.1 / 100 * len(data.y)  # trial 1's need for all rows
     assert rows[1] is None  # all rows
-    assert rows[0] == pytest.approx((60 - cheap) / REFIT_SAFETY * 10, abs=1)  # not 30 s
+    assert rows[0] == pytest.approx(59 / REFIT_SAFETY * 10, abs=1)  # not 30 s
 
 
 def _heavy_and_cheap(heavy_family: str, cheap_wall: float) -> SearchState:
@@ -206,12 +236,11 @@ def test_with_two_local_cores_a_slow_member_beside_a_cheap_one_refits_alone_on_b
     executor.respond = lambda job: busy.append(len(executor.running)) or respond(job)
     refit_members({0: 0.9, 1: 0.1}, _heavy_and_cheap("xgboost", 0.1), data, executor,
                   seed=0, deadline=60.0, cores=2, clock=executor.clock)
-    assert busy == [0, 0]  # one at a time
-    assert [job.n_threads for job in executor.submitted] == [2, 1]  # linear gains none
-    assert [job.run.n_threads for job in executor.submitted] == [2, 1]
+    assert busy == [0, 0]  # one at a time, the cheap one with all its rows first
+    assert [job.n_threads for job in executor.submitted] == [1, 2]  # linear gains none
+    assert [job.run.n_threads for job in executor.submitted] == [1, 2]
     rows = {job.key: job.run.max_rows for job in executor.submitted}
-    cheap = REFIT_SAFETY * 0.1 / 100 * len(data.y)  # linear: no speed-up assumed
-    assert rows[0] == pytest.approx(speed * (60 - cheap) / REFIT_SAFETY * 10, abs=1)
+    assert rows[0] == pytest.approx(speed * 59 / REFIT_SAFETY * 10, abs=1)
     assert rows[1] is None
 
 

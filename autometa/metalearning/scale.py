@@ -1,10 +1,9 @@
 """Timing the candidates at scale: a trial's seconds on a synthetic table of many rows.
 
 The meta-dataset times every candidate on at most 1,500 rows of each corpus task, where
-fixed costs dominate: from those times a random forest's trial on 8,000 rows is foretold
-at 8 times a LightGBM's (medians of the classification candidates), on 8,000 rows of a
-synthetic table it takes 15 times. The cost model that screens a search over fidelities
-(:mod:`autometa.cost`) extrapolates from its prior, so the ``scale`` phase
+fixed costs dominate: there a random forest takes a few times a LightGBM's time, on
+8,000 rows of a wide table twenty times more. The cost model that screens a search over
+fidelities (:mod:`autometa.cost`) extrapolates from its prior, so the ``scale`` phase
 times each candidate once more on a synthetic table of :attr:`Scale.rows` training rows
 (numeric and categorical columns, some missing values) and appends the result to
 ``scale.jsonl`` in the build's folder, resumable like the other phases. The assembled
@@ -70,8 +69,8 @@ def run_scale_phase(candidates: dict[str, dict[str, dict]], pool: Executor, out:
     ``out/scale.jsonl`` on its task type's synthetic table, one trial each."""
     path = out / SCALE_FILE
     done = {(r["task"], r["candidate"]) for r in read_jsonl(path)}
-    for task, by_id in candidates.items():
-        todo = {k: c["config"] for k, c in by_id.items() if (task, k) not in done}
+    for task, pool_of in candidates.items():
+        todo = {k: c["config"] for k, c in pool_of.items() if (task, k) not in done}
         if not todo:
             continue
         data = task_data(task, scale)

@@ -21,7 +21,7 @@ from autometa import metafeatures as mf
 from autometa.calibration import ensemble_temperature
 from autometa.callbacks import Callback, CallbackList
 from autometa.components import registry
-from autometa.cost import MIN_CANDIDATES, CostModel
+from autometa.cost import CostModel
 from autometa.ensemble import Ensemble
 from autometa.errors import NoSuccessfulTrial
 from autometa.evaluation import TaskData
@@ -403,30 +403,24 @@ def multi_fidelity(data: TaskData, plan: FitPlan, families: Collection[str]
                         timed_candidates(data, plan, families)[1], cap=data.search_cap)
 
 
-def timed_candidates(data: TaskData, plan: FitPlan, families: Collection[str],
-                     at_scale: bool = False) -> tuple[tuple[dict, ...], np.ndarray]:
+def timed_candidates(data: TaskData, plan: FitPlan, families: Collection[str]
+                     ) -> tuple[tuple[dict, ...], np.ndarray]:
     """The portfolio's candidates of ``families`` and their expected seconds per training
-    row in all (none when the portfolio cannot be read): from their trials on the source
-    tasks, or ``at_scale``, where the portfolio has enough such timings, from their
-    trials on its synthetic table of many rows (see :mod:`autometa.metalearning.scale`)."""
+    row in all (none when the portfolio cannot be read)."""
     try:
         source = plan.portfolio if isinstance(plan.portfolio, Portfolio) else \
             load_portfolio(data.task, plan.portfolio)
     except PortfolioError:
         return (), np.array([])
     source = source.only_families(families)
-    scaled = source.seconds_per_row_at_scale(data.n_classes, len(data.splits[0][1])) \
-        if at_scale else None
-    if scaled is not None and np.isfinite(scaled).sum() >= MIN_CANDIDATES:
-        return source.configs, scaled
     return source.configs, source.expected_seconds(1.0, data.n_classes)
 
 
 def proposal_cost(data: TaskData, plan: FitPlan, families: Collection[str],
                   space: ConfigurationSpace) -> CostModel:
     """The cost model that screens SMAC's proposals (its prior: the candidates' seconds
-    per row of a split at scale, see :mod:`autometa.cost`)."""
-    configs, per_row = timed_candidates(data, plan, families, at_scale=True)
+    per row of a split, see :mod:`autometa.cost`)."""
+    configs, per_row = timed_candidates(data, plan, families)
     return CostModel(space, configs, per_row * len(data.splits), seed=plan.seed)
 
 

@@ -123,8 +123,7 @@ def _portfolio_build(args: argparse.Namespace) -> int:
     running = [p for p in args.phases if p != "assemble"]
     if running:
         build_metadata(tasks, metadata, n_workers=args.n_jobs, fidelity=fidelity,
-                       phases=tuple(running), n_candidates=args.candidates or N_CANDIDATES,
-                       scale_rows=args.scale_rows)
+                       phases=tuple(running), n_candidates=args.candidates or N_CANDIDATES)
     if "assemble" in args.phases:
         from autometa.metalearning.assemble import write_portfolios
         from autometa.metalearning.transfer_build import write_transfer
@@ -316,18 +315,15 @@ def _add_portfolio(commands, common: argparse.ArgumentParser) -> None:
     build.add_argument("--n-jobs", type=int, default=2)
     build.add_argument("--max-rows", type=int, default=1500)
     build.add_argument("--search-trials", type=int, default=32)
-    build.add_argument("--scale-rows", type=int, default=8_000,
-                       help="training rows of the scale phase's synthetic tables")
     build.add_argument("--candidates", type=int, metavar="N",
                        help="candidate configurations per task type (default: as many as the "
                        "shipped portfolios); a larger N than an earlier build adds candidates "
                        "and the matrix phase evaluates only the new cells")
-    build.add_argument("--phases", nargs="+", default=["search", "matrix", "scale", "assemble"],
-                       choices=["search", "matrix", "repair", "scale", "assemble"],
+    build.add_argument("--phases", nargs="+", default=["search", "matrix", "assemble"],
+                       choices=["search", "matrix", "repair", "assemble"],
                        help="search: SMAC on each task; matrix: every candidate on every "
                        "task; repair (only when named): evaluate again, once, the search "
-                       "trials that ended in an error; scale: time every candidate once on "
-                       "synthetic tables of --scale-rows training rows; assemble: write the <task "
+                       "trials that ended in an error; assemble: write the <task "
                        "type>.json portfolios, the transfer_<task type>.json.gz sources and "
                        "the hp-learners from the results")
     build.set_defaults(handler=_portfolio_build)

@@ -5,14 +5,10 @@ on a large table a single proposal (a random forest of many deep trees, say) can
 fifth of the budget on the lowest rung, time the cheap trials of a whole bracket would
 have used. :class:`CostModel` foretells a proposal's time before it runs:
 
-* the *prior* is the portfolio's measured seconds per training row of its candidates,
-  learned over the candidates' configuration vectors by a small random forest, so a
-  proposal's own hyperparameters (number of trees, share of features, iterations) count,
-  not only its family. The times are those of a trial on a synthetic table of 8,000
-  training rows where the portfolio has them (:mod:`autometa.metalearning.scale`). From
-  the corpus's tasks (at most 1,500 rows, where fixed costs dominate) a random forest's
-  trial on 8,000 rows is foretold at about 0.7 of its time and a linear model's at 8
-  times, so a calibration over the other families misjudged a family's first trial;
+* the *prior* is the portfolio's measured seconds per training row of its candidates on
+  the corpus's tasks, learned over the candidates' configuration vectors by a small
+  random forest, so a proposal's own hyperparameters (number of trees, share of features,
+  iterations) count, not only its family;
 * the search's own trials *calibrate* it: the median ratio of their wall time to the
   prior's, over the trials of the proposal's family where it has some, else over all
   (a trial that timed out counts at its wall time, a lower bound). This table's width,

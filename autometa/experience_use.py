@@ -343,8 +343,6 @@ def _stack(portfolio: Portfolio, fits: list[_Stored], configs: list, sources: li
                                   for f in fits]]),
         observed=np.vstack([shipped_observed, observed]),
         stored=np.concatenate([stored, np.ones(len(fits), dtype=bool)]),
-        scale_seconds=None if portfolio.scale_seconds is None else np.concatenate(
-            [portfolio.scale_seconds, np.full(n_new - n_old, np.nan)]),
     )
 
 

@@ -32,9 +32,6 @@ SCHEMA_VERSION = 1
 CLIP = 4.0  # scaled meta-features are clipped to [-CLIP, CLIP]
 CLASSES = "simple.n_classes"
 PER_CLASS_FAMILIES = frozenset({"lightgbm", "xgboost", "hist_gradient_boosting"})
-# families whose trial time grows with the validation rows as with the training rows (a
-# nearest-neighbour model searches its training rows for each row it predicts)
-PER_VALIDATION_ROW_FAMILIES = frozenset({"knn"})
 MIN_SAME_KIND = 10  # fewer binary (or multiclass) source tasks than this: use them all
 MIN_OBSERVED = 3  # losses seen on the new task before source tasks are re-weighted by them
 AGREEMENT = 10.0  # how strongly (see Portfolio.select)
@@ -86,10 +83,6 @@ class Portfolio:
     stored : ndarray of bool, shape (n_tasks,), or None
         Which source tasks come from the experience store (``None``: none). The
         meta-feature scaling is computed from the others, so stored tasks do not move it.
-    scale_seconds : ndarray of shape (n_candidates,), or None
-        Seconds of one trial of each candidate on a synthetic table of
-        ``provenance["scale"]["rows"]`` training rows (NaN where not timed; ``None``:
-        never timed so; see :mod:`autometa.metalearning.scale`).
     """
 
     task: str
@@ -106,7 +99,6 @@ class Portfolio:
     provenance: dict = field(default_factory=dict)
     observed: np.ndarray | None = None
     stored: np.ndarray | None = None
-    scale_seconds: np.ndarray | None = None
 
     @property
     def _scaling_rows(self) -> np.ndarray:
@@ -137,24 +129,6 @@ class Portfolio:
     def measured_rows(self) -> int:
         """Most rows of a task the candidates were measured on (0 when not recorded)."""
         return int(self.provenance.get("fidelity", {}).get("max_rows", 0))
-
-    def seconds_per_row_at_scale(self, n_classes: int | None = None,
-                                 valid_rows: int | None = None) -> np.ndarray | None:
-        """Each candidate's seconds per training row of a trial on the synthetic (binary or
-        regression) table ``scale_seconds`` were timed on, for a task of ``n_classes``
-        classes (see :meth:`expected_seconds`) validating on ``valid_rows`` rows per split
-        (they count for :data:`PER_VALIDATION_ROW_FAMILIES`); NaN where not timed,
-        ``None`` without any."""
-        table = self.provenance.get("scale", {})
-        if self.scale_seconds is None or not table.get("rows"):
-            return None
-        families = [c.get("model") for c in self.configs]
-        per_class = np.array([f in PER_CLASS_FAMILIES for f in families])
-        factor = np.where(per_class, _class_factor(np.asarray(n_classes or 0)), 1.0)
-        if valid_rows and table.get("valid"):
-            searching = np.array([f in PER_VALIDATION_ROW_FAMILIES for f in families])
-            factor = factor * np.where(searching, valid_rows / table["valid"], 1.0)
-        return self.scale_seconds / table["rows"] * factor
 
     @cached_property
     def regret(self) -> np.ndarray:
@@ -253,7 +227,6 @@ class Portfolio:
             losses=self.losses[np.ix_(r, c)], times=self.times[np.ix_(r, c)],
             observed=None if self.observed is None else self.observed[np.ix_(r, c)],
             stored=None if self.stored is None else self.stored[r],
-            scale_seconds=None if self.scale_seconds is None else self.scale_seconds[c],
         )
 
     def select(self, metafeatures: Mapping[str, float] | None, n: int, strategy: str = "auto",
@@ -387,18 +360,9 @@ def from_json(doc: Mapping[str, Any], where: str = "portfolio") -> Portfolio:
             times=_matrix([t.get("times") or [None] * len(cands) for t in tasks], len(cands)),
             fit_rows=np.array([t.get("fit_rows") or np.nan for t in tasks], dtype=float),
             provenance=dict(doc.get("provenance", {})),
-            scale_seconds=_scale_seconds(cands),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PortfolioError(f"{where} is not a valid portfolio ({exc!r}).") from exc
-
-
-def _scale_seconds(cands: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
-    """The candidates' seconds at scale (``None`` when none has any)."""
-    if not any("scale_seconds" in c for c in cands):
-        return None
-    return np.array([np.nan if c.get("scale_seconds") is None else c["scale_seconds"]
-                     for c in cands], dtype=float)
 
 
 def _matrix(rows: Sequence[Sequence], width: int) -> np.ndarray:
@@ -425,20 +389,12 @@ def to_json(portfolio: Portfolio) -> dict[str, Any]:
                                         portfolio.losses, portfolio.times, portfolio.fit_rows,
                                         strict=True)
         ],
-        "candidates": [_candidate(portfolio, j) for j in range(len(portfolio.configs))],
+        "candidates": [{"config": c, "source": s, "source_group": g} for c, s, g in
+                       zip(portfolio.configs, portfolio.sources, portfolio.source_groups,
+                           strict=True)],
         "greedy_order": portfolio.order,
         "provenance": portfolio.provenance,
     }
-
-
-def _candidate(portfolio: Portfolio, j: int) -> dict[str, Any]:
-    """Candidate ``j``'s JSON document."""
-    doc = {"config": portfolio.configs[j], "source": portfolio.sources[j],
-           "source_group": portfolio.source_groups[j]}
-    if portfolio.scale_seconds is not None:
-        seconds = portfolio.scale_seconds[j]
-        doc["scale_seconds"] = float(seconds) if np.isfinite(seconds) else None
-    return doc
 
 
 def portfolio_dir() -> Path:

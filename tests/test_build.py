@@ -25,7 +25,7 @@ from autometa.metalearning.corpus import load_corpus
 from autometa.space import configuration
 
 AUTOMETA = Path(sys.executable).parent / "autometa"
-FAST = ["--search-trials", "3", "--max-rows", "120", "--scale-rows", "300", "--n-jobs", "1"]
+FAST = ["--search-trials", "3", "--max-rows", "120", "--n-jobs", "1"]
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not AUTOMETA.exists(),
@@ -74,16 +74,6 @@ def test_build_searches_every_task_and_fills_the_matrix(built):
     assert json.loads((meta / "fidelity.json").read_text())["max_rows"] == 120
 
 
-def test_every_candidate_is_timed_at_scale_and_the_portfolio_carries_it(built):
-    records = read_jsonl(built / "metadata" / "scale.jsonl")
-    assert Counter(r["task"] for r in records) == {"classification": 6, "regression": 6}
-    assert {r["rows"] for r in records} == {300}
-    for task in ("classification", "regression"):
-        portfolio = pf.load(task, built / f"{task}.json")
-        assert portfolio.provenance["scale"] == {"rows": 300, "valid": 75}
-        assert np.isfinite(portfolio.scale_seconds).all() and (portfolio.scale_seconds > 0).all()
-
-
 def test_the_portfolios_load_and_their_configurations_are_valid(built):
     for task in ("classification", "regression"):
         portfolio = pf.load(task, built / f"{task}.json")
@@ -130,11 +120,9 @@ def test_a_rerun_continues_after_a_cut_line_and_repeats_nothing(built, tmp_path)
     meta = shutil.copytree(built / "metadata", tmp_path / "metadata")
     with (meta / "matrix.jsonl").open("a") as f:
         f.write('{"task": "wine", "candid')  # a line cut by an interruption
-    before = {name: lines(meta / name) for name in ("search.jsonl", "matrix.jsonl",
-                                                    "scale.jsonl")}
+    before = {name: lines(meta / name) for name in ("search.jsonl", "matrix.jsonl")}
     tasks = load_corpus(built.parent / "corpus")
-    build_metadata(tasks, meta, n_workers=1, n_candidates=6, log=lambda _: None,
-                   phases=("search", "matrix", "scale"), scale_rows=300)
+    build_metadata(tasks, meta, n_workers=1, n_candidates=6, log=lambda _: None)
     assert {name: lines(meta / name) for name in before} == before
 
 

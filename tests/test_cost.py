@@ -3,7 +3,6 @@ executor and clock."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from autometa.components import registry
@@ -122,7 +121,7 @@ def test_a_fit_screens_with_the_shipped_portfolios_times_per_row_of_a_split(mixe
     families = ["linear", "random_forest"]
     space = build_space("classification", [registry()[f] for f in families], seed=0)
     cost = proposal_cost(data, plan, families, space)
-    configs, per_row = timed_candidates(data, plan, families, at_scale=True)
+    configs, per_row = timed_candidates(data, plan, families)
     assert cost.ready and {c["model"] for c in configs} == set(families)
     forest = next(c for c, t in zip(configs, per_row, strict=True) if c["model"] ==
                   "random_forest" and t > 0)
@@ -134,27 +133,3 @@ def test_a_fit_screens_with_the_shipped_portfolios_times_per_row_of_a_split(mixe
     assert settings.proposal_seconds == pytest.approx(min(SLOW_SHARE * 60,
                                                           plan.affordable_seconds))
     assert settings.repeat_seconds == settings.promotion_seconds == pytest.approx(SLOW_SHARE * 60)
-
-
-def test_the_cost_prior_comes_from_the_timings_at_scale_where_the_portfolio_has_enough(mixed):
-    from dataclasses import replace
-
-    from autometa.automl import timed_candidates
-    from autometa.plan import FitPlan
-    from tests.conftest import task_data
-    from tests.test_portfolio import _toy
-
-    X, y = mixed
-    data = task_data(X, y, resampling=3)
-    six = _toy()._take(cols=[0, 1, 2, 0, 1, 2])  # linear candidates timed on 100 rows
-    at_scale = replace(six, scale_seconds=np.array([8.0, 80.0, 16.0, 8.0, 80.0, np.nan]),
-                       provenance={"scale": {"rows": 8000}})
-    plan = replace(FitPlan.create(60, len(y), seed=0), portfolio=at_scale)
-    _, per_row = timed_candidates(data, plan, ["linear"], at_scale=True)
-    np.testing.assert_allclose(per_row, [1e-3, 1e-2, 2e-3, 1e-3, 1e-2, np.nan])
-    _, medians = timed_candidates(data, plan, ["linear"])  # from the source tasks
-    np.testing.assert_allclose(medians, [1e-2, 9e-2, 2e-2, 1e-2, 9e-2, 2e-2])
-    too_few = replace(at_scale, scale_seconds=np.array([8.0, 80.0, np.nan, np.nan, np.nan,
-                                                        np.nan]))
-    _, per_row = timed_candidates(data, replace(plan, portfolio=too_few), ["linear"], True)
-    np.testing.assert_allclose(per_row, medians)

@@ -149,24 +149,6 @@ def test_json_round_trip_keeps_everything(tmp_path):
     assert load("classification", path).tasks == p.tasks
 
 
-def test_the_timings_at_scale_survive_json_subsets_and_count_classes():
-    p = replace(_toy(), scale_seconds=np.array([8.0, np.nan, 16.0, 4.0]),
-                provenance={"scale": {"rows": 8000}})
-    q = from_json(json.loads(json.dumps(to_json(p))))
-    np.testing.assert_array_equal(q.scale_seconds, p.scale_seconds)
-    assert from_json(to_json(_toy())).scale_seconds is None  # never timed at scale
-    np.testing.assert_array_equal(q._take(cols=[2, 0]).scale_seconds, [16.0, 8.0])
-    np.testing.assert_allclose(q.seconds_per_row_at_scale(), [1e-3, np.nan, 2e-3, 5e-4])
-    boosted = replace(q, configs=({"model": "lightgbm"}, *q.configs[1:]))
-    assert boosted.seconds_per_row_at_scale(n_classes=5)[0] == pytest.approx(5e-3)
-    assert _toy().seconds_per_row_at_scale() is None
-    # a k-NN's time grows with the rows it predicts: timed on 2,000, asked about 6,000
-    knn = replace(q, configs=({"model": "knn"}, *q.configs[1:]),
-                  provenance={"scale": {"rows": 8000, "valid": 2000}})
-    np.testing.assert_allclose(knn.seconds_per_row_at_scale(valid_rows=6000),
-                               [3e-3, np.nan, 2e-3, 5e-4])
-
-
 def test_a_wrong_schema_version_or_broken_file_is_a_clear_error(tmp_path):
     doc = to_json(_toy())
     doc["schema_version"] = SCHEMA_VERSION + 1

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from autometa import metafeatures as mf
-from autometa.metalearning import scale
 from autometa.metalearning.build import append_jsonl, read_jsonl
 from autometa.metalearning.corpus import CorpusTask
 from autometa.portfolio import Portfolio, to_json
@@ -61,7 +60,6 @@ def assemble(tasks: list[CorpusTask], out: Path, task_type: str, corpus: str,
     fidelity = json.loads((out / "fidelity.json").read_text())
     group = {ct.name: ct.group for ct in tasks}
     rows = [min(features[ct.name]["simple.n_rows"], fidelity["max_rows"]) for ct in complete]
-    scale_seconds, scale_table = scale.scale_seconds(out, task_type, ids)
     import autometa
 
     return Portfolio(
@@ -91,8 +89,7 @@ def assemble(tasks: list[CorpusTask], out: Path, task_type: str, corpus: str,
             "built": datetime.date.today().isoformat(),
             "autometa_version": autometa.__version__,
             "loss": "minus the default metric (ROC AUC binary, log loss multiclass, RMSE)",
-        } | ({"scale": scale_table} if scale_table else {}),
-        scale_seconds=np.array([_num(s) for s in scale_seconds]) if scale_table else None,
+        },
     )
 
 

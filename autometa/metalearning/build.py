@@ -280,11 +280,9 @@ def run_repair_phase(tasks: list[CorpusTask], pool: Executor, out: Path,
 
 def build_metadata(tasks: list[CorpusTask], out: Path, n_workers: int = 2,
                    fidelity: Fidelity = Fidelity(), phases=("search", "matrix"),
-                   log=print, n_candidates: int = N_CANDIDATES, scale_rows: int = 8_000
-                   ) -> None:
+                   log=print, n_candidates: int = N_CANDIDATES) -> None:
     """Run (or continue) the meta-dataset build with at most ``n_candidates`` candidates
-    per task type; results land in ``out``. The ``scale`` phase times the candidates on
-    synthetic tables of ``scale_rows`` training rows."""
+    per task type; results land in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "fidelity.json").write_text(json.dumps(asdict(fidelity), indent=1))
     pool = LocalPool(n_workers)
@@ -296,14 +294,5 @@ def build_metadata(tasks: list[CorpusTask], out: Path, n_workers: int = 2,
             run_matrix_phase(tasks, pool, out, fidelity, log, n_candidates)
         if "repair" in phases:
             run_repair_phase(tasks, pool, out, fidelity, log)
-        if "scale" in phases:
-            from autometa.metalearning.scale import Scale, run_scale_phase  # imports this
-
-            recorded = out / "candidates.json"  # the matrix phase's (not extended here)
-            if recorded.is_file():
-                run_scale_phase(json.loads(recorded.read_text()), pool, out,
-                                Scale(rows=scale_rows), log)
-            else:
-                log("[scale] no candidates recorded yet: the matrix phase records them")
     finally:
         pool.close()

@@ -1,6 +1,5 @@
 """The sandbox pool: generic jobs, results, and fold models sent back on request."""
 
-import ctypes
 import operator
 import threading
 import time
@@ -13,7 +12,7 @@ from autometa import pool as pools
 from autometa.components import registry
 from autometa.evaluation import Evaluation, predict_pipeline
 from autometa.pool import LocalPool, borrowed_pool, run_jobs
-from autometa.sandbox import Job, trim_heap
+from autometa.sandbox import Job, _malloc_trim, trim_heap
 from autometa.space import family_default
 from tests.conftest import mixed_frame, task_data
 
@@ -83,7 +82,7 @@ def test_an_unused_pool_is_closed_after_the_idle_timeout(monkeypatch):
                    for t in threading.enumerate())  # its closer has finished too
 
 
-@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "malloc_trim"), reason="no malloc_trim")
+@pytest.mark.skipif(_malloc_trim() is None, reason="no malloc_trim")
 def test_trim_heap_hands_memory_freed_below_a_live_block_back():
     def rss_mb() -> float:
         return psutil.Process().memory_info().rss / 2**20

@@ -403,24 +403,25 @@ def multi_fidelity(data: TaskData, plan: FitPlan, families: Collection[str]
                         timed_candidates(data, plan, families)[1], cap=data.search_cap)
 
 
-def timed_candidates(data: TaskData, plan: FitPlan, families: Collection[str]
-                     ) -> tuple[tuple[dict, ...], np.ndarray]:
+def timed_candidates(data: TaskData, plan: FitPlan, families: Collection[str],
+                     valid_rows: int | None = None) -> tuple[tuple[dict, ...], np.ndarray]:
     """The portfolio's candidates of ``families`` and their expected seconds per training
-    row in all (none when the portfolio cannot be read)."""
+    row in all, validating on ``valid_rows`` rows per split if given (none when the
+    portfolio cannot be read; see :meth:`Portfolio.expected_seconds`)."""
     try:
         source = plan.portfolio if isinstance(plan.portfolio, Portfolio) else \
             load_portfolio(data.task, plan.portfolio)
     except PortfolioError:
         return (), np.array([])
     source = source.only_families(families)
-    return source.configs, source.expected_seconds(1.0, data.n_classes)
+    return source.configs, source.expected_seconds(1.0, data.n_classes, valid_rows)
 
 
 def proposal_cost(data: TaskData, plan: FitPlan, families: Collection[str],
                   space: ConfigurationSpace) -> CostModel:
     """The cost model that screens SMAC's proposals (its prior: the candidates' seconds
-    per row of a split, see :mod:`autometa.cost`)."""
-    configs, per_row = timed_candidates(data, plan, families)
+    per row of a split with the task's validation rows, see :mod:`autometa.cost`)."""
+    configs, per_row = timed_candidates(data, plan, families, len(data.splits[0][1]))
     return CostModel(space, configs, per_row * len(data.splits), seed=plan.seed)
 
 

@@ -32,6 +32,9 @@ SCHEMA_VERSION = 1
 CLIP = 4.0  # scaled meta-features are clipped to [-CLIP, CLIP]
 CLASSES = "simple.n_classes"
 PER_CLASS_FAMILIES = frozenset({"lightgbm", "xgboost", "hist_gradient_boosting"})
+# families whose trial time grows with the validation rows as with the training rows (a
+# nearest-neighbour model compares each row it predicts with all its training rows)
+PER_VALIDATION_ROW_FAMILIES = frozenset({"knn"})
 MIN_SAME_KIND = 10  # fewer binary (or multiclass) source tasks than this: use them all
 MIN_OBSERVED = 3  # losses seen on the new task before source tasks are re-weighted by them
 AGREEMENT = 10.0  # how strongly (see Portfolio.select)
@@ -194,16 +197,27 @@ class Portfolio:
         keep = [j for j, t in enumerate(expected) if not t > seconds]
         return self._take(cols=keep) if keep else self
 
-    def expected_seconds(self, fit_rows: float, n_classes: int | None = None) -> np.ndarray:
+    def expected_seconds(self, fit_rows: float, n_classes: int | None = None,
+                         valid_rows: float | None = None) -> np.ndarray:
         """Each candidate's expected seconds for a trial training on ``fit_rows`` rows in all
-        (see :meth:`affordable`; NaN for a candidate never timed)."""
-        per_class = np.array([c.get("model") in PER_CLASS_FAMILIES for c in self.configs])
+        (see :meth:`affordable`; NaN for a candidate never timed). With ``valid_rows``
+        (validation rows per split), the work of :data:`PER_VALIDATION_ROW_FAMILIES` is
+        also in proportion to those (the source tasks': a ``provenance["fidelity"]``
+        cross-validation's fold)."""
+        families = [c.get("model") for c in self.configs]
+        per_class = np.array([f in PER_CLASS_FAMILIES for f in families])
         source_work = self.fit_rows[:, None] * np.where(
             per_class, _class_factor(self._source_classes())[:, None], 1.0)
+        work = fit_rows * np.where(per_class, _class_factor(np.asarray(n_classes or 0)), 1.0)
+        n_splits = self.provenance.get("fidelity", {}).get("n_splits", 0)
+        if valid_rows and n_splits > 1:
+            searching = np.array([f in PER_VALIDATION_ROW_FAMILIES for f in families])
+            source_valid = self.fit_rows / ((n_splits - 1) * n_splits)
+            source_work = source_work * np.where(searching, source_valid[:, None], 1.0)
+            work = work * np.where(searching, valid_rows, 1.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # candidates never timed
             per_unit = np.nanmedian(self.times / source_work, axis=0)
-        work = fit_rows * np.where(per_class, _class_factor(np.asarray(n_classes or 0)), 1.0)
         return per_unit * work
 
     def _source_classes(self) -> np.ndarray:

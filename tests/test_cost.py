@@ -3,11 +3,13 @@ executor and clock."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from autometa.components import registry
 from autometa.cost import CostModel
 from autometa.fidelity import SLOW_SHARE
+from autometa.portfolio import load
 from autometa.records import SKIPPED, Trial, config_key
 from autometa.search import MAX_SKIPS, in_order
 from autometa.space import to_dict
@@ -118,11 +120,18 @@ def test_a_fit_screens_with_the_shipped_portfolios_times_per_row_of_a_split(mixe
     X, y = mixed
     data = task_data(X, y, resampling=3)
     plan = FitPlan.create(60, len(y), seed=0)
-    families = ["linear", "random_forest"]
+    families = ["linear", "random_forest", "knn"]
     space = build_space("classification", [registry()[f] for f in families], seed=0)
     cost = proposal_cost(data, plan, families, space)
     configs, per_row = timed_candidates(data, plan, families)
     assert cost.ready and {c["model"] for c in configs} == set(families)
+    valid_rows = len(data.splits[0][1])  # a k-NN's time also grows with them
+    _, searching = timed_candidates(data, plan, families, valid_rows)
+    knn = np.array([c["model"] == "knn" for c in configs])
+    np.testing.assert_allclose(searching[~knn], per_row[~knn])
+    source_valid = np.median(load("classification").fit_rows) / 6  # 3-fold, rows / 3
+    np.testing.assert_allclose(searching[knn] / per_row[knn], valid_rows / source_valid,
+                               rtol=0.5)
     forest = next(c for c, t in zip(configs, per_row, strict=True) if c["model"] ==
                   "random_forest" and t > 0)
     expected = per_row[configs.index(forest)] * 3 * 100  # 100 rows of each of 3 splits

@@ -289,6 +289,23 @@ def test_affordable_keeps_the_candidates_expected_to_fit_the_trial_limit():
     assert p.without(["a"]).affordable(5.0, 200).times.shape == (2, 2)
 
 
+def test_expected_seconds_of_a_nearest_neighbour_model_grow_with_the_validation_rows():
+    """A k-NN compares each validation row with its training rows: timed in 4-fold
+    cross-validation of 200 rows (50 validation rows per fold, 150 training rows in
+    all), a trial validating on 500 rows costs ten times as much per training row; the
+    other families' costs do not move."""
+    p = replace(_toy(), configs=({"model": "knn", "id": 0}, *_toy().configs[1:]),
+                fit_rows=np.full(4, 600.0), provenance={"fidelity": {"n_splits": 4}})
+    plain = p.expected_seconds(600.0)
+    np.testing.assert_allclose(plain[:3], [1.0, 9.0, 2.0])
+    np.testing.assert_allclose(p.expected_seconds(600.0, valid_rows=500)[:3],
+                               [10.0, 9.0, 2.0])
+    np.testing.assert_allclose(p.expected_seconds(600.0, valid_rows=50)[:3], plain[:3])
+    unknown_folds = replace(p, provenance={})
+    np.testing.assert_allclose(unknown_folds.expected_seconds(600.0, valid_rows=500)[:3],
+                               plain[:3])
+
+
 def test_affordable_scales_boosting_work_by_the_number_of_classes():
     """Boosting grows a tree per class and round: timed on binary sources, a boosted
     candidate costs ten times as much on a 10-class task; a linear one does not."""

@@ -25,13 +25,7 @@ from autometa.cost import CostModel
 from autometa.ensemble import Ensemble
 from autometa.errors import NoSuccessfulTrial
 from autometa.evaluation import TaskData
-from autometa.fidelity import (
-    LOWEST_RUNG_SHARE,
-    SLOW_SHARE,
-    choose_rungs,
-    row_floor,
-    split_orders,
-)
+from autometa.fidelity import SLOW_SHARE, choose_rungs, row_floor, split_orders
 from autometa.final import (
     Ensembler,
     GreedyEnsembler,
@@ -439,9 +433,7 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
     ``surrogate`` makes. Under successive halving, none of SMAC's proposals and a family's
     later configurations of the design (as ``cost`` foretells), nor promotions of
     configurations not the best of their rung (as their trials do) may take more than
-    ``SLOW_SHARE`` of the budget; a proposal no more than a portfolio candidate may either.
-    Of a family outside the best third of the rung it would run on, neither may take more
-    than ``LOWEST_RUNG_SHARE`` (see :func:`autometa.promotion.family_outranked`)."""
+    ``SLOW_SHARE`` of the budget; a proposal no more than a portfolio candidate may either."""
     designed = design is not None and not design.done
     slow = SLOW_SHARE * plan.budget
     return SearchSettings(
@@ -460,5 +452,4 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
         proposal_seconds=min(plan.affordable_seconds, slow),
         repeat_seconds=slow,
         promotion_seconds=slow,
-        outranked_seconds=LOWEST_RUNG_SHARE * plan.budget,
     )

@@ -4,13 +4,10 @@ SMAC's intensifier promotes the best third of each bracket's rung to three times
 rows. A promotion whose configuration's trials on fewer rows say it could not finish in
 the seconds it may run (the trial limit, or the search's end) is not run
 (:func:`unaffordable`); the search records it as ``skipped`` and tells SMAC it failed.
-:func:`family_outranked` tells the search which families that rule would leave on a
-rung, so that it spends no slow trials there on them.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -71,14 +68,3 @@ def _expected(config: Mapping[str, Any], rows: int, trials: Sequence[Trial]) -> 
     """Seconds of a trial of ``config`` on ``rows`` rows from its trials on fewer, its
     time growing as :data:`SCALING` says for its family."""
     return expected_seconds(config, rows, trials, SCALING.get(str(config[ROOT]), SCALING_ELSE))
-
-
-def family_outranked(family: str, rows: int | None, trials: Sequence[Trial], eta: int) -> bool:
-    """Whether ``family``'s best trial on ``rows`` rows is outside the best ``1 / eta`` of
-    that rung's successful trials (at least ``eta`` of them): successive halving would
-    promote none of the family's configurations from there so far."""
-    rung = sorted(t.loss for t in trials if t.ok and t.fidelity == rows)
-    own = [t.loss for t in trials if t.ok and t.fidelity == rows and t.family == family]
-    if not own or len(rung) < eta:
-        return False
-    return min(own) > rung[math.ceil(len(rung) / eta) - 1]

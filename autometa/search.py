@@ -44,7 +44,7 @@ from ConfigSpace import ConfigurationSpace
 from autometa.cost import CostModel
 from autometa.evaluation import Evaluation
 from autometa.pool import Executor
-from autometa.promotion import family_outranked, outranked, unaffordable
+from autometa.promotion import outranked, unaffordable
 from autometa.records import (
     SKIPPED,
     Trial,
@@ -73,11 +73,9 @@ class SearchSettings:
     :mod:`autometa.surrogate`). Under successive halving, a configuration SMAC proposes
     is not run when ``cost`` expects it to take more than ``proposal_seconds``, nor a
     portfolio configuration of the initial design whose family has a trial already and
-    that ``cost`` expects to take more than ``repeat_seconds``, nor either of them expected
-    to take more than ``outranked_seconds`` when its family's trials on that rung are not
-    among its best third (see :func:`~autometa.promotion.family_outranked`), nor a
-    promotion expected to take more than ``promotion_seconds`` of a configuration that is
-    not the best of its rung (see :mod:`autometa.promotion`).
+    that ``cost`` expects to take more than ``repeat_seconds``, nor a promotion expected to
+    take more than ``promotion_seconds`` of a configuration that is not the best of its
+    rung (see :mod:`autometa.promotion`).
     """
 
     seed: int
@@ -97,7 +95,6 @@ class SearchSettings:
     proposal_seconds: float = np.inf
     repeat_seconds: float = np.inf
     promotion_seconds: float = np.inf
-    outranked_seconds: float = np.inf
 
 
 @dataclass
@@ -237,9 +234,8 @@ def _costly(state: SearchState, settings: SearchSettings, config: dict, fidelity
     ``settings.cost`` expects it to take more than ``allowed`` or ``proposal_seconds`` (a
     proposal of SMAC), or than ``repeat_seconds`` (a portfolio configuration of the
     initial design whose family has run or is running already; the design's first of a
-    family always runs, as do its other picks), or than ``outranked_seconds`` when its
-    family's best trial on ``fidelity`` rows is outside the rung's best third. Nothing is
-    judged after :data:`MAX_SKIPS` trials skipped in a row."""
+    family always runs, as do its other picks). Nothing is judged after
+    :data:`MAX_SKIPS` trials skipped in a row."""
     if settings.cost is None or state.multi_fidelity is None or fidelity is None:
         return ""  # every search without successive halving passes here, before any work
     key = config_key(config)
@@ -254,16 +250,10 @@ def _costly(state: SearchState, settings: SearchSettings, config: dict, fidelity
                      not _family_started(state, str(config[ROOT]), running)):
         return ""  # the design's stored and learned picks, and its first of a family
     seconds = min(allowed, settings.repeat_seconds if designed else settings.proposal_seconds)
-    behind = family_outranked(str(config[ROOT]), fidelity, state.trials,
-                              state.multi_fidelity.eta)
-    if behind:
-        seconds = min(seconds, settings.outranked_seconds)
     expected = settings.cost.seconds(config, fidelity, state.trials)
     if expected is None or expected <= seconds:
         return ""
     what = f"another {config[ROOT]} of the initial design" if designed else "a proposal"
-    if behind:
-        what += f" of a family outside the best third on {fidelity} rows"
     return (f"not run: expected to take {expected:.1f} s on {fidelity} rows (the portfolio's "
             f"measured times, calibrated on this search's trials), more than the "
             f"{max(seconds, 0.0):.1f} s {what} may take")

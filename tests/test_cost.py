@@ -10,7 +10,6 @@ from autometa.components import registry
 from autometa.cost import CostModel
 from autometa.fidelity import SLOW_SHARE
 from autometa.portfolio import load
-from autometa.promotion import family_outranked
 from autometa.records import SKIPPED, Trial, config_key
 from autometa.search import MAX_SKIPS, in_order
 from autometa.space import to_dict
@@ -101,52 +100,6 @@ def test_a_slow_familys_later_configurations_of_the_design_are_skipped_its_first
     everything = search(FakeExecutor(by_family), max_evals=10, cost=model(),
                         initial_design=in_order(design))  # repeat_seconds: no limit
     assert all(t.ok for t in everything.trials[:4])
-
-
-def test_a_slow_family_outside_a_rungs_best_third_gets_no_more_slow_trials_there():
-    """Successive halving would promote no k-NN from the lowest rung while the k-NN's
-    best is outside that rung's best third: its later configurations of the design
-    expected over ``outranked_seconds`` are skipped; the linear models' are not, nor the
-    k-NNs' where a k-NN leads."""
-    knns = [c for c in candidates(60) if c["model"] == "knn"][:3]
-    linears = [c for c in candidates(60) if c["model"] == "linear"][:3]
-    design = [knns[0], *linears, *knns[1:]]
-
-    def family_loss(knn_loss):
-        def respond(job):
-            status, _, seconds = by_family(job)
-            loss = knn_loss if job.run.config["model"] == "knn" else 0.5
-            return status, outcome(loss + quality(job.run.config) / 100), seconds
-        return respond
-
-    behind = search(FakeExecutor(family_loss(0.9)), max_evals=8, cost=model(),
-                    outranked_seconds=0.5, initial_design=in_order(design))
-    first = {config_key(t.config): t for t in reversed(behind.trials)}
-    assert all(first[config_key(c)].ok for c in [knns[0], *linears])
-    for later in knns[1:]:
-        trial = first[config_key(later)]
-        assert trial.status == SKIPPED and trial.fidelity == 100
-        assert "family outside the best third on 100 rows" in trial.error
-
-    ahead = search(FakeExecutor(family_loss(0.1)), max_evals=8, cost=model(),
-                   outranked_seconds=0.5, initial_design=in_order(design))
-    first = {config_key(t.config): t for t in reversed(ahead.trials)}
-    assert all(first[config_key(c)].ok for c in design)
-
-
-def test_a_family_is_outranked_outside_the_best_third_of_at_least_eta_trials():
-    def at(family, loss, rows=100, status="ok"):
-        config = KNN if family == "knn" else LINEAR
-        return Trial(0, family, config, "smac", status, loss, None, None, 1.0, fidelity=rows)
-
-    rung = [at("linear", 0.1), at("linear", 0.2), at("knn", 0.3)]
-    assert family_outranked("knn", 100, rung, eta=3)
-    assert not family_outranked("linear", 100, rung, eta=3)
-    assert not family_outranked("knn", 100, rung[1:], eta=3)  # fewer than eta trials
-    assert not family_outranked("knn", 300, rung, eta=3)  # none on that rung
-    assert not family_outranked("knn", 100, [*rung, at("knn", 0.15)], eta=3)  # 2 of 4
-    assert family_outranked("knn", 100, [*rung, at("linear", 0.05, 300),
-                                         at("linear", 0.0, status="error")], eta=3)
 
 
 def test_after_max_skips_in_a_row_the_next_proposal_runs_anyway():

@@ -432,7 +432,7 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
     (all at once under successive halving on ``rungs``), then SMAC learns with the model
     ``surrogate`` makes. Under successive halving, none of SMAC's proposals and a family's
     later configurations of the design (as ``cost`` foretells), nor promotions of
-    configurations not the best of their rung (as their trials do) may take more than
+    configurations not their family's best on their rung (as their trials do) may take more than
     ``SLOW_SHARE`` of the budget; a proposal no more than a portfolio candidate may either."""
     designed = design is not None and not design.done
     slow = SLOW_SHARE * plan.budget

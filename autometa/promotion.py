@@ -40,28 +40,31 @@ def outranked(config: Mapping[str, Any], rows: int, trials: Sequence[Trial],
               seconds: float) -> str:
     """Why a slow promotion of ``config`` to ``rows`` rows is not run (empty: it is):
     expected (as :func:`unaffordable` judges) to take more than ``seconds``, while another
-    configuration scored better on the rows ``config`` was last trained on.
+    configuration of its family scored better on the rows ``config`` was last trained on.
 
     Successive halving promotes the best third of a rung whatever each promotion costs;
-    on a large table a slow one among them (a forest, say) takes the time of many cheap
-    trials, which is worth it for the rung's best configuration only.
+    on a large table slow ones among them (forests, say) take the time of many cheap
+    trials, which is worth it for each family's best configuration only: the ensemble
+    gains from the best of another family even where one family leads the rung (a
+    regression table's linear models, say, whose blend with trees scores better).
     """
     expected = _expected(config, rows, trials)
     if expected is None or expected <= seconds:
         return ""
-    key = config_key(config)
+    key, family = config_key(config), str(config[ROOT])
     own = [t for t in trials if t.ok and fidelity_level(t.fidelity) < rows and
            config_key(t.config) == key]
     if not own:
         return ""
     last = max(own, key=lambda t: fidelity_level(t.fidelity))
-    rung = [t.loss for t in trials if t.ok and t.fidelity == last.fidelity]
+    rung = [t.loss for t in trials if t.ok and t.fidelity == last.fidelity and
+            t.family == family]
     if last.loss <= min(rung):
         return ""
     place = sum(loss < last.loss for loss in rung) + 1
     return (f"not promoted: expected to take {expected:.1f} s on {rows} rows, more than "
             f"the {seconds:.1f} s a promotion may take unless its configuration is the best "
-            f"on {last.fidelity} rows (it is {place} of {len(rung)})")
+            f"{family} on {last.fidelity} rows (it is {place} of {len(rung)})")
 
 
 def _expected(config: Mapping[str, Any], rows: int, trials: Sequence[Trial]) -> float | None:

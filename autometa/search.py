@@ -12,8 +12,8 @@ rows per split (see :meth:`autometa.evaluation.TaskData.train_rows`). The initia
 configurations then enter SMAC's own initial design, so they start at the lowest rung and
 are promoted like any other. A promotion that its trials on fewer rows say cannot end
 within the trial's time limit, or before the search ends, is not run, nor one they say
-takes more than ``promotion_seconds`` when its configuration is not the best of its rung
-(see :mod:`autometa.promotion`): it is recorded as ``skipped`` and told to SMAC as a
+takes more than ``promotion_seconds`` when its configuration is not its family's best on
+its rung (see :mod:`autometa.promotion`): it is recorded as ``skipped`` and told to SMAC as a
 failure. So is a configuration SMAC proposes that a :class:`~autometa.cost.CostModel`
 expects to take more than ``proposal_seconds`` (SMAC then learns to avoid its region);
 SMAC's acquisition itself favours cheap configurations (see :mod:`autometa.acquisition`).
@@ -74,8 +74,8 @@ class SearchSettings:
     is not run when ``cost`` expects it to take more than ``proposal_seconds``, nor a
     portfolio configuration of the initial design whose family has a trial already and
     that ``cost`` expects to take more than ``repeat_seconds``, nor a promotion expected to
-    take more than ``promotion_seconds`` of a configuration that is not the best of its
-    rung (see :mod:`autometa.promotion`).
+    take more than ``promotion_seconds`` of a configuration that is not its family's best
+    on its rung (see :mod:`autometa.promotion`).
     """
 
     seed: int

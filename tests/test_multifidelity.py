@@ -183,27 +183,38 @@ def test_a_promotion_whose_measured_time_exceeds_the_trial_limit_is_skipped_not_
     assert top and state.finalists == sorted([*top, climbed[1]], key=lambda t: t.id)
 
 
-def test_a_slow_promotion_is_run_for_the_rungs_best_configuration_only():
-    best, second = dict(LINEAR), dict(KNN)  # both slow: 10 ms per row, 3 s on 300 rows
+def test_a_slow_promotion_is_run_for_its_familys_best_configuration_on_the_rung_only():
+    best, second = dict(LINEAR), {**LINEAR, "linear:C": 2.0}  # slow: 3 s on 300 rows
 
-    def respond(job):
-        rows, config = job.run.rows or FULL, job.run.config
-        slow = {config_key(best): 0.0, config_key(second): 0.01}.get(config_key(config))
-        if slow is not None:
-            return "ok", outcome(slow + 10 / rows), 1e-2 * rows
-        return "ok", outcome(0.5 + quality(config) + 10 / rows), 1e-3 * rows
+    def slow_pair(best, second):
+        def respond(job):
+            rows, config = job.run.rows or FULL, job.run.config
+            slow = {config_key(best): 0.0, config_key(second): 0.01}.get(config_key(config))
+            if slow is not None:
+                return "ok", outcome(slow + 10 / rows), 1e-2 * rows
+            return "ok", outcome(0.5 + quality(config) + 10 / rows), 1e-3 * rows
+        return respond
 
-    executor = FakeExecutor(respond)
+    executor = FakeExecutor(slow_pair(best, second))
     state = search(executor, max_evals=40, promotion_seconds=1.0,
                    initial_design=in_order([second, best]))
     assert [(t.fidelity, t.status) for t in state.trials if t.config == best] == \
         [(100, "ok"), (300, "ok"), (900, "ok"), (2700, "ok")]
     held = [t for t in state.trials if t.config == second]
     assert [(t.fidelity, t.status) for t in held] == [(100, "ok"), (300, "skipped")]
-    assert "unless its configuration is the best on 100 rows (it is 2 of 27)" in held[-1].error
+    family = sum(t.family == "linear" and t.fidelity == 100 and t.ok for t in state.trials
+                 if t.id < held[-1].id)
+    assert f"the best linear on 100 rows (it is 2 of {family})" in held[-1].error
     promoted = [t for t in state.trials if t.fidelity == 300 and t.ok]
     assert len(promoted) == 8  # the best third less the slow runner-up
     assert all(t.ok for t in state.trials if t.config not in (best, second))
+
+    other_family = {**KNN, "knn:n_neighbors": 7}  # as slow and as far behind, but a k-NN
+    second_knn = search(FakeExecutor(slow_pair(best, other_family)),
+                        max_evals=40, promotion_seconds=1.0,
+                        initial_design=in_order([other_family, best]))
+    ran = [(t.fidelity, t.status) for t in second_knn.trials if t.config == other_family]
+    assert ran[:2] == [(100, "ok"), (300, "ok")]  # its family's best: promoted
 
 
 def test_expected_seconds_grow_as_a_power_of_the_rows():
@@ -225,3 +236,4 @@ def test_expected_seconds_grow_as_a_power_of_the_rows():
     assert expected_seconds(LINEAR, 800, steep) == pytest.approx(64.0)
     assert expected_seconds(LINEAR, 200, [*two, trial(300, 9.0)]) == pytest.approx(2.0)
     assert expected_seconds(LINEAR, 1600, [*two, trial(400, 2.0)]) == pytest.approx(6.0)
+

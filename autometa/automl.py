@@ -25,7 +25,13 @@ from autometa.cost import CostModel
 from autometa.ensemble import Ensemble
 from autometa.errors import NoSuccessfulTrial
 from autometa.evaluation import TaskData
-from autometa.fidelity import SLOW_SHARE, choose_rungs, row_floor, split_orders
+from autometa.fidelity import (
+    FAMILY_SHARE,
+    SLOW_SHARE,
+    choose_rungs,
+    row_floor,
+    split_orders,
+)
 from autometa.final import (
     Ensembler,
     GreedyEnsembler,
@@ -432,8 +438,9 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
     (all at once under successive halving on ``rungs``), then SMAC learns with the model
     ``surrogate`` makes. Under successive halving, none of SMAC's proposals and a family's
     later configurations of the design (as ``cost`` foretells), nor promotions of
-    configurations not their family's best on their rung (as their trials do) may take more than
-    ``SLOW_SHARE`` of the budget; a proposal no more than a portfolio candidate may either."""
+    configurations not the best of their rung (as their trials do) may take more than
+    ``SLOW_SHARE`` of the budget (a family's best there ``FAMILY_SHARE``); a proposal no
+    more than a portfolio candidate may either."""
     designed = design is not None and not design.done
     slow = SLOW_SHARE * plan.budget
     return SearchSettings(
@@ -452,4 +459,5 @@ def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,
         proposal_seconds=min(plan.affordable_seconds, slow),
         repeat_seconds=slow,
         promotion_seconds=slow,
+        family_promotion_seconds=FAMILY_SHARE * plan.budget,
     )

@@ -37,34 +37,41 @@ def unaffordable(config: Mapping[str, Any], rows: int, trials: Sequence[Trial],
 
 
 def outranked(config: Mapping[str, Any], rows: int, trials: Sequence[Trial],
-              seconds: float) -> str:
+              seconds: float, family_seconds: float | None = None) -> str:
     """Why a slow promotion of ``config`` to ``rows`` rows is not run (empty: it is):
-    expected (as :func:`unaffordable` judges) to take more than ``seconds``, while another
-    configuration of its family scored better on the rows ``config`` was last trained on.
+    expected (as :func:`unaffordable` judges) to take more than ``seconds`` while another
+    configuration scored better on the rows ``config`` was last trained on, unless it is
+    its family's best there and expected to take at most ``family_seconds`` (default:
+    ``seconds``).
 
     Successive halving promotes the best third of a rung whatever each promotion costs;
-    on a large table slow ones among them (forests, say) take the time of many cheap
-    trials, which is worth it for each family's best configuration only: the ensemble
-    gains from the best of another family even where one family leads the rung (a
-    regression table's linear models, say, whose blend with trees scores better).
+    on a large table a slow one among them (a forest, say) takes the time of many cheap
+    trials, which is worth it for the rung's best configuration, and within a bound for
+    each family's best: the ensemble gains from another family's best even where one
+    family leads the rung (a regression table's linear models, say, whose blend with
+    trees scores better).
     """
     expected = _expected(config, rows, trials)
     if expected is None or expected <= seconds:
         return ""
+    family_seconds = seconds if family_seconds is None else family_seconds
     key, family = config_key(config), str(config[ROOT])
     own = [t for t in trials if t.ok and fidelity_level(t.fidelity) < rows and
            config_key(t.config) == key]
     if not own:
         return ""
     last = max(own, key=lambda t: fidelity_level(t.fidelity))
-    rung = [t.loss for t in trials if t.ok and t.fidelity == last.fidelity and
-            t.family == family]
-    if last.loss <= min(rung):
+    rung = [t for t in trials if t.ok and t.fidelity == last.fidelity]
+    kin = [t.loss for t in rung if t.family == family]
+    if last.loss <= min(t.loss for t in rung) or \
+            (last.loss <= min(kin) and expected <= family_seconds):
         return ""
-    place = sum(loss < last.loss for loss in rung) + 1
+    place = sum(t.loss < last.loss for t in rung) + 1
     return (f"not promoted: expected to take {expected:.1f} s on {rows} rows, more than "
-            f"the {seconds:.1f} s a promotion may take unless its configuration is the best "
-            f"{family} on {last.fidelity} rows (it is {place} of {len(rung)})")
+            f"the {seconds:.1f} s a promotion may take ({family_seconds:.1f} s for its "
+            f"family's best) unless its configuration is the best on {last.fidelity} rows "
+            f"(it is {place} of {len(rung)}, of its family "
+            f"{sum(loss < last.loss for loss in kin) + 1} of {len(kin)})")
 
 
 def _expected(config: Mapping[str, Any], rows: int, trials: Sequence[Trial]) -> float | None:

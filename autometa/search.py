@@ -12,11 +12,12 @@ rows per split (see :meth:`autometa.evaluation.TaskData.train_rows`). The initia
 configurations then enter SMAC's own initial design, so they start at the lowest rung and
 are promoted like any other. A promotion that its trials on fewer rows say cannot end
 within the trial's time limit, or before the search ends, is not run, nor one they say
-takes more than ``promotion_seconds`` when its configuration is not its family's best on
-its rung (see :mod:`autometa.promotion`): it is recorded as ``skipped`` and told to SMAC as a
-failure. So is a configuration SMAC proposes that a :class:`~autometa.cost.CostModel`
-expects to take more than ``proposal_seconds`` (SMAC then learns to avoid its region);
-SMAC's acquisition itself favours cheap configurations (see :mod:`autometa.acquisition`).
+takes more than ``promotion_seconds`` when its configuration is not the best of its rung
+(``family_promotion_seconds`` for its family's best there; see
+:mod:`autometa.promotion`): it is recorded as ``skipped`` and told to SMAC as a failure.
+So is a configuration SMAC proposes that a :class:`~autometa.cost.CostModel` expects to
+take more than ``proposal_seconds`` (SMAC then learns to avoid its region); SMAC's
+acquisition itself favours cheap configurations (see :mod:`autometa.acquisition`).
 The initial design's configurations run on the lowest rung whatever they cost, except the
 portfolio's second and later ones of a family expected to take more than
 ``repeat_seconds``: one representative of a slow family is enough to tell whether SMAC
@@ -74,8 +75,9 @@ class SearchSettings:
     is not run when ``cost`` expects it to take more than ``proposal_seconds``, nor a
     portfolio configuration of the initial design whose family has a trial already and
     that ``cost`` expects to take more than ``repeat_seconds``, nor a promotion expected to
-    take more than ``promotion_seconds`` of a configuration that is not its family's best
-    on its rung (see :mod:`autometa.promotion`).
+    take more than ``promotion_seconds`` of a configuration that is not the best of its
+    rung, or than ``family_promotion_seconds`` of its family's best there (see
+    :mod:`autometa.promotion`).
     """
 
     seed: int
@@ -95,6 +97,7 @@ class SearchSettings:
     proposal_seconds: float = np.inf
     repeat_seconds: float = np.inf
     promotion_seconds: float = np.inf
+    family_promotion_seconds: float | None = None  # default: promotion_seconds
 
 
 @dataclass
@@ -225,7 +228,8 @@ def _unpromoted(state: SearchState, settings: SearchSettings, config: dict,
     if state.multi_fidelity is None or fidelity is None:
         return ""
     return unaffordable(config, fidelity, state.trials, seconds) or \
-        outranked(config, fidelity, state.trials, settings.promotion_seconds)
+        outranked(config, fidelity, state.trials, settings.promotion_seconds,
+                  settings.family_promotion_seconds)
 
 
 def _costly(state: SearchState, settings: SearchSettings, config: dict, fidelity: int | None,

@@ -183,7 +183,7 @@ def test_a_promotion_whose_measured_time_exceeds_the_trial_limit_is_skipped_not_
     assert top and state.finalists == sorted([*top, climbed[1]], key=lambda t: t.id)
 
 
-def test_a_slow_promotion_is_run_for_its_familys_best_configuration_on_the_rung_only():
+def test_a_slow_promotion_is_run_for_the_rungs_best_and_within_a_bound_for_a_familys():
     best, second = dict(LINEAR), {**LINEAR, "linear:C": 2.0}  # slow: 3 s on 300 rows
 
     def slow_pair(best, second):
@@ -195,27 +195,26 @@ def test_a_slow_promotion_is_run_for_its_familys_best_configuration_on_the_rung_
             return "ok", outcome(0.5 + quality(config) + 10 / rows), 1e-3 * rows
         return respond
 
-    executor = FakeExecutor(slow_pair(best, second))
-    state = search(executor, max_evals=40, promotion_seconds=1.0,
-                   initial_design=in_order([second, best]))
+    def run(second, family_seconds):
+        state = search(FakeExecutor(slow_pair(best, second)), max_evals=40,
+                       promotion_seconds=1.0, family_promotion_seconds=family_seconds,
+                       initial_design=in_order([second, best]))
+        return state, [t for t in state.trials if t.config == second]
+
+    state, held = run(second, family_seconds=None)
     assert [(t.fidelity, t.status) for t in state.trials if t.config == best] == \
         [(100, "ok"), (300, "ok"), (900, "ok"), (2700, "ok")]
-    held = [t for t in state.trials if t.config == second]
     assert [(t.fidelity, t.status) for t in held] == [(100, "ok"), (300, "skipped")]
-    family = sum(t.family == "linear" and t.fidelity == 100 and t.ok for t in state.trials
-                 if t.id < held[-1].id)
-    assert f"the best linear on 100 rows (it is 2 of {family})" in held[-1].error
+    assert "unless its configuration is the best on 100 rows (it is 2 of 27" in held[-1].error
     promoted = [t for t in state.trials if t.fidelity == 300 and t.ok]
     assert len(promoted) == 8  # the best third less the slow runner-up
     assert all(t.ok for t in state.trials if t.config not in (best, second))
 
     other_family = {**KNN, "knn:n_neighbors": 7}  # as slow and as far behind, but a k-NN
-    second_knn = search(FakeExecutor(slow_pair(best, other_family)),
-                        max_evals=40, promotion_seconds=1.0,
-                        initial_design=in_order([other_family, best]))
-    ran = [(t.fidelity, t.status) for t in second_knn.trials if t.config == other_family]
-    assert ran[:2] == [(100, "ok"), (300, "ok")]  # its family's best: promoted
-
+    _, ran = run(other_family, family_seconds=3.0)
+    assert [(t.fidelity, t.status) for t in ran][:2] == [(100, "ok"), (300, "ok")]
+    _, bounded = run(other_family, family_seconds=2.0)
+    assert [(t.fidelity, t.status) for t in bounded] == [(100, "ok"), (300, "skipped")]
 
 def test_expected_seconds_grow_as_a_power_of_the_rows():
     from autometa.records import Trial, expected_seconds

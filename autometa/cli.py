@@ -36,7 +36,7 @@ from autometa.task import TASK_TYPES
 
 EXIT_FAILURE, EXIT_USAGE = 1, 2
 LEADERBOARD_COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "score_std",
-                       "fidelity", "promoted",
+                       "fidelity", "trees", "promoted",
                        "fit_time", "predict_time", "wall_time", "ensemble_weight", "error"]
 
 

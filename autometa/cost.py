@@ -85,8 +85,8 @@ class CostModel:
 
     def seconds(self, config: Mapping[str, Any], rows: int, trials: Sequence[Trial]
                 ) -> float | None:
-        """Expected wall time of a trial of ``config`` on ``rows`` training rows per split,
-        the prior calibrated on ``trials`` (``None`` without a prior)."""
+        """Expected wall time of a trial of ``config`` on ``rows`` training rows per split
+        (on all its trees), the prior calibrated on ``trials`` (``None`` without a prior)."""
         if self.forest is None:
             return None
         expected = self.prior([config], [rows])[0]
@@ -101,7 +101,7 @@ class CostModel:
         if not timed:
             return 1.0
         prior = self.prior([t.config for t in timed], [t.fidelity for t in timed])
-        ratios = np.array([t.wall_time for t in timed]) / prior
+        ratios = np.array([t.all_trees_seconds for t in timed]) / prior
         same = np.array([t.family == family for t in timed]) & np.isfinite(ratios)
         chosen = ratios[same] if same.any() else ratios[np.isfinite(ratios)]
         return float(np.median(chosen)) if len(chosen) else 1.0

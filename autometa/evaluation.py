@@ -22,6 +22,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from autometa.components import BuildContext, ModelSpec, registry
+from autometa.fidelity import with_trees
 from autometa.forest import pipeline_predict
 from autometa.metrics import Metric, resolve_metric
 from autometa.serving import accelerate
@@ -393,10 +394,11 @@ class Evaluation:
     n_threads: int = 1
     keep_models_below: float = -float("inf")
     rows: int | None = None  # the fidelity: training rows per split (None: all)
+    trees: float = 1.0  # the share of a forest's trees to train (see fidelity.tree_share)
 
     def __call__(self, data: TaskData) -> Outcome:
-        outcome, models = evaluate_with_models(self.config, data, self.seed, self.n_threads,
-                                               self.rows)
+        outcome, models = evaluate_with_models(with_trees(self.config, self.trees), data,
+                                               self.seed, self.n_threads, self.rows)
         return replace(outcome, models=models) if outcome.loss < self.keep_models_below \
             else outcome
 

@@ -3,8 +3,9 @@
 A regression search that chose among target transformations has a ``target_transform``
 column after ``family`` (``"none"``, ``"log1p"``, ``"yeo-johnson"``).
 
-``fidelity`` is the training rows per split a trial used and ``promoted`` whether
-successive halving promoted it from a lower fidelity. Under multi-fidelity search, the
+``fidelity`` is the training rows per split a trial used, ``trees`` the share of its
+configuration's trees it trained (below 1: a forest on a lower rung) and ``promoted``
+whether successive halving promoted it from a lower fidelity. Under multi-fidelity search, the
 successful trials of the highest fidelity come first (they are the ensemble's
 candidates), then those of lower fidelities, each group by score.
 """
@@ -20,7 +21,7 @@ from autometa.records import Trial
 from autometa.space import TARGET_TRANSFORM, target_transform
 
 COLUMNS = ["rank", "trial", "family", "origin", "status", "score", "score_std", "fidelity",
-           "promoted", "fit_time", "predict_time", "wall_time", "ensemble_weight", "error",
+           "trees", "promoted", "fit_time", "predict_time", "wall_time", "ensemble_weight", "error",
            "config"]
 
 
@@ -35,6 +36,7 @@ def leaderboard_frame(trials: Sequence[Trial], weights: dict[int, float]) -> pd.
             "score": np.nan if t.loss is None else -t.loss,
             "score_std": np.nan if t.loss_std is None else t.loss_std,
             "fidelity": np.nan if t.fidelity is None else t.fidelity,
+            "trees": t.trees,
             "promoted": t.promoted,
             "fit_time": np.nan if t.fit_time is None else t.fit_time,
             "predict_time": np.nan if t.predict_time is None else t.predict_time,

@@ -223,12 +223,13 @@ def reserve_floor(budget: float) -> float:
 
 
 def seconds_per_row(trial: Trial, data: TaskData) -> float:
-    """A trial's measured wall time per training row of one split (at its fidelity)."""
+    """A trial's measured wall time per training row of one split (at its fidelity, on
+    all its trees)."""
     train_sizes = [len(tr) for tr, _ in data.splits]
     rows = float(np.mean(train_sizes))
     if trial.fidelity is not None and trial.fidelity < max(train_sizes):
         rows = float(trial.fidelity)
-    return trial.wall_time / len(train_sizes) / rows
+    return trial.all_trees_seconds / len(train_sizes) / rows
 
 
 def refit_seconds(trial: Trial, data: TaskData) -> float:
@@ -266,7 +267,7 @@ def full_refit_seconds(trial: Trial, data: TaskData, trials: Sequence[Trial] = (
 def _refit_growth(trial: Trial, data: TaskData, trials: Sequence[Trial]) -> tuple[int, Growth]:
     """The rows ``trial`` trained on per split, and how its time grows from there."""
     own = trial.fidelity or max(len(train) for train, _ in data.splits)
-    return own, growth(trial.config, trials, own + 1) or Growth(own, trial.wall_time)
+    return own, growth(trial.config, trials, own + 1) or Growth(own, trial.all_trees_seconds)
 
 
 def thread_speedup(family: str, threads: int) -> float:

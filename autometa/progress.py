@@ -134,6 +134,7 @@ class FitProgress(Callback):
             outcome = f"{trial.status}" + (f" ({error})" if error else "")
         best = "-" if self.best is None else f"{-self.best.loss:.5g}"
         rows = "" if trial.fidelity is None else f", {trial.fidelity} rows" + (
+            f", {trial.trees:.0%} of its trees" if trial.trees < 1 else "") + (
             ", promoted" if trial.promoted else "")
         return (f"{PREFIX} trial {trial.id} {trial.family} ({trial.origin}{rows}): {outcome} | "
                 f"best {best} | {self.n_done} done, {self.n_failed} failed | "

@@ -24,12 +24,13 @@ SCALING_ELSE = 0.5
 
 
 def unaffordable(config: Mapping[str, Any], rows: int, trials: Sequence[Trial],
-                 seconds: float) -> str:
+                 seconds: float, trees: float = 1.0) -> str:
     """Why a promotion of ``config`` to ``rows`` rows is not run (empty: it is): its trials
     on fewer rows say it would need more than the ``seconds`` it may have, even if its
     time grows as slowly as :data:`SCALING` says for its family (a best configuration is
-    not to be left out on a pessimistic estimate)."""
-    expected = _expected(config, rows, trials)
+    not to be left out on a pessimistic estimate), training ``trees`` of its trees (see
+    :func:`autometa.fidelity.tree_share`)."""
+    expected = _expected(config, rows, trials, trees)
     if expected is None or expected <= seconds:
         return ""
     return (f"not promoted: expected to take {expected:.1f} s on {rows} rows (from its "
@@ -37,12 +38,12 @@ def unaffordable(config: Mapping[str, Any], rows: int, trials: Sequence[Trial],
 
 
 def outranked(config: Mapping[str, Any], rows: int, trials: Sequence[Trial],
-              seconds: float, family_seconds: float | None = None) -> str:
+              seconds: float, family_seconds: float | None = None, trees: float = 1.0) -> str:
     """Why a slow promotion of ``config`` to ``rows`` rows is not run (empty: it is):
     expected (as :func:`unaffordable` judges) to take more than ``seconds`` while another
     configuration scored better on the rows ``config`` was last trained on, unless it is
     its family's best there and expected to take at most ``family_seconds`` (default:
-    ``seconds``).
+    ``seconds``); ``trees`` as for :func:`unaffordable`.
 
     Successive halving promotes the best third of a rung whatever each promotion costs;
     on a large table a slow one among them (a forest, say) takes the time of many cheap
@@ -51,7 +52,7 @@ def outranked(config: Mapping[str, Any], rows: int, trials: Sequence[Trial],
     family leads the rung (a regression table's linear models, say, whose blend with
     trees scores better).
     """
-    expected = _expected(config, rows, trials)
+    expected = _expected(config, rows, trials, trees)
     if expected is None or expected <= seconds:
         return ""
     family_seconds = seconds if family_seconds is None else family_seconds
@@ -74,7 +75,10 @@ def outranked(config: Mapping[str, Any], rows: int, trials: Sequence[Trial],
             f"{sum(loss < last.loss for loss in kin) + 1} of {len(kin)})")
 
 
-def _expected(config: Mapping[str, Any], rows: int, trials: Sequence[Trial]) -> float | None:
-    """Seconds of a trial of ``config`` on ``rows`` rows from its trials on fewer, its
-    time growing as :data:`SCALING` says for its family."""
-    return expected_seconds(config, rows, trials, SCALING.get(str(config[ROOT]), SCALING_ELSE))
+def _expected(config: Mapping[str, Any], rows: int, trials: Sequence[Trial],
+              trees: float = 1.0) -> float | None:
+    """Seconds of a trial of ``config`` on ``rows`` rows and ``trees`` of its trees from
+    its trials on fewer, its time growing as :data:`SCALING` says for its family."""
+    expected = expected_seconds(config, rows, trials,
+                                SCALING.get(str(config[ROOT]), SCALING_ELSE))
+    return None if expected is None else expected * trees

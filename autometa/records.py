@@ -51,6 +51,9 @@ class Trial:
         Training rows per split the trial used (``None``: unknown, all rows).
     promoted : bool
         Whether successive halving promoted the configuration from a lower fidelity.
+    trees : float
+        The share of its configuration's trees the trial trained (below 1: a forest on a
+        lower rung, see :func:`autometa.fidelity.tree_share`).
     """
 
     id: int
@@ -66,6 +69,14 @@ class Trial:
     loss_std: float | None = None
     fidelity: int | None = None
     promoted: bool = False
+    trees: float = 1.0
+
+    @property
+    def all_trees_seconds(self) -> float:
+        """The wall time the trial would have taken on all its configuration's trees (a
+        forest's time grows with them as with its rows): what estimates of the
+        configuration's time on other rows start from."""
+        return self.wall_time / self.trees
 
     @property
     def ok(self) -> bool:
@@ -108,10 +119,11 @@ class Growth:
 def growth(config: Mapping[str, Any], trials: Iterable[Trial], below: float = math.inf,
            power: float = 1.0) -> Growth | None:
     """The :class:`Growth` of ``config``'s successful trials on fewer than ``below`` rows
-    (``None`` without one): ``power`` from one trial; from more, the exponent of the last
-    two (kept within ``[0.5, 1.5]``) and the line through them."""
+    (``None`` without one), on all its trees (:attr:`Trial.all_trees_seconds`):
+    ``power`` from one trial; from more, the exponent of the last two (kept within
+    ``[0.5, 1.5]``) and the line through them."""
     key = config_key(config)
-    lower = sorted({t.fidelity: t.wall_time for t in trials if t.ok and t.fidelity
+    lower = sorted({t.fidelity: t.all_trees_seconds for t in trials if t.ok and t.fidelity
                     is not None and t.fidelity < below and config_key(t.config) == key}.items())
     if not lower:
         return None
@@ -125,8 +137,8 @@ def growth(config: Mapping[str, Any], trials: Iterable[Trial], below: float = ma
 
 def expected_seconds(config: Mapping[str, Any], rows: int, trials: Iterable[Trial],
                      power: float = 1.0) -> float | None:
-    """Expected wall time of a trial of ``config`` on ``rows`` rows, from its trials on
-    fewer (see :func:`growth`; ``None`` without one)."""
+    """Expected wall time of a trial of ``config`` on ``rows`` rows (on all its trees),
+    from its trials on fewer (see :func:`growth`; ``None`` without one)."""
     known = growth(config, trials, rows, power)
     return None if known is None else known.seconds_at(rows)
 

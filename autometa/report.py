@@ -173,7 +173,8 @@ def trial_rows(trials: list[Trial]) -> list[dict[str, Any]]:
             "score": None if t.loss is None else -t.loss,
             "fit_time": t.fit_time, "predict_time": t.predict_time,
             "wall_time": t.wall_time, "search_time": clock, "error": t.error,
-            "config": t.config, "fidelity": t.fidelity, "promoted": t.promoted,
+            "config": t.config, "fidelity": t.fidelity, "trees": t.trees,
+            "promoted": t.promoted,
         })
     return rows
 

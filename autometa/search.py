@@ -44,6 +44,7 @@ from ConfigSpace import ConfigurationSpace
 
 from autometa.cost import CostModel
 from autometa.evaluation import Evaluation
+from autometa.fidelity import tree_share
 from autometa.pool import Executor
 from autometa.promotion import outranked, unaffordable
 from autometa.records import (
@@ -186,13 +187,16 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
             trial_id = len(state.trials) + len(running)
             rows = trial_rows(info.budget, state.multi_fidelity)
             fidelity = settings.full_rows if rows is None else rows
-            evaluation = Evaluation(to_dict(info.config), settings.seed, settings.n_threads,
-                                    keep_models_below=_keep_below(state, fidelity), rows=rows)
+            config = to_dict(info.config)
+            trees = tree_share(config, rows)
+            evaluation = Evaluation(config, settings.seed, settings.n_threads,
+                                    keep_models_below=_keep_below(state, fidelity), rows=rows,
+                                    trees=trees)
             job = Job(trial_id, evaluation, end(), settings.trial_time_limit,
                       settings.memory_limit, settings.n_threads)
             allowed = min(settings.trial_time_limit, end() - clock())
-            why = _unpromoted(state, settings, evaluation.config, fidelity, allowed) or \
-                _costly(state, settings, evaluation.config, fidelity, allowed, running)
+            why = _unpromoted(state, settings, config, fidelity, allowed, trees) or \
+                _costly(state, settings, config, fidelity, allowed, running, trees)
             if why:
                 _record(state, JobResult(job, SKIPPED, error=why), info, clock(),
                         settings.full_rows)
@@ -221,20 +225,21 @@ def _run_trials(state: SearchState, space, pool: Executor, settings: SearchSetti
 
 
 def _unpromoted(state: SearchState, settings: SearchSettings, config: dict,
-                fidelity: int | None, seconds: float) -> str:
-    """Why a promotion of ``config`` to ``fidelity`` rows is not run (empty: it is, or
-    it is not a promotion): see :func:`~autometa.promotion.unaffordable` and
-    :func:`~autometa.promotion.outranked`."""
+                fidelity: int | None, seconds: float, trees: float = 1.0) -> str:
+    """Why a promotion of ``config`` to ``fidelity`` rows (and ``trees`` of its trees) is
+    not run (empty: it is, or it is not a promotion): see
+    :func:`~autometa.promotion.unaffordable` and :func:`~autometa.promotion.outranked`."""
     if state.multi_fidelity is None or fidelity is None:
         return ""
-    return unaffordable(config, fidelity, state.trials, seconds) or \
+    return unaffordable(config, fidelity, state.trials, seconds, trees) or \
         outranked(config, fidelity, state.trials, settings.promotion_seconds,
-                  settings.family_promotion_seconds)
+                  settings.family_promotion_seconds, trees)
 
 
 def _costly(state: SearchState, settings: SearchSettings, config: dict, fidelity: int | None,
-            allowed: float, running: dict) -> str:
-    """Why ``config``, never tried, is not run on ``fidelity`` rows (empty: it is):
+            allowed: float, running: dict, trees: float = 1.0) -> str:
+    """Why ``config``, never tried, is not run on ``fidelity`` rows and ``trees`` of its
+    trees (empty: it is):
     ``settings.cost`` expects it to take more than ``allowed`` or ``proposal_seconds`` (a
     proposal of SMAC), or than ``repeat_seconds`` (a portfolio configuration of the
     initial design whose family has run or is running already; the design's first of a
@@ -255,11 +260,11 @@ def _costly(state: SearchState, settings: SearchSettings, config: dict, fidelity
         return ""  # the design's stored and learned picks, and its first of a family
     seconds = min(allowed, settings.repeat_seconds if designed else settings.proposal_seconds)
     expected = settings.cost.seconds(config, fidelity, state.trials)
-    if expected is None or expected <= seconds:
+    if expected is None or expected * trees <= seconds:
         return ""
     what = f"another {config[ROOT]} of the initial design" if designed else "a proposal"
-    return (f"not run: expected to take {expected:.1f} s on {fidelity} rows (the portfolio's "
-            f"measured times, calibrated on this search's trials), more than the "
+    return (f"not run: expected to take {expected * trees:.1f} s on {fidelity} rows (the "
+            f"portfolio's measured times, calibrated on this search's trials), more than the "
             f"{max(seconds, 0.0):.1f} s {what} may take")
 
 
@@ -393,6 +398,7 @@ def _record(state: SearchState, result: JobResult, info, started: float,
         fidelity=fidelity,
         promoted=any(config_key(t.config) == key and fidelity_level(t.fidelity)
                      < fidelity_level(fidelity) for t in state.trials),
+        trees=tree_share(config, rows),
     )
     if outcome is not None:  # before the trial is listed: an interrupt may come in between
         state.predictions[trial.id] = outcome.predictions

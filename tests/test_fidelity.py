@@ -7,16 +7,19 @@ import pandas as pd
 import pytest
 
 from autometa.components import registry
-from autometa.evaluation import TaskData, evaluate, make_splits
+from autometa.evaluation import Evaluation, TaskData, evaluate, make_splits
 from autometa.fidelity import (
     AUTO_SHARE,
     BRACKET_SHARE,
     LOWEST_RUNG_SHARE,
     MIN_ROWS,
+    MIN_TREES,
     PER_CLASS,
     choose_rungs,
     row_floor,
     split_orders,
+    tree_share,
+    with_trees,
 )
 from autometa.metrics import resolve_metric
 from autometa.search import MultiFidelity
@@ -114,6 +117,29 @@ def test_a_lower_fidelity_trains_on_fewer_rows_and_validates_on_the_same_rows():
     with pytest.raises(ValueError, match="orderings"):
         evaluate(config, TaskData(X, y, "classification", 2, splits, data.metric, registry()),
                  0, rows=600)
+
+
+def test_a_forest_on_a_lower_rung_trains_a_third_of_its_trees_at_least_min_trees():
+    forest = {**family_default(registry()["random_forest"], "classification"),
+              "random_forest:n_estimators": 300}
+    linear = family_default(registry()["linear"], "classification")
+    assert tree_share(forest, 600) == pytest.approx(1 / 3)
+    assert tree_share(forest, None) == 1.0  # the highest rung
+    assert tree_share(linear, 600) == 1.0
+    few = {**forest, "random_forest:n_estimators": 32}
+    assert tree_share(few, 600) == MIN_TREES / 32
+    assert with_trees(few, tree_share(few, 600))["random_forest:n_estimators"] == MIN_TREES
+    assert with_trees(forest, 1.0) == forest
+    X, y = table(rare=0)
+    X = X.drop(columns="f4")
+    splits = make_splits(y, "classification", "cv", 2, seed=0)
+    data = TaskData(X, y, "classification", 2, splits, resolve_metric(None, "classification", 2),
+                    registry(), orders=split_orders(X, y, "classification", splits, seed=0))
+    job = Evaluation(forest, 0, rows=600, trees=tree_share(forest, 600),
+                     keep_models_below=np.inf)
+    models = job(data).models.pipelines  # the fold models sent back
+    assert [m[-1].n_estimators for m in models] == [100, 100]
+    assert len(models[0][-1].estimators_) == 100
 
 
 def test_unknown_ordering_and_mode_are_refused():

@@ -236,3 +236,40 @@ def test_expected_seconds_grow_as_a_power_of_the_rows():
     assert expected_seconds(LINEAR, 200, [*two, trial(300, 9.0)]) == pytest.approx(2.0)
     assert expected_seconds(LINEAR, 1600, [*two, trial(400, 2.0)]) == pytest.approx(6.0)
 
+
+
+@pytest.mark.parametrize("limit", [5.0, 10.0])
+def test_a_forest_trains_a_third_of_its_trees_below_the_top_and_its_time_is_judged_on_all(limit):
+    from autometa.components import registry
+    from autometa.fidelity import with_trees
+    from autometa.space import build_space, family_default
+
+    space = build_space("classification", [registry()["linear"], registry()["random_forest"]],
+                        seed=0)
+    forest = {**family_default(registry()["random_forest"], "classification"),
+              "random_forest:n_estimators": 300}
+
+    def respond(job):  # a tree costs 10 µs per row: 8.1 s for all 300 on all rows
+        rows, config = job.run.rows or FULL, job.run.config
+        if config == forest:
+            trees = with_trees(config, job.run.trees)["random_forest:n_estimators"]
+            return "ok", outcome(10 / rows), 1e-5 * rows * trees
+        return "ok", outcome(0.5 + quality(config) + 10 / rows), 1e-3 * rows
+
+    executor = FakeExecutor(respond)
+    state = run_search(space, executor, settings(
+        executor, multi_fidelity=SH, full_rows=FULL, n_random_initial=0, max_evals=40,
+        trial_time_limit=limit, initial_design=in_order([forest, LINEAR])))
+    jobs = [job.run for job in executor.submitted]
+    assert [(r.rows, r.trees) for r in jobs if r.config == forest][:3] == \
+        [(100, pytest.approx(1 / 3)), (300, pytest.approx(1 / 3)), (900, pytest.approx(1 / 3))]
+    assert all((r.trees < 1) == (r.config["model"] == "random_forest" and r.rows is not None)
+               for r in jobs)
+    climbed = [t for t in state.trials if t.config == forest]
+    assert [t.wall_time for t in climbed[:3]] == pytest.approx([0.1, 0.3, 0.9])
+    assert [t.trees for t in climbed] == pytest.approx([1 / 3] * 3 + [1.0])
+    top = climbed[3]
+    if limit < 8.1:  # its 900-row trial on all its trees would have taken 2.7 s: 8.1 s here
+        assert top.status == "skipped" and "expected to take 8.1 s on 2700 rows" in top.error
+    else:
+        assert (top.status, top.wall_time) == ("ok", pytest.approx(8.1))

@@ -30,9 +30,10 @@ def model(configs=None) -> CostModel:
     return CostModel(SPACE, configs, [PER_ROW[c["model"]] for c in configs])
 
 
-def trial(config: dict, rows: int, seconds: float, status: str = "ok") -> Trial:
+def trial(config: dict, rows: int, seconds: float, status: str = "ok",
+          trees: float = 1.0) -> Trial:
     return Trial(0, config["model"], config, "smac", status, 0.1, None, None, seconds,
-                 fidelity=rows)
+                 fidelity=rows, trees=trees)
 
 
 def test_the_prior_is_the_candidates_seconds_per_row_times_the_rows():
@@ -51,6 +52,8 @@ def test_the_search_trials_calibrate_the_prior_by_family_else_over_all():
     assert cost.seconds(KNN, 1000, fast_knn) == pytest.approx(5.0, rel=0.05)
     skipped = [trial(KNN, 100, 0.0, SKIPPED), trial(KNN, 100, 9.0, "error")]
     assert cost.seconds(KNN, 1000, skipped) == pytest.approx(10.0, rel=0.05)  # not timed
+    third = [trial(LINEAR, 100, 0.01, trees=1 / 3)]  # 0.03 s on all its trees: 3x the prior
+    assert cost.seconds(LINEAR, 1000, third) == pytest.approx(0.3, rel=0.05)
 
 
 def test_without_enough_timed_candidates_there_is_no_prior():

@@ -78,6 +78,12 @@ def test_a_fit_on_20k_rows_searches_over_several_fidelities():
     assert ok["fidelity"].nunique() >= 2
     assert ok["fidelity"].max() <= 10_667  # 3-fold CV on 16,000 rows
     assert ok["promoted"].any()
+    lower = ok[ok["fidelity"] < ok["fidelity"].max()]  # forests there train a third of
+    # their trees (at least 16); all of them on the highest rung
+    forests = lower["family"].isin(["random_forest", "extra_trees"])
+    assert forests.any() and (lower.loc[forests, "trees"] < 0.6).all()
+    assert (lower.loc[~forests, "trees"] == 1).all()
+    assert (ok.loc[ok["fidelity"] == ok["fidelity"].max(), "trees"] == 1).all()
     # members: trials of the highest fidelity, or of configurations whose promotion was
     # skipped as too slow
     skipped = {json.dumps(c, sort_keys=True) for c in board.loc[board["status"] == "skipped",

@@ -153,6 +153,9 @@ def test_refit_estimates_use_the_rows_a_trial_trained_on():
     assert seconds_per_row(low, data) == pytest.approx(2.0 / 2 / 100)
     assert seconds_per_row(full, data) == pytest.approx(2.0 / 2 / FULL)
     assert refit_seconds(low, data) == pytest.approx(27 * refit_seconds(full, data))
+    fewer_trees = Trial(2, "linear", LINEAR, "smac", "ok", 0.1, 0.1, 0.01, wall_time=0.5,
+                        fidelity=100, trees=0.25)  # a refit trains all the trees
+    assert refit_seconds(fewer_trees, data) == pytest.approx(refit_seconds(low, data))
     assert trial_rows(300.0, SH) == 300 and trial_rows(2700.0, SH) is None
     assert trial_rows(None, SH) is None and trial_rows(300.0, None) is None
 

@@ -203,12 +203,14 @@ def test_plain_progress_prints_one_line_per_trial():
     assert lines[4].startswith("[autometa] done in") and "best roc_auc 0.95 (linear)" in lines[4]
 
 
-def test_plain_progress_shows_the_rows_of_a_trial_and_its_promotion():
+def test_plain_progress_shows_the_rows_of_a_trial_its_trees_and_its_promotion():
     from dataclasses import replace
 
     progress = FitProgress(10, start=0.0, metric="roc_auc", stream=io.StringIO())
     trial = replace(FittedStandIn().trials_[0], fidelity=1200, promoted=True)
     assert "trial 0 lightgbm (portfolio, 1200 rows, promoted): ok" in progress.trial_line(trial)
+    forest = replace(trial, family="random_forest", trees=1 / 3)
+    assert "(portfolio, 1200 rows, 33% of its trees, promoted)" in progress.trial_line(forest)
 
 
 def test_live_progress_shows_counts_and_best():

@@ -56,6 +56,10 @@ LOWER_RUNG_TREES = 1 / ETA  # this share of their trees (a forest's time grows w
 # trees as with its rows: on 500,000 rows a random forest's and four extra trees' trials
 # on the lowest rung took 23 of a one-worker search's 60 s, the time of 45 cheap trials)
 MIN_TREES = 16  # but never fewer trees than this
+BOOSTERS = ("lightgbm", "xgboost", "hist_gradient_boosting")  # theirs too, each tree's
+# learning rate raised in proportion (the same sum of steps), ...
+MAX_LEARNING_RATE = 0.5  # ... unless it would exceed this: then they train all their trees
+TREES = {"hist_gradient_boosting": "max_iter"}  # the number of trees (else n_estimators)
 N_BINS = 10  # regression strata: deciles of the target
 BOUNDARY_SHARE = 0.5  # share of a boundary prefix taken from the least certain rows
 SAMPLE_ROWS = 4000  # rows the cheap model of the boundary ordering is cross-fitted on
@@ -183,21 +187,37 @@ def _log(ratio: float, eta: int, rounding) -> int:
 def tree_share(config: Mapping[str, Any], rows: int | None) -> float:
     """The share of its trees a trial of ``config`` on ``rows`` training rows trains
     (``rows=None``: the highest rung, where every trial trains all of them):
-    ``LOWER_RUNG_TREES`` of a forest's trees on a lower rung, at least ``MIN_TREES``.
-    Its time is measured for this share (see :attr:`autometa.records.Trial.trees`)."""
+    ``LOWER_RUNG_TREES`` of a forest's or booster's trees on a lower rung, at least
+    ``MIN_TREES`` (a booster whose learning rate :func:`with_trees` would raise above
+    ``MAX_LEARNING_RATE``: all). Its time is measured for this share (see :attr:`autometa.records.Trial.trees`)."""
     family = str(config[ROOT])
-    if rows is None or family not in FORESTS:
+    if rows is None or family not in FORESTS + BOOSTERS:
         return 1.0
-    n = int(config[family + SEP + "n_estimators"])
-    return _trees(n, LOWER_RUNG_TREES) / n
+    n = int(config[_trees_key(family)])
+    share = _trees(n, LOWER_RUNG_TREES) / n
+    if family in BOOSTERS and \
+            float(config[family + SEP + "learning_rate"]) / share > MAX_LEARNING_RATE:
+        return 1.0
+    return share
 
 
 def with_trees(config: Mapping[str, Any], share: float) -> dict[str, Any]:
-    """``config`` with ``share`` of its forest's trees (as :func:`tree_share` gave it)."""
+    """``config`` with ``share`` of its trees (as :func:`tree_share` gave it), a
+    booster's learning rate raised in proportion."""
     if share >= 1.0:
         return dict(config)
-    key = str(config[ROOT]) + SEP + "n_estimators"
-    return {**config, key: _trees(int(config[key]), share)}
+    family = str(config[ROOT])
+    key = _trees_key(family)
+    n = int(config[key])
+    trained = {**config, key: _trees(n, share)}
+    if family in BOOSTERS:
+        rate = family + SEP + "learning_rate"
+        trained[rate] = float(config[rate]) * n / trained[key]
+    return trained
+
+
+def _trees_key(family: str) -> str:
+    return family + SEP + TREES.get(family, "n_estimators")
 
 
 def _trees(n: int, share: float) -> int:

@@ -130,6 +130,14 @@ def test_a_forest_on_a_lower_rung_trains_a_third_of_its_trees_at_least_min_trees
     assert tree_share(few, 600) == MIN_TREES / 32
     assert with_trees(few, tree_share(few, 600))["random_forest:n_estimators"] == MIN_TREES
     assert with_trees(forest, 1.0) == forest
+    xgb = {**family_default(registry()["xgboost"], "classification"),
+           "xgboost:n_estimators": 900, "xgboost:learning_rate": 0.05}
+    fewer = with_trees(xgb, tree_share(xgb, 600))  # the same sum of steps
+    assert (fewer["xgboost:n_estimators"], fewer["xgboost:learning_rate"]) == \
+        (300, pytest.approx(0.15))
+    assert tree_share({**xgb, "xgboost:learning_rate": 0.2}, 600) == 1.0  # 0.6: too fast
+    hgb = family_default(registry()["hist_gradient_boosting"], "classification")
+    assert with_trees(hgb, tree_share(hgb, 600))["hist_gradient_boosting:max_iter"] == 33
     X, y = table(rare=0)
     X = X.drop(columns="f4")
     splits = make_splits(y, "classification", "cv", 2, seed=0)

@@ -394,7 +394,7 @@ class Evaluation:
     n_threads: int = 1
     keep_models_below: float = -float("inf")
     rows: int | None = None  # the fidelity: training rows per split (None: all)
-    trees: float = 1.0  # the share of a forest's trees to train (see fidelity.tree_share)
+    trees: float = 1.0  # the share of its trees to train (see fidelity.tree_share)
 
     def __call__(self, data: TaskData) -> Outcome:
         outcome, models = evaluate_with_models(with_trees(self.config, self.trees), data,

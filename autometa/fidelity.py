@@ -189,7 +189,8 @@ def tree_share(config: Mapping[str, Any], rows: int | None) -> float:
     (``rows=None``: the highest rung, where every trial trains all of them):
     ``LOWER_RUNG_TREES`` of a forest's or booster's trees on a lower rung, at least
     ``MIN_TREES`` (a booster whose learning rate :func:`with_trees` would raise above
-    ``MAX_LEARNING_RATE``: all). Its time is measured for this share (see :attr:`autometa.records.Trial.trees`)."""
+    ``MAX_LEARNING_RATE``: all). Its time is measured for this share (see
+    :attr:`autometa.records.Trial.trees`)."""
     family = str(config[ROOT])
     if rows is None or family not in FORESTS + BOOSTERS:
         return 1.0

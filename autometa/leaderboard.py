@@ -4,7 +4,7 @@ A regression search that chose among target transformations has a ``target_trans
 column after ``family`` (``"none"``, ``"log1p"``, ``"yeo-johnson"``).
 
 ``fidelity`` is the training rows per split a trial used, ``trees`` the share of its
-configuration's trees it trained (below 1: a forest on a lower rung) and ``promoted``
+configuration's trees it trained (below 1: a forest or booster on a lower rung) and ``promoted``
 whether successive halving promoted it from a lower fidelity. Under multi-fidelity search, the
 successful trials of the highest fidelity come first (they are the ensemble's
 candidates), then those of lower fidelities, each group by score.

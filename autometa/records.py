@@ -52,8 +52,8 @@ class Trial:
     promoted : bool
         Whether successive halving promoted the configuration from a lower fidelity.
     trees : float
-        The share of its configuration's trees the trial trained (below 1: a forest on a
-        lower rung, see :func:`autometa.fidelity.tree_share`).
+        The share of its configuration's trees the trial trained (below 1: a forest or a
+        booster on a lower rung, see :func:`autometa.fidelity.tree_share`).
     """
 
     id: int
@@ -74,7 +74,7 @@ class Trial:
     @property
     def all_trees_seconds(self) -> float:
         """The wall time the trial would have taken on all its configuration's trees (a
-        forest's time grows with them as with its rows): what estimates of the
+        forest's or booster's time grows with them as with its rows): what estimates of the
         configuration's time on other rows start from."""
         return self.wall_time / self.trees
 

@@ -16,7 +16,8 @@ loss is comparable with the full-data trials'). Every ordering starts with a *he
   cross-fitted on a sample, so its training rows are not scored by themselves.
 
 :func:`choose_rungs` decides whether a fit searches over fidelities at all, and on how
-many rows its lowest rung trains.
+many rows its lowest rung trains. Below the highest rung, forests and gradient-boosting
+models also train a third of their trees (:func:`tree_share`, :func:`with_trees`).
 """
 
 from __future__ import annotations

@@ -259,11 +259,11 @@ def _costly(state: SearchState, settings: SearchSettings, config: dict, fidelity
                      not _family_started(state, str(config[ROOT]), running)):
         return ""  # the design's stored and learned picks, and its first of a family
     seconds = min(allowed, settings.repeat_seconds if designed else settings.proposal_seconds)
-    expected = settings.cost.seconds(config, fidelity, state.trials)
-    if expected is None or expected * trees <= seconds:
+    on_all_trees = settings.cost.seconds(config, fidelity, state.trials)
+    if on_all_trees is None or (expected := on_all_trees * trees) <= seconds:
         return ""
     what = f"another {config[ROOT]} of the initial design" if designed else "a proposal"
-    return (f"not run: expected to take {expected * trees:.1f} s on {fidelity} rows (the "
+    return (f"not run: expected to take {expected:.1f} s on {fidelity} rows (the "
             f"portfolio's measured times, calibrated on this search's trials), more than the "
             f"{max(seconds, 0.0):.1f} s {what} may take")
 
@@ -398,7 +398,7 @@ def _record(state: SearchState, result: JobResult, info, started: float,
         fidelity=fidelity,
         promoted=any(config_key(t.config) == key and fidelity_level(t.fidelity)
                      < fidelity_level(fidelity) for t in state.trials),
-        trees=tree_share(config, rows),
+        trees=result.job.run.trees,  # the share its evaluation trained
     )
     if outcome is not None:  # before the trial is listed: an interrupt may come in between
         state.predictions[trial.id] = outcome.predictions

@@ -414,21 +414,33 @@ def timed_candidates(data: TaskData, plan: FitPlan, families: Collection[str],
     """The portfolio's candidates of ``families`` and their expected seconds per training
     row in all, validating on ``valid_rows`` rows per split if given (none when the
     portfolio cannot be read; see :meth:`Portfolio.expected_seconds`)."""
+    source = _portfolio(data, plan, families)
+    if source is None:
+        return (), np.array([])
+    return source.configs, source.expected_seconds(1.0, data.n_classes, valid_rows)
+
+
+def _portfolio(data: TaskData, plan: FitPlan, families: Collection[str]) -> Portfolio | None:
+    """The plan's portfolio of ``data``'s task, its candidates of ``families`` only
+    (``None`` when it cannot be read)."""
     try:
         source = plan.portfolio if isinstance(plan.portfolio, Portfolio) else \
             load_portfolio(data.task, plan.portfolio)
     except PortfolioError:
-        return (), np.array([])
-    source = source.only_families(families)
-    return source.configs, source.expected_seconds(1.0, data.n_classes, valid_rows)
+        return None
+    return source.only_families(families)
 
 
 def proposal_cost(data: TaskData, plan: FitPlan, families: Collection[str],
                   space: ConfigurationSpace) -> CostModel:
     """The cost model that screens SMAC's proposals (its prior: the candidates' seconds
     per row of a split with the task's validation rows, see :mod:`autometa.cost`)."""
-    configs, per_row = timed_candidates(data, plan, families, len(data.splits[0][1]))
-    return CostModel(space, configs, per_row * len(data.splits), seed=plan.seed)
+    source = _portfolio(data, plan, families)
+    if source is None:
+        return CostModel(space, (), (), seed=plan.seed)
+    per_row = source.expected_seconds(1.0, data.n_classes, len(data.splits[0][1]))
+    return CostModel(space, source.configs, per_row * len(data.splits), seed=plan.seed,
+                     source_rows=source.split_rows, task=data.task)
 
 
 def search_settings(plan: FitPlan, data: TaskData, design: InitialDesign | None,

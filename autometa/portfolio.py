@@ -133,6 +133,13 @@ class Portfolio:
         """Most rows of a task the candidates were measured on (0 when not recorded)."""
         return int(self.provenance.get("fidelity", {}).get("max_rows", 0))
 
+    @property
+    def split_rows(self) -> float:
+        """Median training rows of a split of the source tasks (their rows in all over
+        the splits of ``provenance["fidelity"]``)."""
+        n_splits = self.provenance.get("fidelity", {}).get("n_splits", 1)
+        return float(np.nanmedian(self.fit_rows)) / n_splits
+
     @cached_property
     def regret(self) -> np.ndarray:
         """Normalised regret of each candidate on each task (see :func:`normalised_regret`).

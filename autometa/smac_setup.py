@@ -92,7 +92,8 @@ def make_smac(space: ConfigurationSpace, settings: SearchSettings, output: Path,
         scenario,
         target_function=None,
         model=model,
-        acquisition_function=acquisition(settings.cost if settings.multi_fidelity else None),
+        acquisition_function=None if settings.multi_fidelity is None else
+        acquisition(settings.cost, settings.multi_fidelity.rungs[0]),
         acquisition_maximizer=in_stable_order(HPO.get_acquisition_maximizer(
             scenario, challengers=2000, local_search_iterations=5
         )),

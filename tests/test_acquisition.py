@@ -27,7 +27,7 @@ def vectors(*configs) -> np.ndarray:
 
 
 def test_equal_expected_improvements_are_divided_by_the_seconds_per_row_to_a_power():
-    acq = ExpectedImprovementPerSecond(model())
+    acq = ExpectedImprovementPerSecond(model(), rows=100)
     acq.update(Flat(), eta=-1.0)
     plain = EI(log=True)
     plain.update(Flat(), eta=-1.0)
@@ -38,12 +38,12 @@ def test_equal_expected_improvements_are_divided_by_the_seconds_per_row_to_a_pow
 
 
 def test_only_a_cost_model_with_a_prior_changes_smacs_acquisition():
-    assert isinstance(acquisition(model()), ExpectedImprovementPerSecond)
-    assert acquisition(None) is None
+    assert isinstance(acquisition(model(), 100), ExpectedImprovementPerSecond)
+    assert acquisition(None, 100) is None
     no_prior = CostModel(SPACE, [LINEAR], [1e-3])
-    assert acquisition(no_prior) is None
+    assert acquisition(no_prior, 100) is None
     with pytest.raises(ValueError, match="no prior"):
-        ExpectedImprovementPerSecond(no_prior)
+        ExpectedImprovementPerSecond(no_prior, 100)
 
 
 def second_bracket_linear_share(cost) -> float:

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from autometa.components import registry
-from autometa.cost import CostModel
+from autometa.cost import LEAF_ROWS, CostModel
 from autometa.fidelity import SLOW_SHARE
 from autometa.portfolio import load
 from autometa.records import SKIPPED, Trial, config_key
 from autometa.search import MAX_SKIPS, in_order
-from autometa.space import to_dict
+from autometa.space import build_space, configuration, family_default, to_dict
 from tests.fakes import FakeExecutor, outcome
 from tests.test_multifidelity import FULL, quality, search
 from tests.test_search import KNN, LINEAR, SPACE
@@ -62,6 +62,64 @@ def test_without_enough_timed_candidates_there_is_no_prior():
     assert not cost.ready and cost.seconds(LINEAR, 100, []) is None
     foreign = [{"model": "lightgbm", "lightgbm:n_estimators": 100}] * 10  # not in the space
     assert not CostModel(SPACE, foreign, [1e-3] * 10).ready
+
+
+TREE_FAMILIES = ("xgboost", "lightgbm", "random_forest", "linear")
+
+
+def tree_space(task: str = "classification"):
+    return build_space(task, [registry()[f] for f in TREE_FAMILIES], seed=0)
+
+
+def tree_config(family: str, task: str = "classification", **values) -> dict:
+    config = family_default(registry()[family], task)
+    return {**config, **{f"{family}:{k}": v for k, v in values.items()}}
+
+
+def vectors(space, *configs) -> np.ndarray:
+    return np.array([configuration(space, c).get_array() for c in configs])
+
+
+def test_the_work_of_a_row_is_a_forests_trees_and_a_boosters_trees_and_leaves():
+    space = tree_space()
+    cost = CostModel(space, [], [])
+    deep = tree_config("xgboost", max_depth=10, min_child_weight=1.0, n_estimators=200)
+    shallow = tree_config("xgboost", max_depth=3, min_child_weight=1.0, n_estimators=200)
+    lgbm = tree_config("lightgbm", num_leaves=64, min_child_samples=50, n_estimators=100)
+    forest = tree_config("random_forest", n_estimators=300)
+    linear = tree_config("linear")
+    X = vectors(space, deep, shallow, lgbm, forest, linear)
+    # a leaf holds 4 rows at least (log loss: hessians <= 1/4), so a depth-10 tree has
+    # at most 1,024 leaves on 8,000 rows and 250 on 1,000
+    np.testing.assert_allclose(cost.leaves("xgboost", X[:2], np.array([8000, 8000])),
+                               [1024, 8])
+    np.testing.assert_allclose(cost.leaves("xgboost", X[:1], np.array([1000])), [250])
+    np.testing.assert_allclose(cost.leaves("lightgbm", X[2:3], np.array([1000, 8000])),
+                               [20, 64])  # 1,000 rows of 50 per leaf: 20
+    work = cost.work(X, 8000)
+    np.testing.assert_allclose(work, [200 * (1 + LEAF_ROWS * 1024 / 8000),
+                                      200 * (1 + LEAF_ROWS * 8 / 8000),
+                                      100 * (1 + LEAF_ROWS * 64 / 8000), 300, 1])
+    regression = CostModel(tree_space("regression"), [], [], task="regression")
+    deep = tree_config("xgboost", "regression", max_depth=10, min_child_weight=10.0)
+    assert regression.leaves("xgboost", vectors(regression.space, deep),
+                             np.array([8000]))[0] == pytest.approx(800)  # hessians 1
+
+
+def test_the_prior_learns_seconds_per_unit_of_work_so_it_foretells_a_deep_booster():
+    space = tree_space()
+    space.seed(0)
+    configs = [to_dict(c) for c in space.sample_configuration(40)]
+    shallow = [c for c in configs if c["model"] != "xgboost" or c["xgboost:max_depth"] <= 4]
+    source_rows, unit = 1000, 2e-7  # seconds of a row of one tree, on the source tasks
+    probe = CostModel(space, [], [])
+    per_row = unit * probe.work(vectors(space, *shallow), source_rows)
+    cost = CostModel(space, shallow, per_row, source_rows=source_rows)
+    deep = tree_config("xgboost", max_depth=10, min_child_weight=1.0, n_estimators=869)
+    expected = unit * 8000 * 869 * (1 + LEAF_ROWS * 1024 / 8000)
+    assert cost.seconds(deep, 8000, []) == pytest.approx(expected, rel=0.01)
+    few_leaves = tree_config("xgboost", max_depth=10, min_child_weight=100.0, n_estimators=869)
+    assert cost.seconds(few_leaves, 8000, []) < expected / 10  # 20 leaves at most
 
 
 def by_family(job):

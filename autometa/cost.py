@@ -6,13 +6,14 @@ fifth of the budget on the lowest rung, time the cheap trials of a whole bracket
 have used. :class:`CostModel` foretells a proposal's time before it runs:
 
 * the *prior* is the portfolio's measured seconds per training row of its candidates on
-  the corpus's tasks, per unit of their *work* (:meth:`CostModel.work`): a forest's or
-  booster's trees, and a booster's tree grows with its rows plus ``LEAF_ROWS`` per leaf
-  it can grow. A small random forest learns the rest over the candidates' configuration
-  vectors, so a proposal's own hyperparameters count, not only its family. The leaves
-  matter because the corpus's tasks are small: on 1,000 rows a depth-10 XGBoost tree
-  cannot grow many more leaves than a depth-6 one, on 8,000 it grows five times as many
-  (its trial on 500,000 rows took 11.5 s where rows and trees alone foretold 0.7 s);
+  the corpus's tasks, less a trial's fixed ``OVERHEAD``, per unit of their *work*
+  (:meth:`CostModel.work`): a forest's or booster's trees, and a booster's tree takes
+  the time of its rows plus ``LEAF_ROWS`` per leaf it can grow. A small random forest
+  learns the rest over the candidates' configuration vectors, so a proposal's own
+  hyperparameters count, not only its family. The leaves matter because the corpus's
+  tasks are small: on 1,500 rows a depth-10 XGBoost tree grew twice the leaves of a
+  depth-6 one, on 8,000 rows five times (a trial of one on 500,000 rows took 11.5 s
+  where a prior learned per row alone foretold 0.7 s);
 * the search's own trials *calibrate* it: the median ratio of their wall time to the
   prior's, over the trials of the proposal's family where it has some, else over all
   (a trial that timed out counts at its wall time, a lower bound). This table's width,
@@ -47,6 +48,10 @@ LEAVES = {  # a booster's most leaves: the hyperparameter capping them, and the 
     "lightgbm": ("num_leaves", "min_child_samples"),  # a sum of hessians)
     "hist_gradient_boosting": ("max_leaf_nodes", "min_samples_leaf"),
 }
+OVERHEAD = 0.05  # seconds of a trial whatever it trains (the smallest boosters' trials took
+# 0.06-0.17 s on the corpus's tasks, 0.10 s on 8,000 rows of 500,000 x 50); without it a
+# 16-tree booster is foretold nearly free, and its trials calibrate the others' too high
+MIN_VARIABLE = 0.1  # at least this share of a candidate's time on the source tasks is work
 HESSIAN = 0.25  # the largest hessian of a row under log loss (squared error: 1)
 SOURCE_ROWS = 1000  # training rows of a split of the tasks the times were measured on
 
@@ -68,19 +73,24 @@ class CostModel:
         Training rows of a split of the tasks ``seconds_per_row`` was measured on.
     task : {"classification", "regression"}
         The task (an XGBoost leaf's least rows follow from its loss's hessian).
+    overhead : float
+        Seconds of a trial whatever it trains.
     """
 
     def __init__(self, space: ConfigurationSpace, configs: Sequence[Mapping[str, Any]],
                  seconds_per_row: Sequence[float], seed: int = 0,
-                 source_rows: float = SOURCE_ROWS, task: str = CLASSIFICATION) -> None:
+                 source_rows: float = SOURCE_ROWS, task: str = CLASSIFICATION,
+                 overhead: float = OVERHEAD) -> None:
         self.space, self.hessian = space, HESSIAN if task == CLASSIFICATION else 1.0
+        self.overhead = overhead
         self._vectors: dict[str, np.ndarray | None] = {}
         timed = [(vector, t) for c, t in zip(configs, seconds_per_row, strict=True)
                  if np.isfinite(t) and t > 0 and (vector := self._vector(c)) is not None]
         self.forest = None
         if len(timed) >= MIN_CANDIDATES:
             X, t = np.array([v for v, _ in timed]), np.array([t for _, t in timed])
-            y = np.log(t / self.work(X, source_rows))
+            variable = np.maximum(t - overhead / source_rows, MIN_VARIABLE * t)
+            y = np.log(variable / self.work(X, source_rows))
             self.forest = RandomForestRegressor(N_TREES, random_state=seed).fit(filled(X), y)
 
     @property
@@ -103,7 +113,8 @@ class CostModel:
     def per_row(self, vectors: np.ndarray, rows: float | np.ndarray) -> np.ndarray:
         """The prior's seconds per training row of configurations given as ConfigSpace
         vectors (inactive values NaN), trained on ``rows`` rows; needs :attr:`ready`."""
-        return np.exp(self.forest.predict(filled(vectors))) * self.work(vectors, rows)
+        unit = np.exp(self.forest.predict(filled(vectors)))
+        return self.overhead / np.asarray(rows, dtype=float) + unit * self.work(vectors, rows)
 
     def work(self, vectors: np.ndarray, rows: float | np.ndarray) -> np.ndarray:
         """Each configuration's work per training row on ``rows`` rows, in rows of one

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autometa.components import registry
-from autometa.cost import LEAF_ROWS, CostModel
+from autometa.cost import LEAF_ROWS, OVERHEAD, CostModel
 from autometa.fidelity import SLOW_SHARE
 from autometa.portfolio import load
 from autometa.records import SKIPPED, Trial, config_key
@@ -27,7 +27,7 @@ def candidates(n: int = 20) -> list[dict]:
 
 def model(configs=None) -> CostModel:
     configs = configs or candidates()
-    return CostModel(SPACE, configs, [PER_ROW[c["model"]] for c in configs])
+    return CostModel(SPACE, configs, [PER_ROW[c["model"]] for c in configs], overhead=0.0)
 
 
 def trial(config: dict, rows: int, seconds: float, status: str = "ok",
@@ -41,6 +41,16 @@ def test_the_prior_is_the_candidates_seconds_per_row_times_the_rows():
     assert cost.ready
     assert cost.seconds(KNN, 1000, []) == pytest.approx(10.0, rel=0.05)
     assert cost.seconds(LINEAR, 1000, []) == pytest.approx(0.1, rel=0.05)
+
+
+def test_a_trials_fixed_overhead_is_not_foretold_to_grow_with_its_rows():
+    configs = candidates()
+    cost = CostModel(SPACE, configs, [PER_ROW[c["model"]] for c in configs], overhead=1.0,
+                     source_rows=1000)  # of a k-NN's 10 s on the source rows, 1 s is fixed
+    assert cost.seconds(KNN, 1000, []) == pytest.approx(10.0, rel=0.05)
+    assert cost.seconds(KNN, 2000, []) == pytest.approx(1.0 + 2 * 9.0, rel=0.05)
+    # a linear model's 0.1 s were all overhead: a tenth of them is taken to be its work
+    assert cost.seconds(LINEAR, 10_000, []) == pytest.approx(1.0 + 10 * 0.01, rel=0.05)
 
 
 def test_the_search_trials_calibrate_the_prior_by_family_else_over_all():
@@ -114,7 +124,7 @@ def test_the_prior_learns_seconds_per_unit_of_work_so_it_foretells_a_deep_booste
     source_rows, unit = 1000, 2e-7  # seconds of a row of one tree, on the source tasks
     probe = CostModel(space, [], [])
     per_row = unit * probe.work(vectors(space, *shallow), source_rows)
-    cost = CostModel(space, shallow, per_row, source_rows=source_rows)
+    cost = CostModel(space, shallow, per_row, source_rows=source_rows, overhead=0.0)
     deep = tree_config("xgboost", max_depth=10, min_child_weight=1.0, n_estimators=869)
     expected = unit * 8000 * 869 * (1 + LEAF_ROWS * 1024 / 8000)
     assert cost.seconds(deep, 8000, []) == pytest.approx(expected, rel=0.01)
@@ -195,7 +205,9 @@ def test_a_fit_screens_with_the_shipped_portfolios_times_per_row_of_a_split(mixe
                                rtol=0.5)
     forest = next(c for c, t in zip(configs, per_row, strict=True) if c["model"] ==
                   "random_forest" and t > 0)
-    expected = per_row[configs.index(forest)] * 3 * 100  # 100 rows of each of 3 splits
+    per_split_row = per_row[configs.index(forest)] * 3  # trains on each of 3 splits
+    source = load("classification").split_rows  # ... measured there, with the overhead
+    expected = OVERHEAD + (per_split_row - OVERHEAD / source) * 100
     assert cost.seconds(forest, 100, []) == pytest.approx(expected, rel=0.5)
     rungs = MultiFidelity("successive_halving", max_rows=300, n_rungs=2)
     settings = search_settings(plan, data, None, rungs, cost=cost)

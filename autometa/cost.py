@@ -49,8 +49,8 @@ LEAVES = {  # a booster's most leaves: the hyperparameter capping them, and the 
     "hist_gradient_boosting": ("max_leaf_nodes", "min_samples_leaf"),
 }
 OVERHEAD = 0.05  # seconds of a trial whatever it trains (the smallest boosters' trials took
-# 0.06-0.17 s on the corpus's tasks, 0.10 s on 8,000 rows of 500,000 x 50); without it a
-# 16-tree booster is foretold nearly free, and its trials calibrate the others' too high
+# 0.02-0.06 s a split on the corpus's tasks, 0.10 s on 8,000 rows of 500,000 x 50); without
+# it a 16-tree booster is foretold nearly free, and its trials calibrate the others' high
 MIN_VARIABLE = 0.1  # at least this share of a candidate's time on the source tasks is work
 HESSIAN = 0.25  # the largest hessian of a row under log loss (squared error: 1)
 SOURCE_ROWS = 1000  # training rows of a split of the tasks the times were measured on
@@ -70,7 +70,8 @@ class CostModel:
     seed : int
         The prior forest's seed.
     source_rows : float
-        Training rows of a split of the tasks ``seconds_per_row`` was measured on.
+        Training rows of a split of the tasks ``seconds_per_row`` was measured on (NaN:
+        :data:`SOURCE_ROWS`).
     task : {"classification", "regression"}
         The task (an XGBoost leaf's least rows follow from its loss's hessian).
     overhead : float
@@ -83,6 +84,7 @@ class CostModel:
                  overhead: float = OVERHEAD) -> None:
         self.space, self.hessian = space, HESSIAN if task == CLASSIFICATION else 1.0
         self.overhead = overhead
+        source_rows = source_rows if np.isfinite(source_rows) else SOURCE_ROWS
         self._vectors: dict[str, np.ndarray | None] = {}
         timed = [(vector, t) for c, t in zip(configs, seconds_per_row, strict=True)
                  if np.isfinite(t) and t > 0 and (vector := self._vector(c)) is not None]

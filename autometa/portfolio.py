@@ -136,9 +136,10 @@ class Portfolio:
     @property
     def split_rows(self) -> float:
         """Median training rows of a split of the source tasks (their rows in all over
-        the splits of ``provenance["fidelity"]``)."""
+        the splits of ``provenance["fidelity"]``; NaN when none was recorded)."""
         n_splits = self.provenance.get("fidelity", {}).get("n_splits", 1)
-        return float(np.nanmedian(self.fit_rows)) / n_splits
+        known = self.fit_rows[np.isfinite(self.fit_rows)]
+        return float(np.median(known)) / n_splits if len(known) else float("nan")
 
     @cached_property
     def regret(self) -> np.ndarray:

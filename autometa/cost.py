@@ -127,9 +127,10 @@ class CostModel:
         family = self._values(ROOT, vectors)
         for name in (*FORESTS, *BOOSTERS):
             at = family == name
-            if at.any():
-                work[at] = self._values(name + SEP + TREES.get(name, "n_estimators"), vectors[at])
-            if at.any() and name in LEAVES:
+            if not at.any():
+                continue
+            work[at] = self._values(name + SEP + TREES.get(name, "n_estimators"), vectors[at])
+            if name in LEAVES:
                 work[at] *= 1 + LEAF_ROWS * self.leaves(name, vectors[at], rows[at]) / rows[at]
         return work
 

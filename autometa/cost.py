@@ -31,7 +31,7 @@ import numpy as np
 from ConfigSpace import ConfigurationSpace
 from sklearn.ensemble import RandomForestRegressor
 
-from autometa.fidelity import BOOSTERS, FORESTS, TREES
+from autometa.fidelity import BOOSTERS, FORESTS, trees_key
 from autometa.records import Trial, config_key
 from autometa.space import ROOT, SEP, configuration
 from autometa.task import CLASSIFICATION
@@ -129,7 +129,7 @@ class CostModel:
             at = family == name
             if not at.any():
                 continue
-            work[at] = self._values(name + SEP + TREES.get(name, "n_estimators"), vectors[at])
+            work[at] = self._values(trees_key(name), vectors[at])
             if name in LEAVES:
                 work[at] *= 1 + LEAF_ROWS * self.leaves(name, vectors[at], rows[at]) / rows[at]
         return work

@@ -195,7 +195,7 @@ def tree_share(config: Mapping[str, Any], rows: int | None) -> float:
     family = str(config[ROOT])
     if rows is None or family not in FORESTS + BOOSTERS:
         return 1.0
-    n = int(config[_trees_key(family)])
+    n = int(config[trees_key(family)])
     share = _trees(n, LOWER_RUNG_TREES) / n
     if family in BOOSTERS and \
             float(config[family + SEP + "learning_rate"]) / share > MAX_LEARNING_RATE:
@@ -209,7 +209,7 @@ def with_trees(config: Mapping[str, Any], share: float) -> dict[str, Any]:
     if share >= 1.0:
         return dict(config)
     family = str(config[ROOT])
-    key = _trees_key(family)
+    key = trees_key(family)
     n = int(config[key])
     trained = {**config, key: _trees(n, share)}
     if family in BOOSTERS:
@@ -218,7 +218,8 @@ def with_trees(config: Mapping[str, Any], share: float) -> dict[str, Any]:
     return trained
 
 
-def _trees_key(family: str) -> str:
+def trees_key(family: str) -> str:
+    """The hyperparameter holding the number of trees of a forest or booster ``family``."""
     return family + SEP + TREES.get(family, "n_estimators")
 
 
